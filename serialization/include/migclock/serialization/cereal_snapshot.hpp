@@ -1,0 +1,352 @@
+// cereal schema of the snapshot model, kept out of the plain structs
+// (non-intrusive). Every model type carries CEREAL_CLASS_VERSION from v1.
+//
+// Field names are the struct member names (they are the JSON keys other
+// components read: clock.clock_ns, vcpus[i].tsc_offset, ...). The binary
+// encoding of every field is exactly cereal's own (size tag + bytes for
+// strings and vectors), but the loaders check what cereal would trust:
+//   - declared string/vector lengths are capped before anything is
+//     allocated (cereal would resize to a hostile 2^40 first);
+//   - bool bytes must be 0 or 1 and enum bytes one of the enum's values
+//     (anything else is undefined behaviour once stored);
+//   - narrow integers in JSON are range-checked (cereal truncates).
+// Loaders throw DecodeError; snapshot_io.cpp turns every exception into an
+// Error at the decode boundary. Nothing here is meant to be called with a
+// hostile archive outside that boundary.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <cereal/cereal.hpp>
+#include <cereal/types/string.hpp>
+
+#include "migclock/common/result.hpp"
+#include "migclock/serialization/enum_names.hpp"
+#include "migclock/snapshot/snapshot.hpp"
+
+namespace migclock::serialization::detail {
+
+// Every model type is at class version 1 in format 1.0. A loader meets a
+// newer class version only in a newer format minor, which the envelope
+// already refuses; the per-type check catches crafted payloads.
+inline constexpr std::uint32_t kClassVersion = 1;
+
+// Decode limits that guard allocation (validation applies stricter ones).
+inline constexpr std::size_t kMaxDecodedStringBytes = 64u << 10;
+inline constexpr std::size_t kMaxDecodedVcpus = 1024;
+
+class DecodeError : public std::runtime_error {
+ public:
+  DecodeError(errc code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  explicit DecodeError(const std::string& what) : DecodeError(errc::malformed_input, what) {}
+  errc code() const { return code_; }
+
+ private:
+  errc code_;
+};
+
+// The field being processed, so that cereal's own exceptions ("rapidjson
+// internal assertion failure ...") can be reported with a location.
+inline thread_local const char* current_field = nullptr;
+
+template <class A>
+inline constexpr bool kText = cereal::traits::is_text_archive<A>::value;
+template <class A>
+inline constexpr bool kLoading = std::is_base_of_v<cereal::detail::InputArchiveBase, A>;
+
+inline void check_class_version(const char* type, std::uint32_t version) {
+  if (version > kClassVersion)
+    throw DecodeError(errc::version_mismatch, std::string(type) + ": class version " + std::to_string(version) +
+                                                  " is newer than this build's " + std::to_string(kClassVersion));
+}
+
+// One named field, in either direction, in either archive.
+template <class A, class T>
+void field(A& ar, const char* name, T& v) {
+  current_field = name;
+  if constexpr (std::is_same_v<T, bool>) {
+    if constexpr (kText<A>) {
+      ar(cereal::make_nvp(name, v));
+    } else {
+      std::uint8_t raw = v ? 1 : 0;
+      ar(raw);
+      if constexpr (kLoading<A>) {
+        if (raw > 1) throw DecodeError(std::string(name) + ": boolean byte " + std::to_string(raw) + " is not 0 or 1");
+        v = raw != 0;
+      }
+    }
+  } else if constexpr (std::is_enum_v<T>) {
+    if constexpr (kText<A>) {
+      std::string text;
+      if constexpr (!kLoading<A>) text = enum_label(v);
+      ar(cereal::make_nvp(name, text));
+      if constexpr (kLoading<A>) {
+        if (!enum_from_name(text, v))
+          throw DecodeError(std::string(name) + ": unknown value \"" + text.substr(0, 64) + "\" (expected " +
+                            enum_choices<T>() + ")");
+      }
+    } else {
+      auto raw = static_cast<std::underlying_type_t<T>>(v);
+      ar(raw);
+      if constexpr (kLoading<A>) {
+        if (!enum_from_raw(raw, v))
+          throw DecodeError(std::string(name) + ": unknown value " + std::to_string(+raw) + " (expected " +
+                            enum_choices<T>() + ")");
+      }
+    }
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) < 4 && kText<A>) {
+    using Wide = std::conditional_t<std::is_signed_v<T>, std::int64_t, std::uint64_t>;
+    Wide wide = v;
+    ar(cereal::make_nvp(name, wide));
+    if constexpr (kLoading<A>) {
+      if (wide < static_cast<Wide>(std::numeric_limits<T>::min()) ||
+          wide > static_cast<Wide>(std::numeric_limits<T>::max()))
+        throw DecodeError(std::string(name) + ": " + std::to_string(wide) + " does not fit in " +
+                          std::to_string(sizeof(T) * 8) + " bits");
+      v = static_cast<T>(wide);
+    }
+  } else if constexpr (std::is_same_v<T, std::string> && !kText<A>) {
+    auto size = static_cast<cereal::size_type>(v.size());
+    ar(cereal::make_size_tag(size));
+    if constexpr (kLoading<A>) {
+      if (size > kMaxDecodedStringBytes)
+        throw DecodeError(std::string(name) + ": declared string length " + std::to_string(size) +
+                          " exceeds the decode limit of " + std::to_string(kMaxDecodedStringBytes));
+      v.resize(static_cast<std::size_t>(size));
+    }
+    ar(cereal::binary_data(v.data(), static_cast<std::size_t>(size)));
+  } else {
+    ar(cereal::make_nvp(name, v));  // 32/64-bit integers, text strings, model structs
+  }
+}
+
+// A vector whose declared length is checked before it is allocated.
+template <class T>
+struct BoundedVector {
+  std::vector<T>* items;
+  std::size_t max;
+};
+
+// A fixed-size array stored as a list (a JSON array, not an object).
+template <class T, std::size_t N>
+struct FixedList {
+  std::array<T, N>* items;
+};
+
+// An optional stored as {present, value}: cereal's own optional stores its
+// flag as a raw bool byte, which is undefined behaviour for a hostile byte.
+template <class T>
+struct CheckedOptional {
+  std::optional<T>* item;
+};
+
+}  // namespace migclock::serialization::detail
+
+namespace cereal {
+
+template <class A, class T>
+void save(A& ar, const migclock::serialization::detail::BoundedVector<T>& list) {
+  ar(make_size_tag(static_cast<size_type>(list.items->size())));
+  for (const auto& item : *list.items) ar(item);
+}
+
+template <class A, class T>
+void load(A& ar, migclock::serialization::detail::BoundedVector<T>& list) {
+  size_type size = 0;
+  ar(make_size_tag(size));
+  if (size > list.max)
+    throw migclock::serialization::detail::DecodeError(std::string(migclock::serialization::detail::current_field) +
+                                                       ": declared length " + std::to_string(size) +
+                                                       " exceeds the limit of " + std::to_string(list.max));
+  list.items->resize(static_cast<std::size_t>(size));
+  for (auto& item : *list.items) ar(item);
+}
+
+template <class A, class T, std::size_t N>
+void save(A& ar, const migclock::serialization::detail::FixedList<T, N>& list) {
+  ar(make_size_tag(static_cast<size_type>(N)));
+  for (const auto& item : *list.items) ar(item);
+}
+
+template <class A, class T, std::size_t N>
+void load(A& ar, migclock::serialization::detail::FixedList<T, N>& list) {
+  size_type size = 0;
+  ar(make_size_tag(size));
+  if (size != N)
+    throw migclock::serialization::detail::DecodeError(std::string(migclock::serialization::detail::current_field) +
+                                                       ": " + std::to_string(size) + " entries, expected " +
+                                                       std::to_string(N));
+  for (auto& item : *list.items) ar(item);
+}
+
+template <class A, class T>
+void serialize(A& ar, migclock::serialization::detail::CheckedOptional<T>& opt) {
+  using migclock::serialization::detail::field;
+  bool present = opt.item->has_value();
+  field(ar, "present", present);
+  if (!present) {
+    if constexpr (migclock::serialization::detail::kLoading<A>) opt.item->reset();
+    return;
+  }
+  if constexpr (migclock::serialization::detail::kLoading<A>) opt.item->emplace();
+  field(ar, "value", **opt.item);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::VcpuClock& c, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("VcpuClock", version);
+  field(ar, "id", c.id);
+  field(ar, "tsc_offset", c.tsc_offset);
+  field(ar, "tsc_offset_valid", c.tsc_offset_valid);
+  field(ar, "msr_tsc", c.msr_tsc);
+  field(ar, "msr_tsc_adjust", c.msr_tsc_adjust);
+  field(ar, "msr_kvm_system_time", c.msr_kvm_system_time);
+  field(ar, "msr_kvm_wall_clock", c.msr_kvm_wall_clock);
+  field(ar, "msr_kvm_steal_time", c.msr_kvm_steal_time);
+  field(ar, "tsc_khz", c.tsc_khz);
+  field(ar, "tsc_scaling_ratio", c.tsc_scaling_ratio);
+  field(ar, "tsc_scaling_frac_bits", c.tsc_scaling_frac_bits);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::KvmClock& c, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("KvmClock", version);
+  field(ar, "clock_ns", c.clock_ns);
+  field(ar, "flags", c.flags);
+  field(ar, "realtime_ns", c.realtime_ns);
+  field(ar, "host_tsc", c.host_tsc);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::Masterclock& m, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("Masterclock", version);
+  field(ar, "state", m.state);
+  field(ar, "evidence", m.evidence);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::PitChannel& c, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("PitChannel", version);
+  field(ar, "count", c.count);
+  field(ar, "latched_count", c.latched_count);
+  field(ar, "count_latched", c.count_latched);
+  field(ar, "status_latched", c.status_latched);
+  field(ar, "status", c.status);
+  field(ar, "read_state", c.read_state);
+  field(ar, "write_state", c.write_state);
+  field(ar, "write_latch", c.write_latch);
+  field(ar, "rw_mode", c.rw_mode);
+  field(ar, "mode", c.mode);
+  field(ar, "bcd", c.bcd);
+  field(ar, "gate", c.gate);
+  field(ar, "count_load_time", c.count_load_time);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::PitState& p, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("PitState", version);
+  field(ar, "present", p.present);
+  migclock::serialization::detail::FixedList<migclock::snapshot::PitChannel, 3> channels{&p.channels};
+  field(ar, "channels", channels);
+  field(ar, "flags", p.flags);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::RtcState& r, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("RtcState", version);
+  field(ar, "present", r.present);
+  field(ar, "date_unix_s", r.date_unix_s);
+  field(ar, "source", r.source);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::VmIdentity& vm, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("VmIdentity", version);
+  field(ar, "uuid", vm.uuid);
+  field(ar, "name", vm.name);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::HostFacts& h, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("HostFacts", version);
+  field(ar, "hostname", h.hostname);
+  field(ar, "boot_id", h.boot_id);
+  field(ar, "tsc_khz", h.tsc_khz);
+  field(ar, "clocksource", h.clocksource);
+  field(ar, "scaling_supported", h.scaling_supported);
+  field(ar, "offset_honoured", h.offset_honoured);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::CaptureTimes& t, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("CaptureTimes", version);
+  field(ar, "realtime_ns", t.realtime_ns);
+  field(ar, "monotonic_raw_ns", t.monotonic_raw_ns);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::GuestTime& g, const std::uint32_t version) {
+  using migclock::serialization::detail::field;
+  migclock::serialization::detail::check_class_version("GuestTime", version);
+  field(ar, "guest_ns", g.guest_ns);
+  field(ar, "host_mid_ns", g.host_mid_ns);
+  field(ar, "rtt_ns", g.rtt_ns);
+}
+
+// The Snapshot's fields, shared by serialize() and the JSON root (which
+// writes them at top level next to the format keys).
+template <class A>
+void snapshot_fields(A& ar, migclock::snapshot::Snapshot& s) {
+  using migclock::serialization::detail::field;
+  field(ar, "vm", s.vm);
+  field(ar, "host", s.host);
+  field(ar, "captured", s.captured);
+  field(ar, "source", s.source);
+  field(ar, "software_version", s.software_version);
+  field(ar, "clock", s.clock);
+  field(ar, "masterclock", s.masterclock);
+  migclock::serialization::detail::BoundedVector<migclock::snapshot::VcpuClock> vcpus{
+      &s.vcpus, migclock::serialization::detail::kMaxDecodedVcpus};
+  field(ar, "vcpus", vcpus);
+  field(ar, "pit", s.pit);
+  field(ar, "rtc", s.rtc);
+  migclock::serialization::detail::CheckedOptional<migclock::snapshot::GuestTime> guest_time{&s.guest_time};
+  field(ar, "guest_time", guest_time);
+}
+
+template <class A>
+void serialize(A& ar, migclock::snapshot::Snapshot& s, const std::uint32_t version) {
+  migclock::serialization::detail::check_class_version("Snapshot", version);
+  snapshot_fields(ar, s);
+}
+
+}  // namespace cereal
+
+CEREAL_CLASS_VERSION(migclock::snapshot::VcpuClock, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::KvmClock, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::Masterclock, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::PitChannel, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::PitState, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::RtcState, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::VmIdentity, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::HostFacts, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::CaptureTimes, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::GuestTime, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::Snapshot, 1)

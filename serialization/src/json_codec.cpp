@@ -1,0 +1,112 @@
+// The JSON form: one object holding the format keys and the Snapshot's
+// fields at top level:
+//   {"format": "migclock.snapshot", "format_major": 1, "format_minor": 0,
+//    "cereal_class_version": 1, "vm": {...}, ..., "vcpus": [...], ...}
+#include <sstream>
+
+#include <cereal/archives/json.hpp>
+// Debian builds cereal against the system rapidjson (rapidjson-dev); cereal
+// must come first so RAPIDJSON_ASSERT throws instead of aborting.
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+#include "codecs.hpp"
+#include "migclock/serialization/cereal_snapshot.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
+
+namespace migclock::serialization::detail {
+namespace {
+
+constexpr const char* kFormatName = "migclock.snapshot";
+// The schema nests four deep; anything far deeper is hostile. cereal's
+// parser recurses per level, so depth is bounded before it runs.
+constexpr int kMaxJsonDepth = 16;
+
+// SAX pass (iterative, no recursion): syntax, depth, and a root object.
+struct DepthGuard : RAPIDJSON_NAMESPACE::BaseReaderHandler<RAPIDJSON_NAMESPACE::UTF8<>, DepthGuard> {
+  int depth = 0;
+  bool too_deep = false;
+  bool root_not_object = false;
+  bool seen_root = false;
+  bool Default() {
+    if (!seen_root) root_not_object = true;
+    seen_root = true;
+    return !root_not_object;
+  }
+  bool open(bool is_object) {
+    if (!seen_root && !is_object) root_not_object = true;
+    seen_root = true;
+    if (++depth > kMaxJsonDepth) too_deep = true;
+    return !too_deep && !root_not_object;
+  }
+  bool StartObject() { return open(true); }
+  bool StartArray() { return open(false); }
+  bool EndObject(RAPIDJSON_NAMESPACE::SizeType) { --depth; return true; }
+  bool EndArray(RAPIDJSON_NAMESPACE::SizeType) { --depth; return true; }
+};
+
+void check_json_shape(std::string_view text) {
+  namespace rj = RAPIDJSON_NAMESPACE;
+  ViewStreamBuf buf(text);
+  std::istream in(&buf);
+  rj::IStreamWrapper stream(in);
+  rj::Reader reader;
+  DepthGuard guard;
+  rj::ParseResult result = reader.Parse<rj::kParseIterativeFlag>(stream, guard);
+  if (guard.root_not_object) throw DecodeError("snapshot JSON: the document must be an object");
+  if (guard.too_deep)
+    throw DecodeError("snapshot JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  if (result.IsError())
+    throw DecodeError("snapshot JSON: parse error at offset " + std::to_string(result.Offset()) + ": " +
+                      rj::GetParseError_En(result.Code()));
+}
+
+}  // namespace
+
+std::string encode_json_throwing(const snapshot::Snapshot& s) {
+  std::ostringstream out;
+  {
+    cereal::JSONOutputArchive ar(out, cereal::JSONOutputArchive::Options(
+                                          324, cereal::JSONOutputArchive::Options::IndentChar::space, 2));
+    std::string format = kFormatName;
+    uint32_t major = kFormatMajor, minor = kFormatMinor, class_version = kClassVersion;
+    ar(cereal::make_nvp("format", format), cereal::make_nvp("format_major", major),
+       cereal::make_nvp("format_minor", minor), cereal::make_nvp("cereal_class_version", class_version));
+    cereal::snapshot_fields(ar, const_cast<snapshot::Snapshot&>(s));  // saving only reads
+  }
+  out << '\n';
+  return std::move(out).str();
+}
+
+snapshot::Snapshot decode_json_throwing(std::string_view text) {
+  check_json_shape(text);
+  ViewStreamBuf buf(text);
+  std::istream in(&buf);
+  cereal::JSONInputArchive ar(in);
+  std::string format;
+  uint32_t major = 0, minor = 0, class_version = 0;
+  current_field = "format";
+  ar(cereal::make_nvp("format", format));
+  if (format != kFormatName)
+    throw DecodeError("snapshot JSON: \"format\" is \"" + format.substr(0, 64) + "\", expected \"" + kFormatName + "\"");
+  current_field = "format_major";
+  ar(cereal::make_nvp("format_major", major));
+  current_field = "format_minor";
+  ar(cereal::make_nvp("format_minor", minor));
+  const std::string theirs = std::to_string(major) + "." + std::to_string(minor);
+  const std::string ours = std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
+  if (major != kFormatMajor)
+    throw DecodeError(errc::version_mismatch,
+                      "snapshot JSON: format version " + theirs + " has a different major than this build's " + ours);
+  if (minor > kFormatMinor)
+    throw DecodeError(errc::version_mismatch,
+                      "snapshot JSON: format version " + theirs + " is newer than this build's " + ours);
+  current_field = "cereal_class_version";
+  ar(cereal::make_nvp("cereal_class_version", class_version));
+  check_class_version("Snapshot", class_version);
+  snapshot::Snapshot s;
+  cereal::snapshot_fields(ar, s);
+  return s;
+}
+
+}  // namespace migclock::serialization::detail
