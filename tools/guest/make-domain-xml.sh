@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make-domain-xml.sh — prints the libvirt XML of the migclock test guest.
+#
+# Usage: tools/guest/make-domain-xml.sh NAME UUID KERNEL INITRD CONSOLE_LOG [MEMORY_MIB]
+#   KERNEL/INITRD: from tools/guest/build-guest.sh (must be readable by the
+#   user the libvirt daemon runs as). CONSOLE_LOG: a file the daemon's QEMU
+#   may create (for a migration's DEST.xml, a path on the destination side).
+#   MEMORY_MIB defaults to 192.
+set -euo pipefail
+if [ $# -lt 5 ] || [ "${1:-}" = "--help" ]; then
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; [ "${1:-}" = "--help" ] && exit 0; exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+for v in "$@"; do
+  case "$v" in *[\<\>\&\'\"\|\\]*) echo "make-domain-xml: refusing a value with XML or sed metacharacters: $v" >&2; exit 2 ;; esac
+done
+esc() { printf '%s' "$1"; }
+sed -e "s|@NAME@|$(esc "$1")|g" -e "s|@UUID@|$(esc "$2")|g" \
+    -e "s|@KERNEL@|$(esc "$3")|g" -e "s|@INITRD@|$(esc "$4")|g" \
+    -e "s|@CONSOLE_LOG@|$(esc "$5")|g" -e "s|@MEMORY_MIB@|${6:-192}|g" \
+    "$here/domain.xml.in"
