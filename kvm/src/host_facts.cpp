@@ -1,0 +1,49 @@
+#include "migclock/kvm/host_facts.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+namespace migclock::kvm {
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return errno_error(errno ? errno : ENOENT, "read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string read_hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return {};
+  return buf;
+}
+
+std::string read_boot_id() { return read_text_file("/proc/sys/kernel/random/boot_id").value_or(std::string()); }
+
+std::string read_clocksource() {
+  return read_text_file("/sys/devices/system/clocksource/clocksource0/current_clocksource").value_or(std::string());
+}
+
+snapshot::HostFacts collect_host_facts(uint32_t host_tsc_khz) {
+  snapshot::HostFacts facts;
+  facts.hostname = read_hostname();
+  facts.boot_id = read_boot_id();
+  facts.tsc_khz = host_tsc_khz;
+  facts.clocksource = read_clocksource();
+  return facts;
+}
+
+snapshot::CaptureTimes capture_times(const TimeSource& time) {
+  snapshot::CaptureTimes t;
+  t.realtime_ns = time.realtime_ns();
+  t.monotonic_raw_ns = time.monotonic_raw_ns();
+  return t;
+}
+
+}  // namespace migclock::kvm

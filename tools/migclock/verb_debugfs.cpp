@@ -1,0 +1,126 @@
+// `migclock debugfs --pid PID [--json]`: read-only view of a foreign VM's
+// per-vCPU TSC state (QEMU's), from KVM's debugfs.
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "migclock/kvm/debugfs.hpp"
+#include "verb.hpp"
+
+namespace {
+
+const char* kUsage =
+    "usage: migclock debugfs --pid PID [--json] [--root DIR]\n"
+    "\n"
+    "Lists the KVM VMs of process PID (e.g. a QEMU) and, per vCPU, the TSC\n"
+    "offset and - where the host scales the TSC - the scaling ratio and its\n"
+    "fraction bits, as KVM's debugfs shows them. Read-only; needs root and a\n"
+    "mounted debugfs (tools/setup.sh mounts it).\n"
+    "\n"
+    "  --pid PID   the VMM process\n"
+    "  --json      machine-readable output\n"
+    "  --root DIR  KVM debugfs directory (default /sys/kernel/debug/kvm)\n";
+
+template <class W, class T>
+void optional_number(W& w, const char* key, const std::optional<T>& v) {
+  w.Key(key);
+  if (!v)
+    w.Null();
+  else if constexpr (std::is_signed_v<T>)
+    w.Int64(*v);
+  else
+    w.Uint64(*v);
+}
+
+std::string to_json(const std::vector<migclock::kvm::VmDebugfs>& vms) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("vms");
+  w.StartArray();
+  for (const auto& vm : vms) {
+    w.StartObject();
+    w.Key("pid"); w.Int(vm.pid);
+    w.Key("vm_fd"); w.Int(vm.vm_fd);
+    w.Key("dir"); w.String(vm.dir.c_str());
+    w.Key("vcpus");
+    w.StartArray();
+    for (const auto& v : vm.vcpus) {
+      w.StartObject();
+      w.Key("id"); w.Uint(v.id);
+      optional_number(w, "tsc_offset", v.tsc_offset);
+      optional_number(w, "tsc_scaling_ratio", v.tsc_scaling_ratio);
+      optional_number(w, "tsc_scaling_frac_bits", v.tsc_scaling_frac_bits);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return buf.GetString();
+}
+
+void print_text(const std::vector<migclock::kvm::VmDebugfs>& vms) {
+  for (const auto& vm : vms) {
+    std::printf("%s (pid %d, vm fd %d)\n", vm.dir.c_str(), vm.pid, vm.vm_fd);
+    for (const auto& v : vm.vcpus) {
+      std::printf("  vcpu%-3u tsc-offset %s", v.id, v.tsc_offset ? std::to_string(*v.tsc_offset).c_str() : "n/a");
+      if (v.tsc_scaling_ratio)
+        std::printf("  scaling %llu >> %u", static_cast<unsigned long long>(*v.tsc_scaling_ratio),
+                    v.tsc_scaling_frac_bits.value_or(0));
+      else
+        std::printf("  (no TSC scaling files: host does not scale)");
+      std::printf("\n");
+    }
+  }
+}
+
+int run_debugfs(int argc, char** argv) {
+  bool json = false;
+  int pid = 0;
+  std::string root = migclock::kvm::kKvmDebugfsRoot;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (!std::strcmp(argv[i], "--json")) {
+      json = true;
+    } else if (!std::strcmp(argv[i], "--pid") && i + 1 < argc) {
+      char* end = nullptr;
+      long v = std::strtol(argv[++i], &end, 10);
+      if (*end || v <= 0) {
+        std::fprintf(stderr, "migclock debugfs: --pid needs a positive number, got '%s'\n", argv[i]);
+        return 2;
+      }
+      pid = static_cast<int>(v);
+    } else if (!std::strcmp(argv[i], "--root") && i + 1 < argc) {
+      root = argv[++i];
+    } else {
+      std::fprintf(stderr, "migclock debugfs: unknown argument '%s'\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  if (pid == 0) {
+    std::fprintf(stderr, "migclock debugfs: --pid is required\n%s", kUsage);
+    return 2;
+  }
+  auto vms = migclock::kvm::read_vm_debugfs(pid, root);
+  if (!vms) {
+    std::fprintf(stderr, "migclock debugfs: %s\n", vms.error().message().c_str());
+    return 1;
+  }
+  if (json)
+    std::printf("%s\n", to_json(*vms).c_str());
+  else
+    print_text(*vms);
+  return 0;
+}
+
+const migclock::cli::VerbRegistrar kRegistrar("debugfs", "show a foreign VM's per-vCPU TSC state (debugfs)",
+                                              run_debugfs);
+
+}  // namespace

@@ -1,0 +1,122 @@
+// `migclock probe [--json]`: what this host's KVM can honour for guest time.
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "migclock/kvm/probe.hpp"
+#include "verb.hpp"
+
+namespace {
+
+using migclock::kvm::ProbeReport;
+
+const char* kUsage =
+    "usage: migclock probe [--json] [--device PATH]\n"
+    "\n"
+    "Probes this host's KVM for what guest-time continuity it can give:\n"
+    "API version, KVM_GET_CLOCK flags, TSC scaling, kvmclock control, PIT state,\n"
+    "the host TSC rate and clocksource, and - by writing a TSC offset on a\n"
+    "scratch VM, reading it back and letting its guest execute rdtsc - whether\n"
+    "TSC offset writes are honoured. Needs read/write access to /dev/kvm.\n"
+    "\n"
+    "  --json         machine-readable output\n"
+    "  --device PATH  KVM device (default /dev/kvm)\n";
+
+std::string to_json(const ProbeReport& r) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("api_version"); w.Int(r.api_version);
+  w.Key("adjust_clock_flags"); w.Uint(r.adjust_clock_flags);
+  w.Key("host_khz"); w.Uint(r.host_khz);
+  w.Key("scaling_supported"); w.Bool(r.scaling_supported);
+  w.Key("offset_honoured"); w.Bool(r.offset.honoured());
+  w.Key("clocksource"); w.String(r.clocksource.c_str());
+  w.Key("masterclock_possible"); w.Bool(r.masterclock_possible);
+  w.Key("clock_flags_after_run"); w.Uint(r.clock_flags_after_run);
+  w.Key("capabilities");
+  w.StartObject();
+  w.Key("tsc_control"); w.Bool(r.tsc_control);
+  w.Key("vm_tsc_control"); w.Bool(r.vm_tsc_control);
+  w.Key("get_tsc_khz"); w.Bool(r.get_tsc_khz);
+  w.Key("kvmclock_ctrl"); w.Bool(r.kvmclock_ctrl);
+  w.Key("pit2"); w.Bool(r.pit2);
+  w.Key("pit_state2"); w.Bool(r.pit_state2);
+  w.Key("vcpu_attributes"); w.Bool(r.vcpu_attributes);
+  w.Key("tsc_offset_attr"); w.Bool(r.tsc_offset_attr);
+  w.EndObject();
+  w.Key("offset_probe");
+  w.StartObject();
+  w.Key("attempted"); w.Bool(r.offset.attempted);
+  if (!r.offset.attempted) {
+    w.Key("reason"); w.String(r.offset.not_attempted_reason.c_str());
+  }
+  w.Key("original"); w.Uint64(r.offset.original);
+  w.Key("written"); w.Uint64(r.offset.written);
+  w.Key("read_back"); w.Uint64(r.offset.read_back);
+  w.Key("read_back_matches"); w.Bool(r.offset.read_back_matches);
+  w.Key("guest_minus_host_cycles"); w.Int64(r.offset.guest_minus_host_cycles);
+  w.Key("guest_follows"); w.Bool(r.offset.guest_follows);
+  w.EndObject();
+  w.EndObject();
+  return buf.GetString();
+}
+
+void print_text(const ProbeReport& r) {
+  auto yn = [](bool b) { return b ? "yes" : "no"; };
+  std::printf("KVM API version        %d\n", r.api_version);
+  std::printf("KVM_GET_CLOCK flags    0x%x (TSC_STABLE|REALTIME|HOST_TSC = 0xe)\n", r.adjust_clock_flags);
+  std::printf("host TSC               %u kHz, clocksource %s\n", r.host_khz, r.clocksource.c_str());
+  std::printf("masterclock possible   %s (flags after a vCPU ran: 0x%x)\n", yn(r.masterclock_possible),
+              r.clock_flags_after_run);
+  std::printf("TSC scaling            %s (VM-wide: %s)\n", yn(r.scaling_supported), yn(r.vm_tsc_control));
+  std::printf("KVMCLOCK_CTRL          %s\n", yn(r.kvmclock_ctrl));
+  std::printf("PIT2 / PIT_STATE2      %s / %s\n", yn(r.pit2), yn(r.pit_state2));
+  if (!r.offset.attempted)
+    std::printf("TSC offset honoured    unknown: %s\n", r.offset.not_attempted_reason.c_str());
+  else
+    std::printf("TSC offset honoured    %s (wrote %llu, read back %llu, guest %s)\n", yn(r.offset.honoured()),
+                static_cast<unsigned long long>(r.offset.written), static_cast<unsigned long long>(r.offset.read_back),
+                r.offset.guest_follows ? "follows it" : "ignores it");
+  if (!r.offset.honoured())
+    std::printf("\nThis host cannot give TSC continuity across migration; kvmclock continuity only.\n");
+}
+
+int run_probe(int argc, char** argv) {
+  bool json = false;
+  std::string device = migclock::kvm::System::kDefaultPath;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (!std::strcmp(argv[i], "--json")) {
+      json = true;
+    } else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) {
+      device = argv[++i];
+    } else {
+      std::fprintf(stderr, "migclock probe: unknown argument '%s'\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  auto sys = migclock::kvm::System::open(device);
+  if (!sys) {
+    std::fprintf(stderr, "migclock probe: %s\n", sys.error().message().c_str());
+    return 1;
+  }
+  auto report = migclock::kvm::probe_host(*sys);
+  if (!report) {
+    std::fprintf(stderr, "migclock probe: %s\n", report.error().message().c_str());
+    return 1;
+  }
+  if (json)
+    std::printf("%s\n", to_json(*report).c_str());
+  else
+    print_text(*report);
+  return 0;
+}
+
+const migclock::cli::VerbRegistrar kRegistrar("probe", "probe this host's KVM clock capabilities", run_probe);
+
+}  // namespace
