@@ -72,8 +72,8 @@ Result<std::string_view> open_envelope(std::string_view bytes) {
                                            " bytes exceeds the limit of " + std::to_string(kMaxEncodedBytes));
   const std::size_t available = bytes.size() - kEnvelopeHeaderBytes;
   if (available < h.payload_length)
-    return make_error(errc::truncated, "snapshot envelope: payload truncated (" + std::to_string(available) + " of " +
-                                           std::to_string(h.payload_length) + " bytes)");
+    return make_error(errc::truncated, "snapshot envelope: payload has " + std::to_string(available) + " of its " +
+                                           std::to_string(h.payload_length) + " bytes");
   if (available > h.payload_length)
     return make_error(errc::malformed_input, "snapshot envelope: " + std::to_string(available - h.payload_length) +
                                                  " trailing bytes after the payload");
@@ -81,8 +81,8 @@ Result<std::string_view> open_envelope(std::string_view bytes) {
   const uint32_t actual = crc32c(payload);
   if (actual != h.checksum) {
     char detail[64];
-    std::snprintf(detail, sizeof detail, " (stored %08x, computed %08x)", h.checksum, actual);
-    return make_error(errc::checksum_mismatch, std::string("snapshot envelope: payload checksum mismatch") + detail);
+    std::snprintf(detail, sizeof detail, "stored %08x, computed %08x", h.checksum, actual);
+    return make_error(errc::checksum_mismatch, std::string("snapshot envelope: payload CRC32C ") + detail);
   }
   return payload;
 }
