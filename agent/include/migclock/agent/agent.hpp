@@ -1,0 +1,113 @@
+// The agent core: follows libvirt, captures on the source, syncs guest
+// clocks on the destination, answers the hook and owned VMMs. The local API
+// (local_api.hpp) and main() sit on top; nothing here knows about HTTP.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "migclock/agent/capture.hpp"
+#include "migclock/agent/config.hpp"
+#include "migclock/agent/host_profile.hpp"
+#include "migclock/agent/inventory.hpp"
+#include "migclock/agent/libvirt_session.hpp"
+#include "migclock/agent/metrics.hpp"
+#include "migclock/agent/outbox.hpp"
+#include "migclock/agent/sync_runner.hpp"
+#include "migclock/agent/tsc_pin.hpp"
+#include "migclock/common/time_source.hpp"
+
+namespace migclock::agent {
+
+// One libvirt hook call as the hook reports it (argv + what it read from
+// the XML on stdin).
+struct HookEvent {
+  std::string object = "qemu";
+  std::string name;
+  std::string op;
+  std::string sub_op;
+  std::string extra;
+  std::string uuid;      // from the stdin XML, if any
+  int64_t sent_at_ns = 0;  // hook's CLOCK_REALTIME when it sent
+};
+
+struct MigrateBeginResult {
+  TscPinDecision decision;
+  std::string xml;  // the new XML for TscPinAction::pin, else empty
+  TscPinInputs inputs;
+};
+
+// What an owned VMM gets back on the destination.
+struct RestoreInputs {
+  snapshot::Snapshot snapshot;
+  int64_t realtime_offset_ns = 0;  // destination realtime − source realtime
+  int64_t uncertainty_ns = 0;
+  std::string evidence;            // where the offset came from
+};
+
+class Agent {
+ public:
+  Agent(AgentConfig cfg, const TimeSource& time);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Probes the host, connects to libvirt (in the background if the first
+  // attempt fails), starts the event worker.
+  void start();
+  void stop();
+  // SIGHUP: new settings; a changed URI reconnects. Returns what changed.
+  std::string reload(AgentConfig cfg);
+
+  AgentConfig config() const;
+  Metrics& metrics() { return metrics_; }
+  const HostProfile& host() const { return host_; }
+  bool libvirt_connected() const { return session_ && session_->connected(); }
+  std::vector<DomainRecord> domains() const { return inventory_.all(); }
+  std::optional<DomainRecord> find_domain(const std::string& uuid_or_name) const;
+
+  // On request (API) or on SUSPENDED_MIGRATED: capture and put in the outbox.
+  Result<CaptureReport> capture(const std::string& uuid_or_name, const std::string& kind);
+  // On request: sync now with the VM's policy.
+  Status request_sync(const std::string& uuid_or_name, const std::string& reason);
+  void record_hook_event(const HookEvent& ev);
+  MigrateBeginResult migrate_begin(const std::string& name, const std::string& xml);
+  // Owned VMMs.
+  Result<std::string> accept_vmm_snapshot(const snapshot::Snapshot& s);
+  Result<RestoreInputs> restore_inputs(const std::string& vm_id) const;
+  Outbox& outbox() { return outbox_; }
+
+ private:
+  void on_libvirt_event(DomainEvent ev);
+  void event_loop();
+  void handle(const DomainEvent& ev);
+  void refresh_inventory();
+  void refresh_domain(const std::string& uuid);
+  void tag_domain_source(const std::string& uuid);
+  void schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason, int64_t event_mono_ns);
+  void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
+
+  const TimeSource& time_;
+  mutable std::mutex cfg_mu_;
+  AgentConfig cfg_;
+  HostProfile host_;
+  Metrics metrics_;
+  Inventory inventory_;
+  Outbox outbox_;
+  std::unique_ptr<LibvirtSession> session_;
+  std::unique_ptr<SyncRunner> syncs_;
+
+  std::mutex q_mu_;
+  std::condition_variable q_cv_;
+  std::deque<DomainEvent> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace migclock::agent

@@ -1,0 +1,62 @@
+// The agent's metrics, rendered in the Prometheus text exposition format
+// (version 0.0.4) for GET /metrics. Thread-safe: events, syncs and the API
+// update them from different threads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace migclock::agent {
+
+// A cumulative histogram with fixed upper bounds (seconds).
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void observe(double value);
+  // "name_bucket{le=...} n" lines plus _sum and _count.
+  void render(std::string& out, const std::string& name) const;
+  uint64_t count() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<double> bounds_;
+  std::vector<uint64_t> buckets_;  // per bound (non-cumulative); +Inf is count_
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
+
+class Metrics {
+ public:
+  Metrics();
+
+  std::atomic<uint64_t> captures{0};
+  std::atomic<uint64_t> capture_failures{0};
+  std::atomic<uint64_t> syncs{0};          // sync runs that completed (any policy but off)
+  std::atomic<uint64_t> sync_failures{0};
+  std::atomic<uint64_t> sync_cancelled{0};  // superseded by a newer event
+  std::atomic<uint64_t> hook_events{0};
+  std::atomic<uint64_t> tsc_pins{0};        // migrate begin: XML pinned
+  std::atomic<uint64_t> tsc_pin_warnings{0};  // lenient: could not honour
+  std::atomic<uint64_t> tsc_pin_refusals{0};  // strict: migration refused
+  std::atomic<uint64_t> outbox_pending{0};
+  std::atomic<uint64_t> snapshots_shipped{0};
+  std::atomic<uint64_t> libvirt_reconnects{0};
+  std::atomic<uint64_t> refused_peers{0};   // SO_PEERCRED refusals
+  std::atomic<int> libvirt_connected{0};
+  std::atomic<uint64_t> domains{0};
+
+  // |guest − host| after the sync (or as measured under `measure`), seconds.
+  Histogram residual_offset;
+  // libvirt event callback → handling started; hook send → agent receipt.
+  Histogram event_lag;
+  // agent connected (or the event, if it was already) → synced.
+  Histogram sync_latency;
+
+  std::string render() const;
+};
+
+}  // namespace migclock::agent

@@ -1,0 +1,65 @@
+// Runs guest clock syncs in the background, one at a time per VM: a newer
+// request for the same VM cancels the older one (agent_sync's
+// SupersedingGate), each waits for the guest agent up to a bound, and
+// nothing here can fail or block the libvirt operation that triggered it.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "migclock/agent/libvirt_handles.hpp"
+#include "migclock/agent/sync_types.hpp"
+#include "migclock/agent_sync/sync_retry.hpp"
+#include "migclock/common/time_source.hpp"
+
+namespace migclock::agent {
+
+struct SyncRequest {
+  std::string uuid;
+  std::string name;
+  std::string reason;
+  agent_sync::SyncOptions options;
+  agent_sync::RetryOptions retry;
+  int64_t event_mono_ns = 0;  // when the triggering event arrived
+};
+
+class SyncRunner {
+ public:
+  using Done = std::function<void(const SyncRequest&, const SyncOutcome&)>;
+
+  SyncRunner(const TimeSource& time, Done done) : time_(time), done_(std::move(done)) {}
+  ~SyncRunner() { stop(); }
+
+  // Starts a sync for the VM, superseding any running one.
+  void request(ConnHandle conn, SyncRequest req);
+  // Cancels the VM's running sync (domain stopped, paused again, …).
+  void cancel(const std::string& uuid);
+  void stop();
+  size_t active() const { return gate_.active(); }
+
+ private:
+  void run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_sync::CancelToken> token);
+  void reap_finished();
+
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> finished;
+  };
+  const TimeSource& time_;
+  Done done_;
+  agent_sync::SupersedingGate gate_;
+  std::mutex mu_;
+  std::list<Worker> workers_;
+  std::list<std::shared_ptr<agent_sync::CancelToken>> tokens_;
+  bool stopped_ = false;
+};
+
+SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::RetriedSync>& r, int64_t started_rt,
+                         int64_t finished_rt);
+
+}  // namespace migclock::agent

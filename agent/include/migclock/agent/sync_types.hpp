@@ -1,0 +1,30 @@
+// What one guest clock sync did, as the agent records and reports it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "migclock/agent/config.hpp"
+
+namespace migclock::agent {
+
+struct SyncOutcome {
+  std::string reason;  // the event that asked for it: "RESUMED_MIGRATED", …
+  SyncPolicy policy = SyncPolicy::step;
+  bool ok = false;
+  bool cancelled = false;  // superseded by a newer event for the VM
+  std::string message;     // the error, or a summary
+  // guest − host wall clock, median of the kept samples.
+  std::optional<int64_t> offset_before_ns;
+  std::optional<int64_t> offset_after_ns;
+  int64_t spread_ns = 0;  // spread of the kept samples after
+  int64_t rtt_ns = 0;     // round trip of the best sample after
+  int corrections = 0;    // guest-set-time calls made
+  int64_t agent_wait_ns = 0;  // event → guest agent answering
+  int64_t sync_ns = 0;        // guest agent answering → synced
+  int64_t started_realtime_ns = 0;
+  int64_t finished_realtime_ns = 0;
+};
+
+}  // namespace migclock::agent

@@ -1,0 +1,263 @@
+#include "migclock/agent/agent.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "migclock/agent/domain_xml.hpp"
+
+namespace migclock::agent {
+
+namespace {
+
+LibvirtOptions libvirt_options(const AgentConfig& c) {
+  return LibvirtOptions{c.libvirt_uri, c.keepalive_interval_s, c.keepalive_count, c.reconnect_interval_s};
+}
+
+double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+}  // namespace
+
+Agent::Agent(AgentConfig cfg, const TimeSource& time)
+    : time_(time), cfg_(std::move(cfg)), outbox_(cfg_.effective_state_dir() + "/outbox") {}
+
+Agent::~Agent() { stop(); }
+
+AgentConfig Agent::config() const {
+  std::lock_guard<std::mutex> lock(cfg_mu_);
+  return cfg_;
+}
+
+void Agent::start() {
+  const AgentConfig cfg = config();
+  host_ = probe_host_profile(cfg.hostname);
+  if (!host_.probe_error.empty())
+    spdlog::warn("host probe: {} (TSC frequency unknown; migrate-begin pinning disabled)", host_.probe_error);
+  spdlog::info("host {}: TSC {} kHz, clocksource {}, TSC scaling {}, offsets honoured {}", host_.facts.hostname,
+               host_.facts.tsc_khz, host_.facts.clocksource, host_.facts.scaling_supported ? "yes" : "no",
+               host_.facts.offset_honoured == snapshot::OffsetHonoured::yes  ? "yes"
+               : host_.facts.offset_honoured == snapshot::OffsetHonoured::no ? "no"
+                                                                             : "unknown");
+  metrics_.outbox_pending = outbox_.pending().size();
+  syncs_ = std::make_unique<SyncRunner>(time_, [this](const SyncRequest& r, const SyncOutcome& o) { on_sync_done(r, o); });
+  worker_ = std::thread([this] { event_loop(); });
+  session_ = std::make_unique<LibvirtSession>(libvirt_options(cfg), [this](DomainEvent ev) { on_libvirt_event(std::move(ev)); },
+                                              time_);
+  session_->start();
+}
+
+void Agent::stop() {
+  {
+    std::lock_guard<std::mutex> lock(q_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  q_cv_.notify_all();
+  if (syncs_) syncs_->stop();
+  if (session_) session_->stop();
+  if (worker_.joinable()) worker_.join();
+}
+
+std::string Agent::reload(AgentConfig cfg) {
+  std::string changed;
+  {
+    std::lock_guard<std::mutex> lock(cfg_mu_);
+    if (cfg.libvirt_uri != cfg_.libvirt_uri) changed += "libvirt_uri ";
+    if (cfg.sync_policy != cfg_.sync_policy) changed += "sync_policy ";
+    if (cfg.tsc_pin_policy != cfg_.tsc_pin_policy) changed += "tsc_pin_policy ";
+    if (cfg.vms.size() != cfg_.vms.size()) changed += "vms ";
+    if (cfg.effective_socket_path() != cfg_.effective_socket_path())
+      spdlog::warn("reload: socket path changes take effect on restart");
+    cfg_ = std::move(cfg);
+  }
+  if (session_) session_->reconfigure(libvirt_options(config()));
+  return changed.empty() ? "no listed setting changed" : changed;
+}
+
+void Agent::on_libvirt_event(DomainEvent ev) {
+  {
+    std::lock_guard<std::mutex> lock(q_mu_);
+    if (stopping_) return;
+    queue_.push_back(std::move(ev));
+  }
+  q_cv_.notify_one();
+}
+
+void Agent::event_loop() {
+  while (true) {
+    DomainEvent ev;
+    {
+      std::unique_lock<std::mutex> lock(q_mu_);
+      q_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      ev = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    metrics_.event_lag.observe(seconds(time_.monotonic_raw_ns() - ev.received_mono_ns));
+    handle(ev);
+  }
+}
+
+void Agent::handle(const DomainEvent& ev) {
+  switch (ev.kind) {
+    case DomainEvent::Kind::connected:
+      metrics_.libvirt_connected = 1;
+      metrics_.libvirt_reconnects = session_ ? session_->reconnects() : 0;
+      refresh_inventory();
+      return;
+    case DomainEvent::Kind::disconnected:
+      metrics_.libvirt_connected = 0;
+      spdlog::warn("libvirt: disconnected; inventory kept until reconnect");
+      return;
+    case DomainEvent::Kind::agent_lifecycle: {
+      const bool up = ev.agent_state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED;
+      inventory_.set_agent_connected(ev.uuid, up);
+      spdlog::info("vm={} uuid={}: {}", ev.name, ev.uuid, describe(ev));
+      return;
+    }
+    case DomainEvent::Kind::lifecycle: break;
+  }
+  const std::string what = describe(ev);
+  const auto before = inventory_.get(ev.uuid);
+  spdlog::info("vm={} uuid={}: event {}", ev.name, ev.uuid, what);
+  if (ev.event == VIR_DOMAIN_EVENT_UNDEFINED) {
+    syncs_->cancel(ev.uuid);
+    inventory_.remove(ev.uuid);
+    metrics_.domains = inventory_.size();
+    return;
+  }
+  refresh_domain(ev.uuid);
+  inventory_.note_event(ev.uuid, what, time_.realtime_ns());
+
+  if (ev.event == VIR_DOMAIN_EVENT_SUSPENDED && ev.detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED) {
+    // Source side: the guest is paused for the last round; capture now.
+    if (auto r = capture(ev.uuid, "live"); !r)
+      spdlog::error("vm={} uuid={}: capture on SUSPENDED_MIGRATED failed: {}", ev.name, ev.uuid, r.error().message());
+    return;
+  }
+  if (ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED) {
+    tag_domain_source(ev.uuid);
+    schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    return;
+  }
+  if (ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_UNPAUSED) {
+    // Only a resume of a guest we saw suspended left its clock behind.
+    if (before && before->state == "paused") schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    return;
+  }
+  if (ev.event == VIR_DOMAIN_EVENT_STARTED) {
+    tag_domain_source(ev.uuid);
+    if (ev.detail == VIR_DOMAIN_EVENT_STARTED_RESTORED || ev.detail == VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT)
+      schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    return;
+  }
+  if (ev.event == VIR_DOMAIN_EVENT_STOPPED || ev.event == VIR_DOMAIN_EVENT_SUSPENDED) {
+    syncs_->cancel(ev.uuid);  // a sync against a paused or gone guest only burns its wait
+  }
+}
+
+void Agent::refresh_inventory() {
+  auto conn = session_->connection();
+  if (!conn) return;
+  virDomainPtr* doms = nullptr;
+  const int n = virConnectListAllDomains(conn->get(), &doms, 0);
+  if (n < 0) {
+    spdlog::warn("{}", libvirt_error("virConnectListAllDomains").message());
+    return;
+  }
+  std::vector<DomainRecord> records;
+  std::vector<std::string> running;
+  for (int i = 0; i < n; ++i) {
+    DomainHandle d(doms[i]);
+    auto rec = read_domain_record(d.get());
+    if (!rec) {
+      spdlog::warn("inventory: {}", rec.error().message());
+      continue;
+    }
+    spdlog::info("vm={} uuid={}: {} vcpus={} pid={} debugfs={} agent={}", rec->name, rec->uuid, rec->state,
+                 rec->vcpus, rec->qemu_pid, rec->debugfs_dirs.size(),
+                 rec->agent_connected ? (*rec->agent_connected ? "connected" : "disconnected") : "none");
+    if (rec->state == "running" || rec->state == "paused") running.push_back(rec->uuid);
+    records.push_back(std::move(*rec));
+  }
+  std::free(doms);
+  inventory_.replace_all(std::move(records));
+  metrics_.domains = inventory_.size();
+  for (const auto& u : running) tag_domain_source(u);
+}
+
+void Agent::refresh_domain(const std::string& uuid) {
+  auto conn = session_->connection();
+  if (!conn) return;
+  auto dom = lookup_domain(*conn, uuid);
+  if (!dom) return;  // transient domains vanish after STOPPED
+  if (auto rec = read_domain_record(dom->get())) inventory_.upsert(std::move(*rec));
+  metrics_.domains = inventory_.size();
+}
+
+void Agent::tag_domain_source(const std::string& uuid) {
+  // The live XML travels with a migration: naming this host and its TSC
+  // rate there lets the destination's migrate-begin hook pin the frequency
+  // without a controller round trip.
+  if (host_.facts.tsc_khz == 0) return;
+  auto conn = session_->connection();
+  if (!conn) return;
+  auto dom = lookup_domain(*conn, uuid);
+  if (!dom) return;
+  const std::string element = metadata_element(host_.facts.hostname, host_.facts.tsc_khz);
+  if (virDomainSetMetadata(dom->get(), VIR_DOMAIN_METADATA_ELEMENT, element.c_str(), kMetadataPrefix, kMetadataUri,
+                           VIR_DOMAIN_AFFECT_LIVE) < 0) {
+    spdlog::debug("uuid={}: {}", uuid, libvirt_error("virDomainSetMetadata").message());
+  }
+}
+
+void Agent::schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason,
+                          int64_t event_mono_ns) {
+  const AgentConfig cfg = config();
+  SyncRequest req;
+  req.uuid = uuid;
+  req.name = name;
+  req.reason = reason;
+  req.event_mono_ns = event_mono_ns;
+  req.options.policy = cfg.sync_policy_for(uuid, name);
+  req.options.residual_threshold_ns = cfg.residual_threshold_ns;
+  req.options.rtc = cfg.rtc_catchup_for(uuid, name) ? agent_sync::RtcCatchupPolicy::reset_reinjection
+                                                    : agent_sync::RtcCatchupPolicy::none;
+  req.retry.deadline = std::chrono::milliseconds(int64_t{cfg.sync_agent_wait_s} * 1000);
+  if (req.options.policy == SyncPolicy::off) {
+    spdlog::info("vm={} uuid={}: {}: sync policy off, guest clock left alone", name, uuid, reason);
+    return;
+  }
+  auto conn = session_->connection();
+  if (!conn) {
+    metrics_.sync_failures++;
+    spdlog::error("vm={} uuid={}: {}: sync not started: {}", name, uuid, reason, conn.error().message());
+    return;
+  }
+  spdlog::info("vm={} uuid={}: {}: sync ({}) scheduled, waiting up to {} s for the guest agent", name, uuid, reason,
+               to_string(req.options.policy), cfg.sync_agent_wait_s);
+  syncs_->request(*conn, std::move(req));
+}
+
+void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
+  inventory_.note_sync(req.uuid, o);
+  if (o.cancelled) {
+    metrics_.sync_cancelled++;
+    spdlog::info("vm={} uuid={}: {}: sync superseded ({})", req.name, req.uuid, req.reason, o.message);
+    return;
+  }
+  if (!o.ok) {
+    // Never fails the migration: it already happened. Log, count, record.
+    metrics_.sync_failures++;
+    spdlog::error("vm={} uuid={}: {}: sync failed: {}", req.name, req.uuid, req.reason, o.message);
+    return;
+  }
+  metrics_.syncs++;
+  if (o.offset_after_ns) metrics_.residual_offset.observe(std::abs(seconds(*o.offset_after_ns)));
+  metrics_.sync_latency.observe(seconds(o.sync_ns));
+  spdlog::info("vm={} uuid={}: {}: {} policy={} offset before={} ns after={} ns spread={} ns rtt={} ns "
+               "corrections={} agent_wait={:.3f} s sync={:.3f} ms",
+               req.name, req.uuid, req.reason, o.message, to_string(o.policy), o.offset_before_ns.value_or(0),
+               o.offset_after_ns.value_or(0), o.spread_ns, o.rtt_ns, o.corrections, seconds(o.agent_wait_ns),
+               o.sync_ns / 1e6);
+}
+
+}  // namespace migclock::agent

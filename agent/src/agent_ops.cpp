@@ -1,0 +1,168 @@
+// The agent's on-request operations: capture, sync, hook events, the
+// migrate-begin decision and the owned-VMM snapshot exchange.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "migclock/agent/agent.hpp"
+#include "migclock/agent/domain_xml.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
+
+namespace migclock::agent {
+
+std::optional<DomainRecord> Agent::find_domain(const std::string& id) const {
+  if (auto r = inventory_.get(id)) return r;
+  return inventory_.find_by_name(id);
+}
+
+Result<CaptureReport> Agent::capture(const std::string& id, const std::string& kind) {
+  const auto rec = find_domain(id);
+  if (!rec) return make_error(errc::not_found, "no domain '" + id + "'");
+  auto conn = session_->connection();
+  MIGCLOCK_TRY(conn);
+  CaptureOptions opts;
+  opts.guest_agent_connected = rec->agent_connected.value_or(false);
+  auto rep = capture_domain(*conn, rec->uuid, host_, time_, opts);
+  if (!rep) {
+    metrics_.capture_failures++;
+    return rep.error();
+  }
+  auto item = outbox_.put(rep->snapshot, kind);
+  if (!item) {
+    metrics_.capture_failures++;
+    return item.error();
+  }
+  metrics_.captures++;
+  metrics_.outbox_pending = outbox_.pending().size();
+  inventory_.note_capture(rec->uuid, rep->snapshot.captured.realtime_ns, item->path);
+  std::string notes;
+  for (const auto& n : rep->notes) notes += "; " + n;
+  spdlog::info("vm={} uuid={}: captured ({}) pid={} vcpus={} rtc={} guest_time={} → {}{}", rec->name, rec->uuid, kind,
+               rep->qemu_pid, rep->snapshot.vcpus.size(), rep->snapshot.rtc.present ? "yes" : "no",
+               rep->snapshot.guest_time ? "yes" : "no", item->path, notes);
+  if (config().controller_url.empty())
+    spdlog::info("vm={} uuid={}: no controller configured; snapshot kept in {}", rec->name, rec->uuid, outbox_.dir());
+  return rep;
+}
+
+Status Agent::request_sync(const std::string& id, const std::string& reason) {
+  const auto rec = find_domain(id);
+  if (!rec) return make_error(errc::not_found, "no domain '" + id + "'");
+  if (rec->state != "running") return make_error(errc::conflict, "domain '" + rec->name + "' is " + rec->state);
+  schedule_sync(rec->uuid, rec->name, reason, time_.monotonic_raw_ns());
+  return {};
+}
+
+void Agent::record_hook_event(const HookEvent& ev) {
+  metrics_.hook_events++;
+  const int64_t now = time_.realtime_ns();
+  if (ev.sent_at_ns > 0 && now >= ev.sent_at_ns) metrics_.event_lag.observe(static_cast<double>(now - ev.sent_at_ns) / 1e9);
+  std::string uuid = ev.uuid;
+  if (uuid.empty()) {
+    if (auto rec = inventory_.find_by_name(ev.name)) uuid = rec->uuid;
+  }
+  const std::string what = "hook " + ev.op + " " + ev.sub_op;
+  spdlog::info("vm={} uuid={}: {} (extra {})", ev.name, uuid, what, ev.extra);
+  if (!uuid.empty()) inventory_.note_event(uuid, what, now);
+}
+
+MigrateBeginResult Agent::migrate_begin(const std::string& name, const std::string& xml) {
+  MigrateBeginResult out;
+  auto& in = out.inputs;
+  in.host_khz = host_.facts.tsc_khz;
+  in.host_scaling = host_.facts.scaling_supported;
+  in.guest_invtsc = requires_invtsc(xml);
+  in.pinned_hz = tsc_timer_frequency_hz(xml);
+  in.policy = config().tsc_pin_policy;
+  if (auto khz = migclock_metadata_attr(xml, "tsc_khz")) {
+    try {
+      in.source_khz = static_cast<uint32_t>(std::stoul(*khz));
+      in.source_evidence = "domain metadata (source host " + migclock_metadata_attr(xml, "host").value_or("?") + ")";
+    } catch (const std::exception&) {
+      in.source_evidence = "unparseable metadata tsc_khz '" + *khz + "'";
+    }
+  }
+  const std::string uuid = xml_text_of(xml, "uuid");
+  if (in.host_khz == 0) {
+    // Without our own rate nothing can be compared; say so, per policy.
+    in.source_khz.reset();
+  }
+  out.decision = decide_tsc_pin(in);
+  switch (out.decision.action) {
+    case TscPinAction::pin: {
+      auto pinned = pin_tsc_frequency(xml, out.decision.frequency_hz);
+      if (!pinned) {
+        out.decision = TscPinDecision{in.policy == TscPinPolicy::strict ? TscPinAction::refuse : TscPinAction::unchanged, 0,
+                                      true, "cannot edit the domain XML: " + pinned.error().message()};
+        break;
+      }
+      out.xml = std::move(*pinned);
+      metrics_.tsc_pins++;
+      spdlog::info("vm={} uuid={}: migrate begin: {} [{}]", name, uuid, out.decision.message, in.source_evidence);
+      break;
+    }
+    case TscPinAction::refuse:
+      metrics_.tsc_pin_refusals++;
+      spdlog::error("vm={} uuid={}: migrate begin: refusing (strict): {}", name, uuid, out.decision.message);
+      break;
+    case TscPinAction::unchanged:
+      if (out.decision.warning) {
+        metrics_.tsc_pin_warnings++;
+        spdlog::warn("vm={} uuid={}: migrate begin: XML unchanged (lenient): {}", name, uuid, out.decision.message);
+      } else {
+        spdlog::info("vm={} uuid={}: migrate begin: XML unchanged ({})", name, uuid,
+                     out.decision.message.empty() ? "same TSC frequency, no invtsc" : out.decision.message);
+      }
+      break;
+  }
+  return out;
+}
+
+namespace {
+std::string vmm_dir(const AgentConfig& c) { return c.effective_state_dir() + "/vmm"; }
+std::string vmm_id(const snapshot::Snapshot& s) { return s.vm.uuid.empty() ? s.vm.name : s.vm.uuid; }
+bool safe_id(const std::string& id) {
+  return !id.empty() && id.size() < 128 && id.find('/') == std::string::npos && id != "." && id != "..";
+}
+}  // namespace
+
+Result<std::string> Agent::accept_vmm_snapshot(const snapshot::Snapshot& s) {
+  const std::string id = vmm_id(s);
+  if (!safe_id(id)) return make_error(errc::invalid_argument, "snapshot.vm: needs a uuid or name without '/'");
+  const std::string dir = vmm_dir(config());
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return errno_error(ec.value(), "create " + dir);
+  const std::string path = dir + "/" + id + ".mcs";
+  MIGCLOCK_TRY(serialization::save_file(path, s));
+  metrics_.captures++;
+  if (auto item = outbox_.put(s, "vmm"); !item)
+    spdlog::warn("vm={} uuid={}: not queued for the controller: {}", s.vm.name, s.vm.uuid, item.error().message());
+  metrics_.outbox_pending = outbox_.pending().size();
+  spdlog::info("vm={} uuid={}: VMM snapshot stored ({} vCPUs) → {}", s.vm.name, s.vm.uuid, s.vcpus.size(), path);
+  return path;
+}
+
+Result<RestoreInputs> Agent::restore_inputs(const std::string& vm_id) const {
+  if (!safe_id(vm_id)) return make_error(errc::invalid_argument, "vm: not a valid id");
+  const std::string path = vmm_dir(config()) + "/" + vm_id + ".mcs";
+  auto s = serialization::load_file(path);
+  if (!s) {
+    if (s.error().code == std::make_error_code(std::errc::no_such_file_or_directory))
+      return make_error(errc::not_found, "no snapshot for VM '" + vm_id + "' on this host");
+    return s.error();
+  }
+  RestoreInputs r;
+  r.snapshot = std::move(*s);
+  if (r.snapshot.host.boot_id == host_.facts.boot_id && !r.snapshot.host.boot_id.empty()) {
+    r.evidence = "same host and boot: one CLOCK_REALTIME";
+  } else {
+    // Cross-host offsets come from the controller's measurement; without
+    // one the hosts are assumed to agree, and the answer says so.
+    r.evidence = "unmeasured: source " + r.snapshot.host.hostname + " (no controller measurement available)";
+    r.uncertainty_ns = -1;
+  }
+  return r;
+}
+
+}  // namespace migclock::agent

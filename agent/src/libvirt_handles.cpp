@@ -1,0 +1,34 @@
+#include "migclock/agent/libvirt_handles.hpp"
+
+#include <libvirt/virterror.h>
+
+#include <cstdlib>
+
+namespace migclock::agent {
+
+Error libvirt_error(const std::string& what) {
+  const char* msg = virGetLastErrorMessage();
+  return make_error(errc::unavailable, what + ": " + (msg ? msg : "unknown libvirt error"));
+}
+
+namespace {
+void ignore_error(void*, virErrorPtr) {}
+}  // namespace
+
+void quiet_libvirt_errors() { virSetErrorFunc(nullptr, ignore_error); }
+
+Result<DomainHandle> lookup_domain(const ConnHandle& conn, const std::string& uuid) {
+  if (!conn) return make_error(errc::unavailable, "libvirt: not connected");
+  virDomainPtr d = virDomainLookupByUUIDString(conn.get(), uuid.c_str());
+  if (!d) return libvirt_error("virDomainLookupByUUIDString " + uuid);
+  return DomainHandle(d);
+}
+
+std::string take_libvirt_string(char* s) {
+  if (!s) return {};
+  std::string out(s);
+  std::free(s);
+  return out;
+}
+
+}  // namespace migclock::agent

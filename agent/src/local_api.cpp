@@ -1,0 +1,222 @@
+#include "migclock/agent/local_api.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <vector>
+
+#include "migclock/agent/json_out.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
+
+namespace migclock::agent {
+
+bool peer_allowed(const PeerCred& peer, const std::string& group, uid_t self_uid) {
+  if (peer.uid == 0 || peer.uid == self_uid) return true;
+  if (group.empty()) return false;
+  struct group* g = ::getgrnam(group.c_str());
+  if (!g) return false;
+  if (peer.gid == g->gr_gid) return true;
+  // Supplementary groups: SO_PEERCRED carries only the primary gid.
+  struct passwd* pw = ::getpwuid(peer.uid);
+  if (!pw) return false;
+  int n = 64;
+  std::vector<gid_t> groups(n);
+  if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
+    groups.resize(n);
+    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) return false;
+  }
+  for (int i = 0; i < n; ++i) {
+    if (groups[i] == g->gr_gid) return true;
+  }
+  return false;
+}
+
+ApiResponse error_response(const Error& e) {
+  int status = 500;
+  std::string code = "internal";
+  const auto& c = e.code;
+  if (c == make_error_code(errc::not_found)) { status = 404; code = "not_found"; }
+  else if (c == make_error_code(errc::invalid_argument) || c == make_error_code(errc::malformed_input) ||
+           c == make_error_code(errc::validation_failed) || c == make_error_code(errc::version_mismatch) ||
+           c == make_error_code(errc::checksum_mismatch) || c == make_error_code(errc::truncated)) {
+    status = 400; code = "bad_request";
+  } else if (c == make_error_code(errc::too_large)) { status = 413; code = "too_large"; }
+  else if (c == make_error_code(errc::conflict)) { status = 409; code = "conflict"; }
+  else if (c == make_error_code(errc::unavailable)) { status = 503; code = "unavailable"; }
+  else if (c == make_error_code(errc::timeout)) { status = 504; code = "timeout"; }
+  else if (c == make_error_code(errc::not_supported)) { status = 501; code = "not_supported"; }
+  JsonOut j;
+  j.w.StartObject();
+  j.kv("error", code);
+  j.kv("message", e.message());
+  j.w.EndObject();
+  return ApiResponse{status, "application/json", j.str()};
+}
+
+namespace {
+
+ApiResponse json_ok(JsonOut& j, int status = 200) { return ApiResponse{status, "application/json", j.str()}; }
+
+Result<rapidjson::Document> parse_body(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str(), body.size());
+  if (d.HasParseError() || !d.IsObject()) return make_error(errc::malformed_input, "body: not a JSON object");
+  return d;
+}
+
+std::string str_field(const rapidjson::Document& d, const char* k) {
+  return d.HasMember(k) && d[k].IsString() ? std::string(d[k].GetString(), d[k].GetStringLength()) : std::string();
+}
+
+std::string query_param(const std::string& target, const std::string& key) {
+  const auto q = target.find('?');
+  if (q == std::string::npos) return {};
+  size_t pos = q + 1;
+  while (pos < target.size()) {
+    auto amp = target.find('&', pos);
+    if (amp == std::string::npos) amp = target.size();
+    const std::string kv = target.substr(pos, amp - pos);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos && kv.substr(0, eq) == key) return kv.substr(eq + 1);
+    pos = amp + 1;
+  }
+  return {};
+}
+
+void write_domain(JsonOut& j, const DomainRecord& r) {
+  j.w.StartObject();
+  j.kv("uuid", r.uuid);
+  j.kv("name", r.name);
+  j.kv("state", r.state);
+  j.kv("qemu_pid", r.qemu_pid);
+  j.w.Key("debugfs_dirs");
+  j.w.StartArray();
+  for (const auto& d : r.debugfs_dirs) j.w.String(d.c_str());
+  j.w.EndArray();
+  j.kv("vcpus", static_cast<int>(r.vcpus));
+  j.kv("clock_xml", r.clock_xml);
+  j.w.Key("agent_connected");
+  if (r.agent_connected) j.w.Bool(*r.agent_connected); else j.w.Null();
+  j.kv("last_event", r.last_event);
+  j.kv("last_event_ns", r.last_event_realtime_ns);
+  j.w.Key("last_sync");
+  if (r.last_sync) write_sync(j, *r.last_sync); else j.w.Null();
+  j.kv("last_capture_ns", r.last_capture_realtime_ns);
+  j.kv("last_capture_file", r.last_capture_file);
+  j.w.EndObject();
+}
+
+}  // namespace
+
+ApiResponse LocalApi::handle(const ApiRequest& req) {
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  const bool get = req.method == "GET";
+  const bool post = req.method == "POST";
+  if (path == "/healthz" && get) return ApiResponse{200, "text/plain", "ok\n"};
+  if (path == "/readyz" && get) {
+    return agent_.libvirt_connected() ? ApiResponse{200, "text/plain", "ready\n"}
+                                      : ApiResponse{503, "text/plain", "libvirt not connected\n"};
+  }
+  if (path == "/metrics" && get) return ApiResponse{200, "text/plain; version=0.0.4", agent_.metrics().render()};
+  if (path == "/api/v1/vms" && get) {
+    JsonOut j;
+    j.w.StartArray();
+    for (const auto& r : agent_.domains()) write_domain(j, r);
+    j.w.EndArray();
+    return json_ok(j);
+  }
+  const std::string vms_prefix = "/api/v1/vms/";
+  if (post && path.rfind(vms_prefix, 0) == 0) {
+    const std::string rest = path.substr(vms_prefix.size());
+    const auto slash = rest.find('/');
+    const std::string id = rest.substr(0, slash);
+    const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (action == "capture") {
+      auto rep = agent_.capture(id, "on-request");
+      if (!rep) return error_response(rep.error());
+      auto json = serialization::encode(rep->snapshot, serialization::Format::json);
+      if (!json) return error_response(json.error());
+      return ApiResponse{200, "application/json", *json};
+    }
+    if (action == "sync") {
+      auto st = agent_.request_sync(id, "on request");
+      if (!st) return error_response(st.error());
+      JsonOut j;
+      j.w.StartObject();
+      j.kv("scheduled", true);
+      j.w.EndObject();
+      return json_ok(j, 202);
+    }
+  }
+  if (post && path == "/api/v1/hook/events") {
+    auto d = parse_body(req.body);
+    if (!d) return error_response(d.error());
+    HookEvent ev;
+    ev.object = str_field(*d, "object");
+    ev.name = str_field(*d, "name");
+    ev.op = str_field(*d, "op");
+    ev.sub_op = str_field(*d, "sub_op");
+    ev.extra = str_field(*d, "extra");
+    ev.uuid = str_field(*d, "uuid");
+    if (d->HasMember("sent_at_ns") && (*d)["sent_at_ns"].IsInt64()) ev.sent_at_ns = (*d)["sent_at_ns"].GetInt64();
+    if (ev.op.empty()) return error_response(make_error(errc::invalid_argument, "op: required"));
+    agent_.record_hook_event(ev);
+    JsonOut j;
+    j.w.StartObject();
+    j.kv("recorded", true);
+    j.w.EndObject();
+    return json_ok(j);
+  }
+  if (post && path == "/api/v1/hook/migrate-begin") {
+    auto d = parse_body(req.body);
+    if (!d) return error_response(d.error());
+    const std::string xml = str_field(*d, "xml");
+    if (xml.empty()) return error_response(make_error(errc::invalid_argument, "xml: required"));
+    const auto r = agent_.migrate_begin(str_field(*d, "name"), xml);
+    JsonOut j;
+    j.w.StartObject();
+    j.kv("action", to_string(r.decision.action));
+    j.kv("message", r.decision.message);
+    j.kv("warning", r.decision.warning);
+    j.kv("policy", to_string(r.inputs.policy));
+    j.kv("host_tsc_khz", static_cast<int64_t>(r.inputs.host_khz));
+    j.w.Key("source_tsc_khz");
+    if (r.inputs.source_khz) j.w.Int64(*r.inputs.source_khz); else j.w.Null();
+    j.kv("frequency_hz", static_cast<int64_t>(r.decision.frequency_hz));
+    j.kv("xml", r.xml);
+    j.w.EndObject();
+    return json_ok(j);
+  }
+  if (post && path == "/api/v1/vmm/snapshots") {
+    auto s = serialization::decode(req.body, serialization::Format::json);
+    if (!s) return error_response(s.error());
+    auto stored = agent_.accept_vmm_snapshot(*s);
+    if (!stored) return error_response(stored.error());
+    JsonOut j;
+    j.w.StartObject();
+    j.kv("stored", *stored);
+    j.w.EndObject();
+    return json_ok(j, 201);
+  }
+  if (get && path == "/api/v1/vmm/restore-inputs") {
+    auto r = agent_.restore_inputs(query_param(req.target, "vm"));
+    if (!r) return error_response(r.error());
+    auto snap = serialization::encode(r->snapshot, serialization::Format::json);
+    if (!snap) return error_response(snap.error());
+    JsonOut j;
+    j.w.StartObject();
+    j.w.Key("snapshot");
+    j.w.RawValue(snap->c_str(), snap->size(), rapidjson::kObjectType);
+    j.kv("realtime_offset_ns", r->realtime_offset_ns);
+    j.kv("uncertainty_ns", r->uncertainty_ns);
+    j.kv("evidence", r->evidence);
+    j.w.EndObject();
+    return json_ok(j);
+  }
+  return error_response(make_error(errc::not_found, req.method + " " + path + ": no such resource"));
+}
+
+}  // namespace migclock::agent

@@ -1,0 +1,89 @@
+#include "migclock/agent/metrics.hpp"
+
+#include <cstdio>
+
+namespace migclock::agent {
+
+namespace {
+std::string fmt_double(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+void counter(std::string& out, const char* name, const char* help, uint64_t v) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
+         std::to_string(v) + "\n";
+}
+
+void gauge(std::string& out, const char* name, const char* help, int64_t v) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
+         std::to_string(v) + "\n";
+}
+
+void histogram(std::string& out, const char* name, const char* help, const Histogram& h) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
+  h.render(out, name);
+}
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), buckets_(bounds_.size(), 0) {}
+
+void Histogram::observe(double value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    if (value <= bounds_[i]) {
+      ++buckets_[i];
+      break;
+    }
+  }
+  sum_ += value;
+  ++count_;
+}
+
+uint64_t Histogram::count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return count_;
+}
+
+void Histogram::render(std::string& out, const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += buckets_[i];
+    out += name + "_bucket{le=\"" + fmt_double(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
+  out += name + "_sum " + fmt_double(sum_) + "\n";
+  out += name + "_count " + std::to_string(count_) + "\n";
+}
+
+Metrics::Metrics()
+    : residual_offset({1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 1e-2, 1e-1, 1.0}),
+      event_lag({1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 1e-1, 5e-1, 1.0}),
+      sync_latency({1e-2, 5e-2, 1e-1, 2.5e-1, 5e-1, 1.0, 5.0, 30.0, 60.0}) {}
+
+std::string Metrics::render() const {
+  std::string out;
+  counter(out, "migclock_agent_captures_total", "Snapshots captured from libvirt/QEMU domains or posted by VMMs.", captures);
+  counter(out, "migclock_agent_capture_failures_total", "Captures that failed.", capture_failures);
+  counter(out, "migclock_agent_syncs_total", "Guest clock sync runs completed (step or measure).", syncs);
+  counter(out, "migclock_agent_sync_failures_total", "Guest clock sync runs that failed.", sync_failures);
+  counter(out, "migclock_agent_sync_cancelled_total", "Sync runs superseded by a newer event for the same VM.", sync_cancelled);
+  counter(out, "migclock_agent_hook_events_total", "Events posted by the libvirt hook.", hook_events);
+  counter(out, "migclock_agent_tsc_pins_total", "migrate begin: domain XML pinned to the source TSC frequency.", tsc_pins);
+  counter(out, "migclock_agent_tsc_pin_warnings_total", "migrate begin: frequency could not be honoured (lenient).", tsc_pin_warnings);
+  counter(out, "migclock_agent_tsc_pin_refusals_total", "migrate begin: migration refused (strict).", tsc_pin_refusals);
+  counter(out, "migclock_agent_snapshots_shipped_total", "Snapshots handed to the controller.", snapshots_shipped);
+  counter(out, "migclock_agent_libvirt_reconnects_total", "Reconnections to libvirt.", libvirt_reconnects);
+  counter(out, "migclock_agent_refused_peers_total", "Local API connections refused by SO_PEERCRED.", refused_peers);
+  gauge(out, "migclock_agent_outbox_pending", "Snapshots on disk waiting for the controller.", static_cast<int64_t>(outbox_pending.load()));
+  gauge(out, "migclock_agent_libvirt_connected", "1 while connected to libvirt.", libvirt_connected.load());
+  gauge(out, "migclock_agent_domains", "Domains in the inventory.", static_cast<int64_t>(domains.load()));
+  histogram(out, "migclock_agent_residual_offset_seconds", "Absolute guest-host wall clock offset after a sync.", residual_offset);
+  histogram(out, "migclock_agent_event_lag_seconds", "Delay from a libvirt event or hook call to its handling.", event_lag);
+  histogram(out, "migclock_agent_sync_latency_seconds", "From guest agent available to guest clock synced.", sync_latency);
+  return out;
+}
+
+}  // namespace migclock::agent

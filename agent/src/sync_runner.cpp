@@ -1,0 +1,106 @@
+#include "migclock/agent/sync_runner.hpp"
+
+#include "migclock/agent_sync/libvirt_channel.hpp"
+
+namespace migclock::agent {
+
+SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::RetriedSync>& r, int64_t started_rt,
+                         int64_t finished_rt) {
+  SyncOutcome o;
+  o.reason = req.reason;
+  o.policy = req.options.policy;
+  o.started_realtime_ns = started_rt;
+  o.finished_realtime_ns = finished_rt;
+  if (!r.ok()) {
+    o.cancelled = r.error().code == make_error_code(errc::conflict);
+    o.message = r.error().message();
+    return o;
+  }
+  const auto& rep = r->report;
+  o.ok = true;
+  if (rep.before) o.offset_before_ns = rep.before->median_offset_ns;
+  if (rep.after) {
+    o.offset_after_ns = rep.after->median_offset_ns;
+    o.spread_ns = rep.after->spread_ns;
+    o.rtt_ns = rep.after->min_rtt_ns;
+  } else if (rep.before) {
+    // measure: the only measurement is "before"; it is also the residual.
+    o.offset_after_ns = rep.before->median_offset_ns;
+    o.spread_ns = rep.before->spread_ns;
+    o.rtt_ns = rep.before->min_rtt_ns;
+  }
+  o.corrections = static_cast<int>(rep.steps.size());
+  o.agent_wait_ns = r->connected_at_ns - req.event_mono_ns;
+  o.sync_ns = rep.finished_at_host_ns - r->connected_at_ns;
+  o.message = rep.rtc_error.empty() ? (rep.rtc_reinjection_reset ? "synced; RTC reinjection reset" : "synced")
+                                    : "synced; rtc-reset-reinjection failed: " + rep.rtc_error;
+  if (req.options.policy == SyncPolicy::measure) o.message = "measured (policy measure: guest untouched)";
+  return o;
+}
+
+void SyncRunner::reap_finished() {
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->finished->load()) {
+      it->thread.join();
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void SyncRunner::request(ConnHandle conn, SyncRequest req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return;
+  reap_finished();
+  auto token = gate_.begin(req.uuid);
+  tokens_.push_back(token);
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  std::thread t([this, conn = std::move(conn), req = std::move(req), token, finished]() mutable {
+    run(std::move(conn), std::move(req), token);
+    finished->store(true);
+  });
+  workers_.push_back(Worker{std::move(t), finished});
+}
+
+void SyncRunner::cancel(const std::string& uuid) {
+  // A fresh token supersedes the running one; finishing it at once leaves
+  // no entry behind.
+  auto token = gate_.begin(uuid);
+  gate_.finish(uuid, token);
+}
+
+void SyncRunner::stop() {
+  std::list<Worker> workers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& t : tokens_) t->cancel();
+    workers.swap(workers_);
+  }
+  for (auto& w : workers) w.thread.join();
+}
+
+void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_sync::CancelToken> token) {
+  const int64_t started = time_.realtime_ns();
+  Result<agent_sync::RetriedSync> result = make_error(errc::unavailable, "not run");
+  auto dom = lookup_domain(conn, req.uuid);
+  if (!dom) {
+    result = dom.error();
+  } else {
+    auto handle = std::make_shared<agent_sync::LibvirtDomainHandle>(dom->get());
+    agent_sync::LibvirtGuestAgentChannel agent(handle);
+    agent_sync::LibvirtQemuMonitorChannel monitor(handle);
+    result = agent_sync::sync_when_agent_connects(agent, &monitor, time_, req.options, req.retry, *token);
+  }
+  const SyncOutcome outcome = outcome_from(req, result, started, time_.realtime_ns());
+  gate_.finish(req.uuid, token);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tokens_.remove(token);
+  }
+  if (done_) done_(req, outcome);
+}
+
+}  // namespace migclock::agent
