@@ -53,7 +53,8 @@ uint64_t pvclock_read_ns(const PvclockTimeInfo& info, uint64_t guest_tsc) {
   return info.system_time + scaled;
 }
 
-Result<ClockGuest> ClockGuest::create(const System& sys, uint32_t vcpus, Entry entry) {
+Result<ClockGuest> ClockGuest::create(const System& sys, uint32_t vcpus, Entry entry,
+                                      const BeforeVcpus& before_vcpus) {
   if (vcpus == 0 || vcpus > kMaxVcpus)
     return make_error(errc::invalid_argument, "vcpus must be 1.." + std::to_string(kMaxVcpus));
   auto vm = sys.create_vm();
@@ -67,6 +68,8 @@ Result<ClockGuest> ClockGuest::create(const System& sys, uint32_t vcpus, Entry e
   // interrupts it.
   MIGCLOCK_TRY(guest.vm_.create_irqchip());
   MIGCLOCK_TRY(guest.vm_.create_pit2());
+  MIGCLOCK_TRY(guest.reset_pit());
+  if (before_vcpus) MIGCLOCK_TRY(before_vcpus(guest.vm_));
   guest.vcpus_.reserve(vcpus);
   for (uint32_t id = 0; id < vcpus; ++id) MIGCLOCK_TRY(guest.add_vcpu(id, entry));
   return guest;
@@ -94,6 +97,21 @@ Status ClockGuest::add_vcpu(uint32_t id, Entry entry) {
   if (id != 0) MIGCLOCK_TRY(vcpu->set_mp_state(KVM_MP_STATE_RUNNABLE));
   vcpus_.push_back(std::move(*vcpu));
   return {};
+}
+
+Status ClockGuest::reset_pit() const {
+  // KVM leaves an unprogrammed PIT at mode 0xff; a VMM puts it in the
+  // 8254's reset state as firmware expects it (QEMU: mode 3, gate high on
+  // channels 0 and 1, count 0x10000).
+  auto pit = vm_.get_pit2();
+  if (!pit) return pit.error();
+  for (int i = 0; i < 3; ++i) {
+    pit->channels[i].mode = 3;
+    pit->channels[i].gate = i != 2;
+    pit->channels[i].count = 0x10000;
+    pit->channels[i].rw_mode = 3;  // lobyte/hibyte
+  }
+  return vm_.set_pit2(*pit);
 }
 
 uint64_t ClockGuest::pvclock_gpa(uint32_t vcpu) const { return kPvclockGpa + 32ull * vcpu; }

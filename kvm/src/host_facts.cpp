@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -44,6 +45,12 @@ snapshot::CaptureTimes capture_times(const TimeSource& time) {
   t.realtime_ns = time.realtime_ns();
   t.monotonic_raw_ns = time.monotonic_raw_ns();
   return t;
+}
+
+int64_t clock_monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 }  // namespace migclock::kvm

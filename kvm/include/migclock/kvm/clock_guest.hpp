@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "migclock/kvm/system.hpp"
@@ -43,7 +44,11 @@ class ClockGuest {
   // restore has already written the kvmclock MSRs.
   enum class Entry { boot, resume };
 
-  static Result<ClockGuest> create(const System& sys, uint32_t vcpus, Entry entry = Entry::boot);
+  // Runs before any vCPU exists (a restore sets the VM's TSC rate there).
+  using BeforeVcpus = std::function<Status(const Vm&)>;
+
+  static Result<ClockGuest> create(const System& sys, uint32_t vcpus, Entry entry = Entry::boot,
+                                   const BeforeVcpus& before_vcpus = {});
 
   // KVM_RUN `vcpu` until it reports a sample whose pvclock area was stable
   // (same even version before and after the rdtsc).
@@ -61,6 +66,7 @@ class ClockGuest {
  private:
   ClockGuest(Vm vm, Mapping memory) : vm_(std::move(vm)), memory_(std::move(memory)) {}
   Status add_vcpu(uint32_t id, Entry entry);
+  Status reset_pit() const;
 
   Vm vm_;
   Mapping memory_;

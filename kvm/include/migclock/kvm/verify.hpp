@@ -1,0 +1,43 @@
+// Verification after a restore: read back what the kernel now reports and
+// say, per property, what was written, what is reported, and whether it
+// holds. Nothing is assumed honoured because the write was accepted (PVM
+// accepts TSC offset writes and ignores them).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "migclock/kvm/clock_target.hpp"
+#include "migclock/kvm/restore.hpp"
+
+namespace migclock::kvm {
+
+struct OffsetCheck {
+  uint32_t vcpu = 0;
+  uint64_t written = 0;     // precise: the planned offset; by-value: the offset MSR_IA32_TSC implies
+  uint64_t read_back = 0;
+  bool holds = false;
+};
+
+struct Verification {
+  std::vector<OffsetCheck> offsets;
+  bool offsets_honoured = false;  // every vCPU's read-back is what the restore asked for
+  // vCPUs whose source offsets matched read back one identical offset (the
+  // masterclock needs matched offsets).
+  bool offsets_matched = false;
+  uint32_t clock_flags = 0;
+  bool tsc_stable = false;        // KVM_CLOCK_TSC_STABLE (masterclock) now
+  uint64_t clock_ns = 0;          // kvmclock now
+  // kvmclock now is below the snapshot's or below the destination's own
+  // value before the restore.
+  bool stepped_back = false;
+};
+
+// In by-value mode a read-back within this many ns worth of cycles of the
+// implied offset counts as honoured (the kernel's TSC-sync heuristic
+// shifts later vCPUs onto vCPU 0's offset by the µs between the writes).
+inline constexpr int64_t kByValueOffsetSlackNs = 1'000'000;
+
+Result<Verification> verify(const ClockTarget& target, const snapshot::Snapshot& snap, const RestoreOutcome& outcome);
+
+}  // namespace migclock::kvm

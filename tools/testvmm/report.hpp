@@ -1,0 +1,50 @@
+// The continuity report of one restore: what the guest saw after resume
+// against what continuous time would have shown it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migclock/kvm/verify.hpp"
+
+namespace migclock::testvmm {
+
+struct VcpuReading {
+  uint32_t vcpu = 0;
+  uint64_t guest_kvmclock_ns = 0;
+  uint64_t guest_tsc = 0;
+  int64_t kvmclock_error_ns = 0;
+  bool in_bracket = false;  // KVM_GET_CLOCK before <= guest kvmclock <= KVM_GET_CLOCK after
+};
+
+struct ContinuityReport {
+  std::string mode;
+  uint32_t vcpus = 0;
+  int64_t pause_ms = 0;
+  std::optional<int64_t> capture_us;  // known when this process or its parent captured
+  int64_t restore_us = 0;
+  int64_t blackout_ns = 0;  // wall time from the source's KVM_GET_CLOCK to the first guest read
+  // The guest's first kvmclock read after resume minus the ideal: its value
+  // at pause plus the realtime elapsed until that read (vCPU 0).
+  int64_t kvmclock_error_ns = 0;
+  bool stepped_back = false;
+  bool tsc_honoured = false;
+  std::optional<int64_t> tsc_error_cycles;  // only when the host honours TSC writes
+  bool offsets_matched = false;
+  bool tsc_stable = false;
+  bool degraded = false;
+  std::string degraded_reason;
+  uint32_t kvmclock_ctrl_einval = 0;
+  bool pit_restored = false;
+  std::vector<VcpuReading> readings;
+  std::vector<kvm::OffsetCheck> offsets;
+  bool continuity_violated = false;
+  std::vector<std::string> violations;
+};
+
+std::string to_json(const ContinuityReport& r);
+std::string to_text(const ContinuityReport& r);
+
+}  // namespace migclock::testvmm
