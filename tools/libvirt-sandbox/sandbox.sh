@@ -8,7 +8,8 @@
 # its own host_uuid in $XDG_CONFIG_HOME/libvirt/libvirtd.conf (libvirt refuses
 # to migrate between daemons that share a host UUID). Sandboxes with
 # different ROOTs are independent (tests running in parallel use different
-# ROOTs, domain names and migration ports).
+# ROOTs, domain names and migration ports). Keep ROOT short (<= 40 bytes):
+# QEMU's unix sockets live under it and sun_path holds 107 bytes.
 #
 # Usage (ROOT defaults to $MIGCLOCK_SANDBOX_DIR, else /tmp/migclock-sandbox):
 #   sandbox.sh start N [ROOT]          start daemons 0..N-1 (idempotent)
@@ -159,7 +160,8 @@ cmd_xml() {
   [ -s "$root/guest/vmlinuz" ] || cmd_guest "$root" >/dev/null
   local home; home=$(home_of "$root" "$i")
   bash "$repo/tools/guest/make-domain-xml.sh" "$name" "$(uuid_for_name "$name")" \
-    "$root/guest/vmlinuz" "$root/guest/initrd.img" "$home/console-$name.log" "${MIGCLOCK_GUEST_MEMORY_MIB:-192}"
+    "$root/guest/vmlinuz" "$root/guest/initrd.img" "$home/console-$name.log" "${MIGCLOCK_GUEST_MEMORY_MIB:-192}" \
+    "$home/ga-$name.sock"
 }
 
 cmd_create() {

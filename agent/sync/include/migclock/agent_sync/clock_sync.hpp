@@ -1,0 +1,88 @@
+// Repairing a guest's wall clock through its agent after resume/migration.
+//
+//   1. measure the offset (offset_measurement.hpp);
+//   2. guest-set-time with an explicit time computed for the moment the guest
+//      applies it: host time at send + the estimated send-to-apply delay
+//      (first estimate: min RTT / 2);
+//   3. measure again; the residual r tells how wrong the delay estimate was
+//      (r = estimate - true delay), so while |r| > threshold and corrections
+//      remain, set again with estimate - r and measure again;
+//   4. where the domain's RTC uses tickpolicy='catchup', rtc-reset-reinjection
+//      through the QEMU monitor so the guest is not fed the missed ticks on
+//      top of the step.
+// Nothing here throws; every failure is an Error the caller logs and counts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migclock/agent_sync/guest_agent_channel.hpp"
+#include "migclock/agent_sync/offset_measurement.hpp"
+#include "migclock/common/result.hpp"
+#include "migclock/common/time_source.hpp"
+
+namespace migclock::agent_sync {
+
+enum class SyncPolicy {
+  step,     // measure, set, verify (default)
+  measure,  // never touch the guest: only record its offset (guests running chrony/NTP)
+  off,      // do nothing
+};
+
+// Whether the guest's clock may be stepped backwards. A migrated or resumed
+// guest lags, so the repair steps it forward; a backward step only happens
+// when a correction undoes an overshoot, or when the guest was ahead.
+enum class BackwardStepPolicy {
+  refuse,             // never step back: errc::would_step_backwards instead
+  allow_small,        // at most SyncOptions::max_backward_step_ns (default)
+  allow,              // any step
+};
+
+enum class RtcCatchupPolicy {
+  none,               // the RTC does not catch up (no rtc-reset-reinjection)
+  reset_reinjection,  // <timer name='rtc' tickpolicy='catchup'/>: reset after the step
+};
+
+const char* to_string(SyncPolicy p);
+const char* to_string(BackwardStepPolicy p);
+Result<SyncPolicy> parse_sync_policy(const std::string& text);  // "step" | "measure" | "off"
+
+struct SyncOptions {
+  SyncPolicy policy = SyncPolicy::step;
+  BackwardStepPolicy backward = BackwardStepPolicy::allow_small;
+  int64_t max_backward_step_ns = 5'000'000;
+  RtcCatchupPolicy rtc = RtcCatchupPolicy::none;
+  MeasureOptions measure;
+  int64_t residual_threshold_ns = 50'000;  // correct again above this |residual|
+  int max_corrections = 2;                 // set-time calls after the first
+  std::chrono::milliseconds command_timeout{2000};
+};
+
+struct SetTimeStep {
+  int64_t assumed_delay_ns = 0;   // send-to-apply delay the target was computed with
+  int64_t target_guest_ns = 0;    // the time sent
+  int64_t step_ns = 0;            // the expected change of the guest clock (target - guest's estimate)
+  OffsetEstimate after;           // measured after this step
+};
+
+struct SyncReport {
+  SyncPolicy policy = SyncPolicy::step;
+  std::optional<OffsetEstimate> before;
+  std::vector<SetTimeStep> steps;        // one per guest-set-time
+  std::optional<OffsetEstimate> after;   // == steps.back().after when steps were taken
+  bool rtc_reinjection_reset = false;
+  std::string rtc_error;                 // set when rtc-reset-reinjection failed (the sync itself stands)
+  int64_t started_at_host_ns = 0;        // TimeSource::monotonic_raw_ns
+  int64_t finished_at_host_ns = 0;
+  int64_t duration_ns() const { return finished_at_host_ns - started_at_host_ns; }
+};
+
+// Runs the policy once against a connected agent. `monitor` may be null
+// (then RtcCatchupPolicy::reset_reinjection is reported in rtc_error).
+Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel* monitor,
+                                    const TimeSource& time, const SyncOptions& options);
+
+}  // namespace migclock::agent_sync

@@ -1,0 +1,126 @@
+#include "migclock/agent_sync/clock_sync.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "migclock/agent_sync/qga_json.hpp"
+
+namespace migclock::agent_sync {
+
+const char* to_string(SyncPolicy p) {
+  switch (p) {
+    case SyncPolicy::step: return "step";
+    case SyncPolicy::measure: return "measure";
+    case SyncPolicy::off: return "off";
+  }
+  return "?";
+}
+
+const char* to_string(BackwardStepPolicy p) {
+  switch (p) {
+    case BackwardStepPolicy::refuse: return "refuse";
+    case BackwardStepPolicy::allow_small: return "allow_small";
+    case BackwardStepPolicy::allow: return "allow";
+  }
+  return "?";
+}
+
+Result<SyncPolicy> parse_sync_policy(const std::string& text) {
+  if (text == "step") return SyncPolicy::step;
+  if (text == "measure") return SyncPolicy::measure;
+  if (text == "off") return SyncPolicy::off;
+  return make_error(errc::invalid_argument, "sync policy \"" + text + "\": expected step, measure or off");
+}
+
+namespace {
+
+// The delay from "host reads its clock before sending" to "guest applies the
+// time" is never negative and, on any working path, far below a second.
+constexpr int64_t kMaxAssumedDelayNs = 1'000'000'000;
+
+Status check_backward_step(int64_t step_ns, const SyncOptions& o) {
+  if (step_ns >= 0) return {};
+  switch (o.backward) {
+    case BackwardStepPolicy::allow: return {};
+    case BackwardStepPolicy::allow_small:
+      if (-step_ns <= o.max_backward_step_ns) return {};
+      break;
+    case BackwardStepPolicy::refuse: break;
+  }
+  return make_error(errc::would_step_backwards,
+                    "guest-set-time: would step the guest clock back by " + std::to_string(-step_ns) + " ns (policy " +
+                        to_string(o.backward) + ")");
+}
+
+// One guest-set-time with a target for the moment of application, then a
+// fresh measurement. `current` is the latest offset estimate (guest - host).
+Result<SetTimeStep> set_and_verify(GuestAgentChannel& agent, const TimeSource& time, const SyncOptions& o,
+                                   const OffsetEstimate& current, int64_t assumed_delay_ns) {
+  SetTimeStep step;
+  step.assumed_delay_ns = assumed_delay_ns;
+  const int64_t send_ns = time.realtime_ns();
+  step.target_guest_ns = send_ns + assumed_delay_ns;
+  // What the guest would read at the moment of application without the step.
+  step.step_ns = -current.median_offset_ns;
+  MIGCLOCK_TRY(check_backward_step(step.step_ns, o));
+  auto reply = agent.command(guest_set_time_command(step.target_guest_ns), o.command_timeout);
+  if (!reply) return reply.error();
+  MIGCLOCK_TRY(parse_empty_return(*reply, "guest-set-time"));
+  auto after = measure_offset(agent, time, o.measure);
+  if (!after) return after.error();
+  step.after = *after;
+  return step;
+}
+
+}  // namespace
+
+Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel* monitor,
+                                    const TimeSource& time, const SyncOptions& o) {
+  SyncReport report;
+  report.policy = o.policy;
+  report.started_at_host_ns = time.monotonic_raw_ns();
+  if (o.policy == SyncPolicy::off) {
+    report.finished_at_host_ns = time.monotonic_raw_ns();
+    return report;
+  }
+  if (o.max_corrections < 0) return make_error(errc::invalid_argument, "sync: max_corrections must be >= 0");
+
+  auto before = measure_offset(agent, time, o.measure);
+  if (!before) return before.error();
+  report.before = *before;
+  report.after = *before;
+
+  if (o.policy == SyncPolicy::step) {
+    OffsetEstimate current = *before;
+    int64_t delay = std::clamp<int64_t>(before->min_rtt_ns / 2, 0, kMaxAssumedDelayNs);
+    for (int i = 0; i <= o.max_corrections; ++i) {
+      // Within the threshold already: another step would only add noise.
+      if (std::llabs(current.median_offset_ns) <= o.residual_threshold_ns) break;
+      if (i > 0) {
+        // residual = assumed - true delay (see the header): learn the delay.
+        delay = std::clamp<int64_t>(delay - current.median_offset_ns, 0, kMaxAssumedDelayNs);
+      }
+      auto step = set_and_verify(agent, time, o, current, delay);
+      if (!step) return step.error();
+      current = step->after;
+      report.steps.push_back(*step);
+    }
+    report.after = current;
+
+    if (o.rtc == RtcCatchupPolicy::reset_reinjection) {
+      if (monitor == nullptr) {
+        report.rtc_error = "rtc-reset-reinjection: no monitor channel";
+      } else if (auto r = monitor->command(rtc_reset_reinjection_command()); !r) {
+        report.rtc_error = r.error().message();
+      } else if (auto p = parse_empty_return(*r, "rtc-reset-reinjection"); !p) {
+        report.rtc_error = p.error().message();
+      } else {
+        report.rtc_reinjection_reset = true;
+      }
+    }
+  }
+  report.finished_at_host_ns = time.monotonic_raw_ns();
+  return report;
+}
+
+}  // namespace migclock::agent_sync

@@ -1,0 +1,82 @@
+#include "migclock/agent_sync/libvirt_channel.hpp"
+
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
+
+#include <cstdlib>
+
+namespace migclock::agent_sync {
+
+namespace {
+
+// libvirt hands out malloc'd strings.
+std::string take_string(char* s) {
+  std::string out = s ? s : "";
+  std::free(s);
+  return out;
+}
+
+}  // namespace
+
+Error last_libvirt_error(const std::string& context) {
+  virErrorPtr err = virGetLastError();
+  if (err == nullptr) return make_error(errc::io_error, context + ": libvirt reported no error");
+  const std::string what = context + ": " + (err->message ? err->message : "unknown libvirt error");
+  switch (err->code) {
+    case VIR_ERR_AGENT_UNRESPONSIVE:
+    case VIR_ERR_OPERATION_INVALID:  // e.g. "domain is not running" (incoming migration not resumed yet)
+      return make_error(errc::unavailable, what);
+    case VIR_ERR_OPERATION_TIMEOUT:
+      return make_error(errc::timeout, what);
+    case VIR_ERR_NO_DOMAIN:
+      return make_error(errc::not_found, what);
+    default:
+      return make_error(errc::io_error, what);
+  }
+}
+
+LibvirtDomainHandle::LibvirtDomainHandle(virDomainPtr domain) : domain_(domain) { virDomainRef(domain_); }
+
+LibvirtDomainHandle::LibvirtDomainHandle(virConnectPtr owned_conn, virDomainPtr owned_domain)
+    : owned_conn_(owned_conn), domain_(owned_domain) {}
+
+LibvirtDomainHandle::~LibvirtDomainHandle() {
+  if (domain_) virDomainFree(domain_);
+  if (owned_conn_) virConnectClose(owned_conn_);
+}
+
+Result<std::shared_ptr<LibvirtDomainHandle>> LibvirtDomainHandle::open(const std::string& uri,
+                                                                      const std::string& name_or_uuid) {
+  virConnectPtr conn = virConnectOpen(uri.c_str());
+  if (!conn) return last_libvirt_error("virConnectOpen(" + uri + ")");
+  virDomainPtr dom = virDomainLookupByName(conn, name_or_uuid.c_str());
+  if (!dom) {
+    Error by_name = last_libvirt_error("domain " + name_or_uuid);
+    // Only a canonical UUID string is worth a second lookup; otherwise the
+    // name lookup's error (no such domain) is the one that explains.
+    if (name_or_uuid.size() == 36) dom = virDomainLookupByUUIDString(conn, name_or_uuid.c_str());
+    if (!dom) {
+      virConnectClose(conn);
+      return by_name;
+    }
+  }
+  return std::shared_ptr<LibvirtDomainHandle>(new LibvirtDomainHandle(conn, dom));
+}
+
+Result<std::string> LibvirtGuestAgentChannel::command(const std::string& json, std::chrono::milliseconds timeout) {
+  const long long ms = timeout.count() > 0 ? timeout.count() : 1;
+  const int seconds = static_cast<int>((ms + 999) / 1000);
+  char* reply = virDomainQemuAgentCommand(domain_->domain(), json.c_str(), seconds, 0);
+  if (!reply) return last_libvirt_error("virDomainQemuAgentCommand");
+  return take_string(reply);
+}
+
+Result<std::string> LibvirtQemuMonitorChannel::command(const std::string& json) {
+  char* reply = nullptr;
+  if (virDomainQemuMonitorCommand(domain_->domain(), json.c_str(), &reply, 0) < 0) {
+    return last_libvirt_error("virDomainQemuMonitorCommand");
+  }
+  return take_string(reply);
+}
+
+}  // namespace migclock::agent_sync

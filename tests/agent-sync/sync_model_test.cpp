@@ -1,0 +1,247 @@
+// Policy and arithmetic of the guest clock repair, the retry loop and its
+// cancellation, against the deterministic guest model (ModelTest).
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "migclock/agent_sync/clock_sync.hpp"
+#include "migclock/agent_sync/report_json.hpp"
+#include "migclock/agent_sync/sync_retry.hpp"
+#include "simulated_guest.hpp"
+
+namespace migclock::agent_sync {
+namespace {
+
+constexpr int64_t kEpoch = 1'700'000'000'000'000'000;  // µs-aligned, like every model delay
+
+struct Model {
+  ManualTimeSource host{kEpoch, 1'000'000};
+  testing::SimulatedGuest guest{host};
+  testing::RecordingMonitor monitor;
+};
+
+TEST(SyncModelTest, StepLearnsTheApplyDelayAndConvergesToZero) {
+  Model m;
+  m.guest.offset_ns = -3'000'000'000;  // a 3 s suspend
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, SyncOptions{});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_TRUE(r->before && r->after);
+  EXPECT_EQ(r->before->median_offset_ns, -3'000'000'000);
+  ASSERT_EQ(r->steps.size(), 2u);
+  // First target assumes min RTT / 2 = 150 µs; the guest applies 1.35 ms after send.
+  EXPECT_EQ(r->steps[0].assumed_delay_ns, 150'000);
+  EXPECT_EQ(r->steps[0].step_ns, 3'000'000'000);
+  EXPECT_EQ(r->steps[0].after.median_offset_ns, -1'200'000);
+  // The residual corrects the delay estimate: 150 µs + 1.2 ms.
+  EXPECT_EQ(r->steps[1].assumed_delay_ns, 1'350'000);
+  EXPECT_EQ(r->after->median_offset_ns, 0);
+  EXPECT_EQ(m.guest.offset_ns, 0);
+  EXPECT_EQ(m.guest.count("guest-set-time"), 2);
+  EXPECT_GT(r->duration_ns(), 0);
+}
+
+TEST(SyncModelTest, NoCorrectionWhenTheFirstStepLandsWithinTheThreshold) {
+  Model m;
+  m.guest.offset_ns = -163'000'000;  // the worst migration lag measured here
+  m.guest.apply_ns = 20'000;         // within the 50 µs threshold
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, SyncOptions{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->steps.size(), 1u);
+  EXPECT_EQ(r->after->median_offset_ns, -20'000);
+}
+
+TEST(SyncModelTest, CorrectionsStopAtMaxCorrections) {
+  Model m;
+  m.guest.offset_ns = -1'000'000'000;
+  SyncOptions o;
+  o.max_corrections = 0;
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->steps.size(), 1u);
+  EXPECT_EQ(r->after->median_offset_ns, -1'200'000);
+}
+
+TEST(SyncModelTest, AGuestAlreadyInSyncIsNotStepped) {
+  Model m;
+  m.guest.offset_ns = 10'000;
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, SyncOptions{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->steps.empty());
+  EXPECT_EQ(m.guest.count("guest-set-time"), 0);
+}
+
+TEST(SyncModelTest, MeasurePolicyNeverTouchesTheGuest) {
+  Model m;
+  m.guest.offset_ns = -3'000'000'000;
+  SyncOptions o;
+  o.policy = SyncPolicy::measure;
+  o.rtc = RtcCatchupPolicy::reset_reinjection;
+  auto r = sync_guest_clock(m.guest, &m.monitor, m.host, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->before->median_offset_ns, -3'000'000'000);
+  EXPECT_EQ(m.guest.count("guest-set-time"), 0);
+  EXPECT_GT(m.guest.count("guest-get-time"), 0);
+  EXPECT_TRUE(m.monitor.commands.empty());
+  EXPECT_EQ(m.guest.offset_ns, -3'000'000'000);
+}
+
+TEST(SyncModelTest, OffPolicySendsNothing) {
+  Model m;
+  SyncOptions o;
+  o.policy = SyncPolicy::off;
+  auto r = sync_guest_clock(m.guest, &m.monitor, m.host, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->before.has_value());
+  EXPECT_TRUE(m.guest.commands.empty());
+}
+
+TEST(SyncModelTest, BackwardStepsFollowThePolicy) {
+  {
+    Model m;
+    m.guest.offset_ns = 2'000'000;  // guest 2 ms ahead
+    SyncOptions o;
+    o.backward = BackwardStepPolicy::refuse;
+    auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, make_error_code(errc::would_step_backwards));
+    EXPECT_EQ(m.guest.count("guest-set-time"), 0);
+  }
+  {
+    Model m;
+    m.guest.offset_ns = 2'000'000;  // within allow_small's 5 ms
+    auto r = sync_guest_clock(m.guest, nullptr, m.host, SyncOptions{});
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(m.guest.offset_ns, 0);
+  }
+  {
+    Model m;
+    m.guest.offset_ns = 1'000'000'000;  // 1 s ahead: beyond allow_small
+    auto r = sync_guest_clock(m.guest, nullptr, m.host, SyncOptions{});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, make_error_code(errc::would_step_backwards));
+    EXPECT_EQ(m.guest.offset_ns, 1'000'000'000);
+  }
+  {
+    Model m;
+    m.guest.offset_ns = 1'000'000'000;
+    SyncOptions o;
+    o.backward = BackwardStepPolicy::allow;
+    auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(m.guest.offset_ns, 0);
+  }
+}
+
+TEST(SyncModelTest, RtcReinjectionIsResetOnceAfterTheStep) {
+  Model m;
+  m.guest.offset_ns = -37'000'000;
+  SyncOptions o;
+  o.rtc = RtcCatchupPolicy::reset_reinjection;
+  auto r = sync_guest_clock(m.guest, &m.monitor, m.host, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->rtc_reinjection_reset);
+  ASSERT_EQ(m.monitor.commands.size(), 1u);
+  EXPECT_EQ(m.monitor.commands[0], R"({"execute":"rtc-reset-reinjection"})");
+
+  Model failing;
+  failing.guest.offset_ns = -37'000'000;
+  failing.monitor.fail = true;
+  auto f = sync_guest_clock(failing.guest, &failing.monitor, failing.host, o);
+  ASSERT_TRUE(f.ok()) << "an RTC failure must not undo a good clock step";
+  EXPECT_FALSE(f->rtc_reinjection_reset);
+  EXPECT_NE(f->rtc_error.find("no RTC"), std::string::npos);
+  EXPECT_EQ(failing.guest.offset_ns, 0);
+}
+
+TEST(SyncModelTest, AgentErrorsAreReturnedNotThrown) {
+  Model m;
+  m.guest.answer_with_error = true;
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, SyncOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, make_error_code(errc::io_error));
+}
+
+TEST(SyncModelTest, PolicyNamesParse) {
+  EXPECT_EQ(*parse_sync_policy("step"), SyncPolicy::step);
+  EXPECT_EQ(*parse_sync_policy("measure"), SyncPolicy::measure);
+  EXPECT_EQ(*parse_sync_policy("off"), SyncPolicy::off);
+  EXPECT_EQ(parse_sync_policy("Step").error().code, make_error_code(errc::invalid_argument));
+}
+
+TEST(SyncModelTest, ReportSerialisesToJson) {
+  Model m;
+  m.guest.offset_ns = -3'000'000'000;
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, SyncOptions{});
+  ASSERT_TRUE(r.ok());
+  const std::string json = to_json(*r);
+  rapidjson::Document doc;
+  doc.Parse(json.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << json;
+  EXPECT_STREQ(doc["policy"].GetString(), "step");
+  EXPECT_EQ(doc["before"]["median_offset_ns"].GetInt64(), -3'000'000'000);
+  EXPECT_EQ(doc["after"]["median_offset_ns"].GetInt64(), 0);
+  EXPECT_EQ(doc["steps"].Size(), 2u);
+}
+
+TEST(SyncRetryModelTest, RetriesUntilTheAgentConnects) {
+  Model m;
+  m.guest.offset_ns = -50'000'000;
+  m.guest.unavailable_for_calls = 3;
+  m.guest.unavailable_cost_ns = 100'000'000;
+  CancelToken never;
+  auto r = sync_when_agent_connects(m.guest, nullptr, m.host, SyncOptions{},
+                                    RetryOptions{std::chrono::milliseconds(60'000), std::chrono::milliseconds(1)}, never);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->attempts, 4);
+  EXPECT_EQ(r->connected_at_ns - r->first_attempt_ns, 300'000'000);
+  EXPECT_EQ(m.guest.offset_ns, 0);
+}
+
+TEST(SyncRetryModelTest, GivesUpAtTheDeadline) {
+  Model m;
+  m.guest.unavailable_for_calls = 1'000'000;
+  m.guest.unavailable_cost_ns = 1'000'000'000;  // each attempt: 1 s of host time
+  CancelToken never;
+  auto r = sync_when_agent_connects(m.guest, nullptr, m.host, SyncOptions{},
+                                    RetryOptions{std::chrono::milliseconds(60'000), std::chrono::milliseconds(1)}, never);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, make_error_code(errc::timeout));
+  EXPECT_EQ(m.guest.commands.size(), 60u);
+}
+
+TEST(SyncRetryModelTest, OtherErrorsAreNotRetried) {
+  Model m;
+  m.guest.answer_with_error = true;
+  CancelToken never;
+  auto r = sync_when_agent_connects(m.guest, nullptr, m.host, SyncOptions{}, RetryOptions{}, never);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, make_error_code(errc::io_error));
+  EXPECT_EQ(m.guest.commands.size(), 1u);
+}
+
+TEST(SyncRetryModelTest, ANewerEventForTheSameVmCancelsTheWait) {
+  Model m;
+  m.guest.unavailable_for_calls = 1'000'000;  // never connects; model time never reaches the deadline
+  SupersedingGate gate;
+  auto first = gate.begin("vm-a");
+  auto other_vm = gate.begin("vm-b");
+  std::thread newer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    gate.begin("vm-a");
+  });
+  auto r = sync_when_agent_connects(m.guest, nullptr, m.host, SyncOptions{},
+                                    RetryOptions{std::chrono::milliseconds(60'000), std::chrono::milliseconds(5'000)},
+                                    *first);
+  newer.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, make_error_code(errc::conflict));
+  EXPECT_TRUE(first->cancelled());
+  EXPECT_FALSE(other_vm->cancelled());
+  gate.finish("vm-a", first);  // stale token: the newer entry stays
+  EXPECT_EQ(gate.active(), 2u);
+  gate.finish("vm-b", other_vm);
+  EXPECT_EQ(gate.active(), 1u);
+}
+
+}  // namespace
+}  // namespace migclock::agent_sync
