@@ -11,6 +11,7 @@
 #include <libvirt/virterror.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -42,6 +43,7 @@ class RealGuest : public ::testing::Test {
 
   static void SetUpTestSuite() {
     virSetErrorFunc(nullptr, [](void*, virErrorPtr) {});  // errors are read via virGetLastError
+    std::signal(SIGPIPE, SIG_IGN);  // a daemon going away must be an error, not a kill
     if (geteuid() != 0) { skip_reason = "needs root (creates the sandbox daemon users)"; return; }
     for (const char* bin : {"/usr/sbin/libvirtd", "/usr/bin/qemu-system-x86_64", "/usr/bin/virsh", "/bin/busybox",
                             "/usr/sbin/qemu-ga"}) {

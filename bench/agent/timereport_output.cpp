@@ -1,0 +1,118 @@
+// JSON (every run, every estimate) and the human table (medians over runs).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "migclock/agent_sync/report_json.hpp"
+#include "timereport.hpp"
+
+namespace migclock::timereport {
+
+using agent_sync::JsonWriter;
+using agent_sync::OffsetEstimate;
+
+namespace {
+
+int64_t median(std::vector<int64_t> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : v[n / 2 - 1] + (v[n / 2] - v[n / 2 - 1]) / 2;
+}
+
+template <class F>
+std::vector<int64_t> collect(const Series& s, F f) {
+  std::vector<int64_t> out;
+  for (const auto& r : s.runs) f(r, out);
+  return out;
+}
+
+std::string ms(int64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.3f", static_cast<double>(ns) / 1e6);
+  return buf;
+}
+
+std::string us(int64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", static_cast<double>(ns) / 1e3);
+  return buf;
+}
+
+}  // namespace
+
+std::string to_json(const Config& cfg, const std::vector<Series>& all) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("tool");
+  w.String("migclock-timereport");
+  w.Key("repeats");
+  w.Int(cfg.repeats);
+  w.Key("suspend_seconds");
+  w.Int(cfg.suspend_seconds);
+  w.Key("series");
+  w.StartArray();
+  for (const auto& s : all) {
+    w.StartObject();
+    w.Key("event");
+    w.String(s.event.c_str());
+    w.Key("arm");
+    w.String(to_string(s.arm));
+    w.Key("median_abs_after_repair_ns");
+    w.Int64(median(collect(s, [](const Run& r, auto& v) { v.push_back(std::llabs(r.after_repair.back().median_offset_ns)); })));
+    w.Key("runs");
+    w.StartArray();
+    for (const auto& r : s.runs) {
+      w.StartObject();
+      w.Key("before");
+      agent_sync::write_json(w, r.before);
+      w.Key("after_event");
+      agent_sync::write_json(w, r.after_event);
+      w.Key("after_repair");
+      w.StartArray();
+      for (const auto& e : r.after_repair) agent_sync::write_json(w, e);
+      w.EndArray();
+      if (s.arm == Arm::migclock) {
+        w.Key("connected_to_synced_ns");
+        w.Int64(r.connected_to_synced_ns);
+        w.Key("attempts");
+        w.Int(r.attempts);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return buf.GetString();
+}
+
+std::string to_table(const std::vector<Series>& all) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %10s\n", "event", "repair", "before ms",
+                "after ev ms", "repair#1 ms", "repair#2 ms", "rtt us", "+-asym us", "conn->sync");
+  out += line;
+  for (const auto& s : all) {
+    auto before = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.before.median_offset_ns); }));
+    auto after_ev = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_event.median_offset_ns); }));
+    auto rep1 = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.front().median_offset_ns); }));
+    const bool two = !s.runs.empty() && s.runs.front().after_repair.size() > 1;
+    auto rep2 = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().median_offset_ns); }));
+    auto rtt = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().min_rtt_ns); }));
+    auto asym = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().asymmetry_bound_ns); }));
+    auto conn = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.connected_to_synced_ns); }));
+    std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %10s\n", s.event.c_str(),
+                  to_string(s.arm), ms(before).c_str(), ms(after_ev).c_str(), ms(rep1).c_str(),
+                  two ? ms(rep2).c_str() : "-", us(rtt).c_str(), us(asym).c_str(),
+                  s.arm == Arm::migclock ? (ms(conn) + " ms").c_str() : "-");
+    out += line;
+  }
+  out += "offsets: guest minus host, median over runs of each measurement's median (8 samples, 4 lowest-RTT kept);\n"
+         "+-asym: half the min RTT, the bound on the error from path asymmetry.\n";
+  return out;
+}
+
+}  // namespace migclock::timereport
