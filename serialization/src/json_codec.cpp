@@ -8,6 +8,8 @@
 // Debian builds cereal against the system rapidjson (rapidjson-dev); cereal
 // must come first so RAPIDJSON_ASSERT throws instead of aborting.
 #include <rapidjson/error/en.h>
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include "codecs.hpp"
@@ -47,9 +49,8 @@ struct DepthGuard : RAPIDJSON_NAMESPACE::BaseReaderHandler<RAPIDJSON_NAMESPACE::
 
 void check_json_shape(std::string_view text) {
   namespace rj = RAPIDJSON_NAMESPACE;
-  ViewStreamBuf buf(text);
-  std::istream in(&buf);
-  rj::IStreamWrapper stream(in);
+  rj::MemoryStream bytes(text.data(), text.size());
+  rj::EncodedInputStream<rj::UTF8<>, rj::MemoryStream> stream(bytes);
   rj::Reader reader;
   DepthGuard guard;
   rj::ParseResult result = reader.Parse<rj::kParseIterativeFlag>(stream, guard);

@@ -19,6 +19,10 @@ target_compile_definitions(serialization_tests PRIVATE
   MIGCLOCK_GOLDEN_DIR="${MIGCLOCK_SERIALIZATION_TEST_DIR}/golden"
   MIGCLOCK_BINARY="$<TARGET_FILE:migclock>")
 add_dependencies(serialization_tests migclock)
+if(MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS)  # see serialization/CMakeLists.txt
+  set_source_files_properties(${MIGCLOCK_SERIALIZATION_TEST_DIR}/roundtrip_test.cpp
+    ${MIGCLOCK_SERIALIZATION_TEST_DIR}/cli_test.cpp PROPERTIES COMPILE_OPTIONS "${MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS}")
+endif()
 gtest_discover_tests(serialization_tests DISCOVERY_TIMEOUT 60)
 
 # Writes the golden files of the current format version (run by hand when a
