@@ -2,9 +2,9 @@
 # and model tests of the restore math against the kernel's documented TSC
 # semantics (ModelTest), because this host ignores TSC offset writes.
 file(GLOB MIGCLOCK_KVM_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*_test.cpp)
-add_executable(migclock_kvm_tests ${MIGCLOCK_KVM_TEST_SOURCES})
+add_executable(migclock_kvm_tests ${MIGCLOCK_KVM_TEST_SOURCES} ${CMAKE_CURRENT_LIST_DIR}/hypervisor_model.cpp)
 target_include_directories(migclock_kvm_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(migclock_kvm_tests PRIVATE migclock_kvm GTest::gtest_main)
+target_link_libraries(migclock_kvm_tests PRIVATE migclock_kvm migclock_serialization GTest::gtest_main)
 if(TARGET migclock-testvmm)
   add_dependencies(migclock_kvm_tests migclock-testvmm)
   target_compile_definitions(migclock_kvm_tests PRIVATE MIGCLOCK_TESTVMM="$<TARGET_FILE:migclock-testvmm>")
