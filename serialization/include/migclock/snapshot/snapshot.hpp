@@ -80,7 +80,11 @@ struct PitChannel {
   uint8_t mode = 0;
   uint8_t bcd = 0;
   uint8_t gate = 0;
-  int64_t count_load_time = 0;  // host ktime (CLOCK_MONOTONIC ns) of the source
+  // When the count was loaded. The kernel keeps it on the source host's
+  // CLOCK_MONOTONIC, meaningless elsewhere; kvm/ capture stores it on the
+  // snapshot's own timeline: captured.monotonic_raw_ns - count_load_time is
+  // the time since the load (kvm/src/capture.cpp).
+  int64_t count_load_time = 0;
 };
 
 struct PitState {
