@@ -36,6 +36,8 @@ struct Run {
   std::vector<agent_sync::OffsetEstimate> after_repair;  // one per repair call
   int64_t connected_to_synced_ns = 0;       // migclock arm: agent answered -> clock synced
   int attempts = 0;                         // migclock arm: sync attempts until the agent answered
+  std::string sync_report_json;             // migclock arm: the full SyncReport
+  std::string error;                        // a repair that failed (the run still measures what is left)
 };
 
 struct Series {

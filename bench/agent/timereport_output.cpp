@@ -59,6 +59,8 @@ std::string to_json(const Config& cfg, const std::vector<Series>& all) {
     w.String(s.event.c_str());
     w.Key("arm");
     w.String(to_string(s.arm));
+    w.Key("failed_runs");
+    w.Int(static_cast<int>(std::count_if(s.runs.begin(), s.runs.end(), [](const Run& r) { return !r.error.empty(); })));
     w.Key("median_abs_after_repair_ns");
     w.Int64(median(collect(s, [](const Run& r, auto& v) { v.push_back(std::llabs(r.after_repair.back().median_offset_ns)); })));
     w.Key("runs");
@@ -73,11 +75,17 @@ std::string to_json(const Config& cfg, const std::vector<Series>& all) {
       w.StartArray();
       for (const auto& e : r.after_repair) agent_sync::write_json(w, e);
       w.EndArray();
+      if (!r.error.empty()) {
+        w.Key("error");
+        w.String(r.error.c_str());
+      }
       if (s.arm == Arm::migclock) {
         w.Key("connected_to_synced_ns");
         w.Int64(r.connected_to_synced_ns);
         w.Key("attempts");
         w.Int(r.attempts);
+        w.Key("sync_report");
+        w.RawValue(r.sync_report_json.c_str(), r.sync_report_json.size(), rapidjson::kObjectType);
       }
       w.EndObject();
     }
@@ -103,9 +111,11 @@ std::string to_table(const std::vector<Series>& all) {
     auto rep2 = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().median_offset_ns); }));
     auto rtt = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().min_rtt_ns); }));
     auto asym = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().asymmetry_bound_ns); }));
+    const auto failed = std::count_if(s.runs.begin(), s.runs.end(), [](const Run& r) { return !r.error.empty(); });
+    const std::string arm = std::string(to_string(s.arm)) + (failed ? " (" + std::to_string(failed) + " failed)" : "");
     auto conn = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.connected_to_synced_ns); }));
     std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %10s\n", s.event.c_str(),
-                  to_string(s.arm), ms(before).c_str(), ms(after_ev).c_str(), ms(rep1).c_str(),
+                  arm.c_str(), ms(before).c_str(), ms(after_ev).c_str(), ms(rep1).c_str(),
                   two ? ms(rep2).c_str() : "-", us(rtt).c_str(), us(asym).c_str(),
                   s.arm == Arm::migclock ? (ms(conn) + " ms").c_str() : "-");
     out += line;

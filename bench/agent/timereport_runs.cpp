@@ -11,6 +11,7 @@
 
 #include "migclock/agent_sync/libvirt_channel.hpp"
 #include "migclock/agent_sync/qga_json.hpp"
+#include "migclock/agent_sync/report_json.hpp"
 #include "migclock/agent_sync/sync_retry.hpp"
 #include "timereport.hpp"
 
@@ -68,7 +69,9 @@ class Lab {
   void resync() {
     SyncOptions o;
     o.backward = BackwardStepPolicy::allow;
-    must(sync_guest_clock(*agent_, nullptr, host_clock(), o), "resync");
+    o.apply_delay_hint_ns = learned_delay_;
+    auto r = must(sync_guest_clock(*agent_, nullptr, host_clock(), o), "resync");
+    if (r.learned_apply_delay_ns) learned_delay_ = r.learned_apply_delay_ns;
   }
 
   void suspend_resume() {
@@ -92,8 +95,19 @@ class Lab {
     switch (arm) {
       case Arm::migclock: {
         CancelToken never;
-        auto r = must(sync_when_agent_connects(*agent_, nullptr, host_clock(), SyncOptions{}, RetryOptions{}, never),
-                      "migclock sync");
+        // As the agent does per VM: start from the apply delay learned last time.
+        SyncOptions o;
+        o.apply_delay_hint_ns = learned_delay_;
+        auto synced = sync_when_agent_connects(*agent_, nullptr, host_clock(), o, RetryOptions{}, never);
+        if (!synced) {
+          run.error = synced.error().message();
+          run.after_event = run.before;  // unknown: the sync failed before reporting it
+          run.after_repair.push_back(measure());
+          break;
+        }
+        auto& r = synced.value();
+        if (r.report.learned_apply_delay_ns) learned_delay_ = r.report.learned_apply_delay_ns;
+        run.sync_report_json = agent_sync::to_json(r.report);
         run.after_event = *r.report.before;
         run.after_repair.push_back(*r.report.after);
         run.attempts = r.attempts;
@@ -138,6 +152,7 @@ class Lab {
   int daemon_ = 0;
   std::shared_ptr<LibvirtDomainHandle> domain_;
   std::unique_ptr<LibvirtGuestAgentChannel> agent_;
+  std::optional<int64_t> learned_delay_;
 };
 
 }  // namespace

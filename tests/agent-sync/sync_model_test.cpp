@@ -38,6 +38,21 @@ TEST(SyncModelTest, StepLearnsTheApplyDelayAndConvergesToZero) {
   EXPECT_EQ(m.guest.offset_ns, 0);
   EXPECT_EQ(m.guest.count("guest-set-time"), 2);
   EXPECT_GT(r->duration_ns(), 0);
+  ASSERT_TRUE(r->learned_apply_delay_ns.has_value());
+  EXPECT_EQ(*r->learned_apply_delay_ns, 1'350'000);
+  EXPECT_EQ(r->steps[0].set_call_ns, 150'000 + 1'200'000 + 10'000'000 + 150'000);
+}
+
+TEST(SyncModelTest, ALearnedApplyDelayMakesOneStepEnough) {
+  Model m;
+  m.guest.offset_ns = -80'000'000;
+  SyncOptions o;
+  o.apply_delay_hint_ns = 1'350'000;  // what the previous sync of this VM learned
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->steps.size(), 1u);
+  EXPECT_EQ(r->after->median_offset_ns, 0);
+  EXPECT_EQ(*r->learned_apply_delay_ns, 1'350'000);
 }
 
 TEST(SyncModelTest, NoCorrectionWhenTheFirstStepLandsWithinTheThreshold) {
@@ -130,6 +145,27 @@ TEST(SyncModelTest, BackwardStepsFollowThePolicy) {
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(m.guest.offset_ns, 0);
   }
+}
+
+TEST(SyncModelTest, AnOvershootIsTakenBackOnlyWithinThisSyncsOwnForwardStep) {
+  Model m;
+  m.guest.offset_ns = -3'000'000'000;
+  SyncOptions o;
+  o.apply_delay_hint_ns = 10'350'000;  // a stale hint: the first step lands 9 ms ahead
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->steps.size(), 2u);
+  EXPECT_EQ(r->steps[0].after.median_offset_ns, 9'000'000);
+  EXPECT_EQ(r->steps[1].step_ns, -9'000'000);  // beyond 5 ms, but within the 3 s forward step
+  EXPECT_EQ(m.guest.offset_ns, 0);
+
+  Model refusing;
+  refusing.guest.offset_ns = -3'000'000'000;
+  o.backward = BackwardStepPolicy::refuse;
+  auto f = sync_guest_clock(refusing.guest, nullptr, refusing.host, o);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().code, make_error_code(errc::would_step_backwards));
+  EXPECT_EQ(refusing.guest.offset_ns, 9'000'000) << "the forward step stands, the backward one is refused";
 }
 
 TEST(SyncModelTest, RtcReinjectionIsResetOnceAfterTheStep) {

@@ -38,12 +38,14 @@ namespace {
 // time" is never negative and, on any working path, far below a second.
 constexpr int64_t kMaxAssumedDelayNs = 1'000'000'000;
 
-Status check_backward_step(int64_t step_ns, const SyncOptions& o) {
+// `stepped_so_far_ns`: the sum of this sync's earlier steps.
+Status check_backward_step(int64_t step_ns, int64_t stepped_so_far_ns, const SyncOptions& o) {
   if (step_ns >= 0) return {};
   switch (o.backward) {
     case BackwardStepPolicy::allow: return {};
     case BackwardStepPolicy::allow_small:
       if (-step_ns <= o.max_backward_step_ns) return {};
+      if (stepped_so_far_ns + step_ns >= 0) return {};  // undoes part of our own overshoot
       break;
     case BackwardStepPolicy::refuse: break;
   }
@@ -55,15 +57,16 @@ Status check_backward_step(int64_t step_ns, const SyncOptions& o) {
 // One guest-set-time with a target for the moment of application, then a
 // fresh measurement. `current` is the latest offset estimate (guest - host).
 Result<SetTimeStep> set_and_verify(GuestAgentChannel& agent, const TimeSource& time, const SyncOptions& o,
-                                   const OffsetEstimate& current, int64_t assumed_delay_ns) {
+                                   const OffsetEstimate& current, int64_t assumed_delay_ns, int64_t stepped_so_far_ns) {
   SetTimeStep step;
   step.assumed_delay_ns = assumed_delay_ns;
   const int64_t send_ns = time.realtime_ns();
   step.target_guest_ns = send_ns + assumed_delay_ns;
   // What the guest would read at the moment of application without the step.
   step.step_ns = -current.median_offset_ns;
-  MIGCLOCK_TRY(check_backward_step(step.step_ns, o));
+  MIGCLOCK_TRY(check_backward_step(step.step_ns, stepped_so_far_ns, o));
   auto reply = agent.command(guest_set_time_command(step.target_guest_ns), o.command_timeout);
+  step.set_call_ns = time.realtime_ns() - send_ns;
   if (!reply) return reply.error();
   MIGCLOCK_TRY(parse_empty_return(*reply, "guest-set-time"));
   auto after = measure_offset(agent, time, o.measure);
@@ -92,7 +95,7 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
 
   if (o.policy == SyncPolicy::step) {
     OffsetEstimate current = *before;
-    int64_t delay = std::clamp<int64_t>(before->min_rtt_ns / 2, 0, kMaxAssumedDelayNs);
+    int64_t delay = std::clamp<int64_t>(o.apply_delay_hint_ns.value_or(before->min_rtt_ns / 2), 0, kMaxAssumedDelayNs);
     for (int i = 0; i <= o.max_corrections; ++i) {
       // Within the threshold already: another step would only add noise.
       if (std::llabs(current.median_offset_ns) <= o.residual_threshold_ns) break;
@@ -100,12 +103,18 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
         // residual = assumed - true delay (see the header): learn the delay.
         delay = std::clamp<int64_t>(delay - current.median_offset_ns, 0, kMaxAssumedDelayNs);
       }
-      auto step = set_and_verify(agent, time, o, current, delay);
+      int64_t stepped_so_far_ns = 0;
+      for (const auto& s : report.steps) stepped_so_far_ns += s.step_ns;
+      auto step = set_and_verify(agent, time, o, current, delay, stepped_so_far_ns);
       if (!step) return step.error();
       current = step->after;
       report.steps.push_back(*step);
     }
     report.after = current;
+    if (!report.steps.empty()) {
+      report.learned_apply_delay_ns =
+          std::clamp<int64_t>(report.steps.back().assumed_delay_ns - current.median_offset_ns, 0, kMaxAssumedDelayNs);
+    }
 
     if (o.rtc == RtcCatchupPolicy::reset_reinjection) {
       if (monitor == nullptr) {

@@ -52,11 +52,13 @@ void write_json(JsonWriter& w, const SyncReport& r) {
     field(w, "assumed_delay_ns", s.assumed_delay_ns);
     field(w, "target_guest_ns", s.target_guest_ns);
     field(w, "step_ns", s.step_ns);
+    field(w, "set_call_ns", s.set_call_ns);
     w.Key("after");
     write_json(w, s.after);
     w.EndObject();
   }
   w.EndArray();
+  if (r.learned_apply_delay_ns) field(w, "learned_apply_delay_ns", *r.learned_apply_delay_ns);
   w.Key("rtc_reinjection_reset");
   w.Bool(r.rtc_reinjection_reset);
   if (!r.rtc_error.empty()) {

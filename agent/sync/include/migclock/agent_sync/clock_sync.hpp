@@ -37,7 +37,9 @@ enum class SyncPolicy {
 // when a correction undoes an overshoot, or when the guest was ahead.
 enum class BackwardStepPolicy {
   refuse,             // never step back: errc::would_step_backwards instead
-  allow_small,        // at most SyncOptions::max_backward_step_ns (default)
+  allow_small,        // at most max_backward_step_ns, or a correction that only takes back part
+                      // of this sync's own forward step (the guest never ends up behind the
+                      // reading it had when the sync began) (default)
   allow,              // any step
 };
 
@@ -58,6 +60,10 @@ struct SyncOptions {
   MeasureOptions measure;
   int64_t residual_threshold_ns = 50'000;  // correct again above this |residual|
   int max_corrections = 2;                 // set-time calls after the first
+  // The send-to-apply delay learned by an earlier sync of the same VM
+  // (SyncReport::learned_apply_delay_ns); without it the first step assumes
+  // min RTT / 2, which under-estimates qemu-ga's apply latency.
+  std::optional<int64_t> apply_delay_hint_ns;
   std::chrono::milliseconds command_timeout{2000};
 };
 
@@ -65,6 +71,7 @@ struct SetTimeStep {
   int64_t assumed_delay_ns = 0;   // send-to-apply delay the target was computed with
   int64_t target_guest_ns = 0;    // the time sent
   int64_t step_ns = 0;            // the expected change of the guest clock (target - guest's estimate)
+  int64_t set_call_ns = 0;        // guest-set-time round trip (includes qemu-ga's hwclock -w)
   OffsetEstimate after;           // measured after this step
 };
 
@@ -73,6 +80,9 @@ struct SyncReport {
   std::optional<OffsetEstimate> before;
   std::vector<SetTimeStep> steps;        // one per guest-set-time
   std::optional<OffsetEstimate> after;   // == steps.back().after when steps were taken
+  // The send-to-apply delay that the last step's residual implies: feed it
+  // back as SyncOptions::apply_delay_hint_ns next time for this VM.
+  std::optional<int64_t> learned_apply_delay_ns;
   bool rtc_reinjection_reset = false;
   std::string rtc_error;                 // set when rtc-reset-reinjection failed (the sync itself stands)
   int64_t started_at_host_ns = 0;        // TimeSource::monotonic_raw_ns
