@@ -23,6 +23,10 @@ root=$(cd "$here/../.." && pwd)
 out=${1:-$root/build-guest}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# Tests running in parallel may all ask for the guest: one builds, the others
+# wait and then find it up to date.
+exec 9>"$out/.lock"
+flock 9
 
 # The modules the guest needs for the guest-agent channel, in load order.
 wanted_modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console)

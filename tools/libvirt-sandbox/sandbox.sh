@@ -52,10 +52,13 @@ uri_of() { echo "qemu+unix:///session?socket=$(sock_of "$1" "$2")"; }
 
 ensure_user() {
   local user; user=$(user_of "$1")
-  getent group kvm >/dev/null || groupadd --system kvm
-  if ! id "$user" >/dev/null 2>&1; then
-    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin -G kvm "$user"
-  fi
+  (  # sandboxes started in parallel share the users: create each once
+    flock 8
+    getent group kvm >/dev/null || groupadd --system kvm
+    if ! id "$user" >/dev/null 2>&1; then
+      useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin -G kvm "$user"
+    fi
+  ) 8>/tmp/.migclock-sandbox-users.lock
 }
 
 # Runs a command as daemon I's user with that daemon's environment.
@@ -140,6 +143,7 @@ cmd_env() {
 
 cmd_guest() {
   local root=${1:-$(default_root)}
+  mkdir -p "$root"
   local cache=${MIGCLOCK_GUEST_DIR:-$repo/build-guest}
   bash "$repo/tools/guest/build-guest.sh" "$cache" >&2
   mkdir -p "$root/guest"; chmod 0755 "$root" "$root/guest"
