@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 namespace migclock::serialization {
 namespace {
 
@@ -24,9 +28,32 @@ constexpr std::array<std::array<uint32_t, 256>, 8> make_tables() {
 
 constexpr auto kTables = make_tables();
 
+#if defined(__x86_64__)
+// SSE4.2 has a CRC32C instruction (same polynomial): ~8 bytes per cycle
+// instead of ~1. Chosen at run time; the tables remain the reference.
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const unsigned char* p, std::size_t size, uint32_t seed) {
+  uint64_t crc = ~seed;
+  while (size >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    crc = _mm_crc32_u64(crc, word);
+    p += 8;
+    size -= 8;
+  }
+  auto crc32 = static_cast<uint32_t>(crc);
+  while (size--) crc32 = _mm_crc32_u8(crc32, *p++);
+  return ~crc32;
+}
+
+bool have_sse42() {
+  static const bool have = __builtin_cpu_supports("sse4.2");
+  return have;
+}
+#endif
+
 }  // namespace
 
-uint32_t crc32c(const void* data, std::size_t size, uint32_t seed) {
+uint32_t crc32c_portable(const void* data, std::size_t size, uint32_t seed) {
   const auto* p = static_cast<const unsigned char*>(data);
   uint32_t crc = ~seed;
   while (size >= 8) {
@@ -47,6 +74,13 @@ uint32_t crc32c(const void* data, std::size_t size, uint32_t seed) {
   }
   while (size--) crc = (crc >> 8) ^ kTables[0][(crc ^ *p++) & 0xFFu];
   return ~crc;
+}
+
+uint32_t crc32c(const void* data, std::size_t size, uint32_t seed) {
+#if defined(__x86_64__)
+  if (have_sse42()) return crc32c_sse42(static_cast<const unsigned char*>(data), size, seed);
+#endif
+  return crc32c_portable(data, size, seed);
 }
 
 }  // namespace migclock::serialization

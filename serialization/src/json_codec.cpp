@@ -65,7 +65,10 @@ void check_json_shape(std::string_view text) {
 }  // namespace
 
 std::string encode_json_throwing(const snapshot::Snapshot& s) {
-  std::ostringstream out;
+  std::string text;
+  text.reserve(4096 + s.vcpus.size() * 400);
+  StringSinkBuf sink(text);
+  std::ostream out(&sink);
   {
     cereal::JSONOutputArchive ar(out, cereal::JSONOutputArchive::Options(
                                           324, cereal::JSONOutputArchive::Options::IndentChar::space, 2));
@@ -76,7 +79,7 @@ std::string encode_json_throwing(const snapshot::Snapshot& s) {
     cereal::snapshot_fields(ar, const_cast<snapshot::Snapshot&>(s));  // saving only reads
   }
   out << '\n';
-  return std::move(out).str();
+  return text;
 }
 
 snapshot::Snapshot decode_json_throwing(std::string_view text) {

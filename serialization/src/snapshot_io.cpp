@@ -60,7 +60,7 @@ Result<std::string> encode(const snapshot::Snapshot& s, Format format) {
   MIGCLOCK_TRY(check_encodable(s));
   auto encoded = guarded("snapshot encode", [&]() -> std::string {
     if (format == Format::json) return detail::encode_json_throwing(s);
-    return seal_envelope(detail::encode_payload_throwing(s));
+    return detail::encode_binary_throwing(s);
   });
   if (encoded.ok() && encoded->size() > kMaxEncodedBytes)
     return make_error(errc::too_large, "snapshot encode: " + std::to_string(encoded->size()) +
