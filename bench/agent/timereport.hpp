@@ -34,7 +34,8 @@ struct Run {
   agent_sync::OffsetEstimate before;        // just before the event
   agent_sync::OffsetEstimate after_event;   // after the event, nothing repaired yet
   std::vector<agent_sync::OffsetEstimate> after_repair;  // one per repair call
-  int64_t connected_to_synced_ns = 0;       // migclock arm: agent answered -> clock synced
+  int64_t connected_to_synced_ns = 0;       // migclock arm: agent answered -> last step verified
+  int64_t connected_to_set_ns = 0;          // migclock arm: agent answered -> first step applied (send + delay)
   int attempts = 0;                         // migclock arm: sync attempts until the agent answered
   std::string sync_report_json;             // migclock arm: the full SyncReport
   std::string error;                        // a repair that failed (the run still measures what is left)

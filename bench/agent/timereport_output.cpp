@@ -82,6 +82,8 @@ std::string to_json(const Config& cfg, const std::vector<Series>& all) {
       if (s.arm == Arm::migclock) {
         w.Key("connected_to_synced_ns");
         w.Int64(r.connected_to_synced_ns);
+        w.Key("connected_to_set_ns");
+        w.Int64(r.connected_to_set_ns);
         w.Key("attempts");
         w.Int(r.attempts);
         w.Key("sync_report");
@@ -100,8 +102,8 @@ std::string to_json(const Config& cfg, const std::vector<Series>& all) {
 std::string to_table(const std::vector<Series>& all) {
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %10s\n", "event", "repair", "before ms",
-                "after ev ms", "repair#1 ms", "repair#2 ms", "rtt us", "+-asym us", "conn->sync");
+  std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %9s %9s\n", "event", "repair", "before ms",
+                "after ev ms", "repair#1 ms", "repair#2 ms", "rtt us", "+-asym us", "c->set ms", "c->ok ms");
   out += line;
   for (const auto& s : all) {
     auto before = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.before.median_offset_ns); }));
@@ -114,14 +116,18 @@ std::string to_table(const std::vector<Series>& all) {
     const auto failed = std::count_if(s.runs.begin(), s.runs.end(), [](const Run& r) { return !r.error.empty(); });
     const std::string arm = std::string(to_string(s.arm)) + (failed ? " (" + std::to_string(failed) + " failed)" : "");
     auto conn = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.connected_to_synced_ns); }));
-    std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %10s\n", s.event.c_str(),
+    auto conn_set = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.connected_to_set_ns); }));
+    const bool ours = s.arm == Arm::migclock;
+    std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %9s %9s\n", s.event.c_str(),
                   arm.c_str(), ms(before).c_str(), ms(after_ev).c_str(), ms(rep1).c_str(),
-                  two ? ms(rep2).c_str() : "-", us(rtt).c_str(), us(asym).c_str(),
-                  s.arm == Arm::migclock ? (ms(conn) + " ms").c_str() : "-");
+                  two ? ms(rep2).c_str() : "-", us(rtt).c_str(), us(asym).c_str(), ours ? ms(conn_set).c_str() : "-",
+                  ours ? ms(conn).c_str() : "-");
     out += line;
   }
   out += "offsets: guest minus host, median over runs of each measurement's median (8 samples, 4 lowest-RTT kept);\n"
-         "+-asym: half the min RTT, the bound on the error from path asymmetry.\n";
+         "+-asym: half the min RTT, the bound on the error from path asymmetry.\n"
+         "c->set / c->ok (migclock): from the attempt that found the agent answering to the first\n"
+         "guest-set-time applied (send + assumed delay) / to the last step verified.\n";
   return out;
 }
 

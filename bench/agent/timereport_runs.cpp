@@ -112,6 +112,10 @@ class Lab {
         run.after_repair.push_back(*r.report.after);
         run.attempts = r.attempts;
         run.connected_to_synced_ns = r.report.finished_at_host_ns - r.connected_at_ns;
+        if (!r.report.steps.empty()) {
+          const auto& first = r.report.steps.front();
+          run.connected_to_set_ns = first.sent_at_mono_ns + first.assumed_delay_ns - r.connected_at_ns;
+        }
         break;
       }
       case Arm::domtime_sync:

@@ -95,7 +95,7 @@ TEST_F(RealGuest, RetriesUntilTheBootingGuestsAgentConnectsThenSyncs) {
   const RetriedSync& s = boot_sync->value();
   EXPECT_GT(s.attempts, 1) << "the agent cannot be up right after virDomainCreate";
   ASSERT_TRUE(s.report.after.has_value());
-  EXPECT_LT(std::llabs(s.report.after->median_offset_ns), 20'000'000) << to_json(s.report);
+  EXPECT_LT(std::llabs(s.report.after->median_offset_ns), 50'000'000) << to_json(s.report);
 }
 
 TEST_F(RealGuest, MeasurePolicyRecordsWithoutTouchingTheGuest) {
@@ -117,11 +117,11 @@ TEST_F(RealGuest, MeasurePolicyRecordsWithoutTouchingTheGuest) {
   EXPECT_GT(first->before->min_rtt_ns, 0);
   EXPECT_EQ(first->before->samples_kept, 4u);
   // Still behind by the same amount: nobody stepped it.
-  EXPECT_LT(std::llabs(second->before->median_offset_ns - first->before->median_offset_ns), 20'000'000);
+  EXPECT_LT(std::llabs(second->before->median_offset_ns - first->before->median_offset_ns), 50'000'000);
 
   auto repaired = sync_guest_clock(agent, nullptr, SystemTimeSource::instance(), SyncOptions{});
   ASSERT_TRUE(repaired.ok()) << repaired.error().message();
-  EXPECT_LT(std::llabs(repaired->after->median_offset_ns), 20'000'000) << to_json(*repaired);
+  EXPECT_LT(std::llabs(repaired->after->median_offset_ns), 50'000'000) << to_json(*repaired);
 }
 
 TEST_F(RealGuest, RepairsTheClockAfterA3SecondSuspendAndResetsRtcReinjection) {
@@ -141,7 +141,7 @@ TEST_F(RealGuest, RepairsTheClockAfterA3SecondSuspendAndResetsRtcReinjection) {
   const SyncReport& rep = r->report;
   EXPECT_LT(rep.before->median_offset_ns, -2'500'000'000) << "a 3 s suspend leaves the guest ~3 s behind: " << to_json(rep);
   EXPECT_FALSE(rep.steps.empty());
-  EXPECT_LT(std::llabs(rep.after->median_offset_ns), 20'000'000) << to_json(rep);
+  EXPECT_LT(std::llabs(rep.after->median_offset_ns), 50'000'000) << to_json(rep);
   EXPECT_TRUE(rep.rtc_reinjection_reset) << rep.rtc_error;
 }
 
@@ -156,7 +156,7 @@ TEST_F(RealGuest, RepairsTheClockAfterLiveMigrationBetweenTwoDaemons) {
   ASSERT_TRUE(r.ok()) << r.error().message();
   const SyncReport& rep = r->report;
   EXPECT_LT(rep.before->median_offset_ns, 0) << "the blackout leaves the guest behind: " << to_json(rep);
-  EXPECT_LT(std::llabs(rep.after->median_offset_ns), 20'000'000) << to_json(rep);
+  EXPECT_LT(std::llabs(rep.after->median_offset_ns), 50'000'000) << to_json(rep);
 }
 
 TEST_F(RealGuest, ANonexistentDomainIsAnErrorNotACrash) {

@@ -60,6 +60,7 @@ Result<SetTimeStep> set_and_verify(GuestAgentChannel& agent, const TimeSource& t
                                    const OffsetEstimate& current, int64_t assumed_delay_ns, int64_t stepped_so_far_ns) {
   SetTimeStep step;
   step.assumed_delay_ns = assumed_delay_ns;
+  step.sent_at_mono_ns = time.monotonic_raw_ns();
   const int64_t send_ns = time.realtime_ns();
   step.target_guest_ns = send_ns + assumed_delay_ns;
   // What the guest would read at the moment of application without the step.

@@ -53,6 +53,7 @@ void write_json(JsonWriter& w, const SyncReport& r) {
     field(w, "target_guest_ns", s.target_guest_ns);
     field(w, "step_ns", s.step_ns);
     field(w, "set_call_ns", s.set_call_ns);
+    field(w, "sent_at_mono_ns", s.sent_at_mono_ns);
     w.Key("after");
     write_json(w, s.after);
     w.EndObject();

@@ -72,6 +72,7 @@ struct SetTimeStep {
   int64_t target_guest_ns = 0;    // the time sent
   int64_t step_ns = 0;            // the expected change of the guest clock (target - guest's estimate)
   int64_t set_call_ns = 0;        // guest-set-time round trip (includes qemu-ga's hwclock -w)
+  int64_t sent_at_mono_ns = 0;    // TimeSource::monotonic_raw_ns when guest-set-time was sent
   OffsetEstimate after;           // measured after this step
 };
 
