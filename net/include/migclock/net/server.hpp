@@ -1,0 +1,68 @@
+// HTTP/1.1 server on Boost.Beast: async, one io thread per core, keep-alive.
+//
+// Listeners: TLS over TCP (the default), plain TCP (only on a loopback
+// address, and only when asked for), plain HTTP over a unix socket (local
+// APIs; SO_PEERCRED is in Request::peer). Every connection gets the same
+// limits: header bytes (431), body bytes (413, per route if wanted), and a
+// read timeout covering the TLS handshake and each whole request, so a
+// slowloris peer is dropped (408) and an idle keep-alive one closed.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "migclock/common/result.hpp"
+#include "migclock/net/request.hpp"
+#include "migclock/net/responder.hpp"
+
+namespace migclock::net {
+
+struct ServerOptions {
+  std::size_t threads = 2;
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = 1024 * 1024;
+  // Optional per-request body limit decided from the head (e.g. snapshots
+  // get 16 MiB); returns the limit in bytes.
+  std::function<std::size_t(const std::string& method, const std::string& path)> body_limit_for;
+  std::chrono::milliseconds read_timeout{10'000};   // handshake / one whole request
+  std::chrono::milliseconds idle_timeout{60'000};   // between keep-alive requests
+  std::chrono::milliseconds write_timeout{30'000};
+  std::string server_header = "migclock";
+};
+
+struct TlsFiles {
+  std::string cert_chain_file;  // PEM
+  std::string private_key_file;  // PEM
+};
+
+class Server {
+ public:
+  // The handler runs on an io thread: it must not block. Answer later
+  // through the Responder from any thread.
+  using Handler = std::function<void(Request&&, Responder)>;
+
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Bind before start(). Each returns the bound TCP port (port 0 picks one).
+  Result<uint16_t> listen_tls(const std::string& host, uint16_t port, const TlsFiles& tls);
+  // Refused (invalid_argument) unless `host` is a loopback address.
+  Result<uint16_t> listen_plain(const std::string& host, uint16_t port);
+  // Replaces a stale socket file; chmods it to `mode`.
+  Status listen_unix(const std::string& path, unsigned mode = 0660);
+
+  Status start();  // spawns the io threads
+  void stop();     // closes listeners and connections, joins threads
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace migclock::net

@@ -1,0 +1,199 @@
+#include "migclock/net/json.hpp"
+
+#include <rapidjson/error/en.h>
+
+#include <cmath>
+#include <limits>
+
+namespace migclock::net {
+
+namespace {
+// Rejects nesting deeper than max_depth before rapidjson's recursive parser
+// sees it (a stack of '[' is a cheap way to exhaust the stack).
+bool depth_ok(std::string_view s, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return false;
+    } else if (c == '}' || c == ']') {
+      if (depth > 0) --depth;
+    }
+  }
+  return true;
+}
+
+const char* type_name(const rapidjson::Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType: return "boolean";
+    case rapidjson::kObjectType: return "object";
+    case rapidjson::kArrayType: return "array";
+    case rapidjson::kStringType: return "string";
+    case rapidjson::kNumberType: return "number";
+  }
+  return "value";
+}
+}  // namespace
+
+Outcome<rapidjson::Document> parse_any(std::string_view body, std::size_t max_depth) {
+  if (!depth_ok(body, max_depth))
+    return problem(ApiErrc::invalid_json, "JSON nested deeper than " + std::to_string(max_depth) + " levels");
+  rapidjson::Document d;
+  // Without kParseStopWhenDoneFlag trailing garbage is an error too.
+  d.Parse(body.data(), body.size());
+  if (d.HasParseError()) {
+    return problem(ApiErrc::invalid_json, std::string("malformed JSON at byte ") + std::to_string(d.GetErrorOffset()) +
+                                              ": " + rapidjson::GetParseError_En(d.GetParseError()));
+  }
+  return d;
+}
+
+Outcome<rapidjson::Document> parse_object(std::string_view body, std::size_t max_depth) {
+  auto d = parse_any(body, max_depth);
+  if (!d) return d.problem();
+  if (!d->IsObject()) return problem(ApiErrc::invalid_json, std::string("expected a JSON object, got ") + type_name(*d));
+  return std::move(d).value();
+}
+
+FieldReader::FieldReader(const rapidjson::Value& object, std::string prefix)
+    : object_(object), prefix_(std::move(prefix)) {
+  if (!object_.IsObject()) problem_ = net::problem(ApiErrc::invalid_json, "expected an object", prefix_);
+}
+
+void FieldReader::fail(const char* name, std::string message) {
+  if (!problem_) problem_ = net::problem(ApiErrc::invalid_json, field_name(name) + ": " + message, field_name(name));
+}
+
+const rapidjson::Value* FieldReader::find(const char* name, bool required) {
+  if (problem_) return nullptr;
+  auto it = object_.FindMember(name);
+  if (it == object_.MemberEnd() || (it->value.IsNull() && !required)) {
+    if (required) fail(name, "is required");
+    return nullptr;
+  }
+  return &it->value;
+}
+
+FieldReader& FieldReader::string(const char* name, std::string& out, bool required, std::size_t max_bytes) {
+  if (auto* v = find(name, required)) {
+    if (!v->IsString()) fail(name, std::string("must be a string, got ") + type_name(*v));
+    else if (v->GetStringLength() > max_bytes) fail(name, "longer than " + std::to_string(max_bytes) + " bytes");
+    else out.assign(v->GetString(), v->GetStringLength());
+  }
+  return *this;
+}
+
+FieldReader& FieldReader::int64(const char* name, int64_t& out, bool required) {
+  if (auto* v = find(name, required)) {
+    if (!v->IsInt64()) fail(name, std::string("must be an integer, got ") + type_name(*v));
+    else out = v->GetInt64();
+  }
+  return *this;
+}
+
+FieldReader& FieldReader::int64(const char* name, std::optional<int64_t>& out) {
+  if (auto* v = find(name, false)) {
+    if (!v->IsInt64()) fail(name, std::string("must be an integer, got ") + type_name(*v));
+    else out = v->GetInt64();
+  }
+  return *this;
+}
+
+FieldReader& FieldReader::uint32(const char* name, uint32_t& out, bool required) {
+  if (auto* v = find(name, required)) {
+    if (!v->IsUint()) fail(name, std::string("must be a non-negative 32-bit integer, got ") + type_name(*v));
+    else out = v->GetUint();
+  }
+  return *this;
+}
+
+FieldReader& FieldReader::boolean(const char* name, bool& out, bool required) {
+  if (auto* v = find(name, required)) {
+    if (!v->IsBool()) fail(name, std::string("must be a boolean, got ") + type_name(*v));
+    else out = v->GetBool();
+  }
+  return *this;
+}
+
+FieldReader& FieldReader::one_of(const char* name, std::string& out, const char* allowed, bool required) {
+  std::string value;
+  string(name, value, required);
+  if (problem_ || value.empty()) return *this;
+  std::string_view list(allowed);
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    if (list.substr(0, comma) == value) {
+      out = value;
+      return *this;
+    }
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  }
+  fail(name, "'" + value + "' is not one of " + allowed);
+  return *this;
+}
+
+FieldReader& FieldReader::object(const char* name, const rapidjson::Value*& out, bool required) {
+  out = nullptr;
+  if (auto* v = find(name, required)) {
+    if (!v->IsObject()) fail(name, std::string("must be an object, got ") + type_name(*v));
+    else out = v;
+  }
+  return *this;
+}
+
+FieldReader& FieldReader::array(const char* name, const rapidjson::Value*& out, bool required) {
+  out = nullptr;
+  if (auto* v = find(name, required)) {
+    if (!v->IsArray()) fail(name, std::string("must be an array, got ") + type_name(*v));
+    else out = v;
+  }
+  return *this;
+}
+
+JsonWriter::JsonWriter() : writer_(buffer_) {}
+JsonWriter& JsonWriter::begin_object() { writer_.StartObject(); return *this; }
+JsonWriter& JsonWriter::end_object() { writer_.EndObject(); return *this; }
+JsonWriter& JsonWriter::begin_array() { writer_.StartArray(); return *this; }
+JsonWriter& JsonWriter::end_array() { writer_.EndArray(); return *this; }
+JsonWriter& JsonWriter::key(std::string_view k) {
+  writer_.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()), true);
+  return *this;
+}
+JsonWriter& JsonWriter::value(std::string_view v) {
+  writer_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()), true);
+  return *this;
+}
+JsonWriter& JsonWriter::value(int64_t v) { writer_.Int64(v); return *this; }
+JsonWriter& JsonWriter::value(uint64_t v) { writer_.Uint64(v); return *this; }
+JsonWriter& JsonWriter::value(double v) {
+  if (std::isfinite(v)) writer_.Double(v);
+  else writer_.Null();
+  return *this;
+}
+JsonWriter& JsonWriter::value(bool v) { writer_.Bool(v); return *this; }
+JsonWriter& JsonWriter::null() { writer_.Null(); return *this; }
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+  return *this;
+}
+JsonWriter& JsonWriter::value(const rapidjson::Value& v) {
+  v.Accept(writer_);
+  return *this;
+}
+std::string JsonWriter::str() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }
+
+std::string to_string(const rapidjson::Value& v) {
+  JsonWriter w;
+  w.value(v);
+  return w.str();
+}
+
+}  // namespace migclock::net
