@@ -130,6 +130,19 @@ TEST(Validation, EveryBrokenRuleIsReportedNotJustTheFirst) {
   ASSERT_EQ(errors.size(), 4u);
 }
 
+TEST(Validation, LibvirtObservationMayLackTheClockTuple) {
+  Snapshot s = sample_snapshot(2);
+  s.source = snapshot::CaptureSource::libvirt_qemu;
+  s.clock = {};  // QEMU owns the VM: no KVM_GET_CLOCK
+  s.masterclock.evidence = snapshot::MasterclockEvidence::tracefs;
+  EXPECT_TRUE(validate(s).empty());
+  s.clock.flags = snapshot::kClockRealtime;  // a partial tuple is not "absent"
+  auto errors = validate(s);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].field, "clock.clock_ns");
+  EXPECT_EQ(errors[1].field, "clock.realtime_ns");
+}
+
 TEST(Validation, TooManyVcpus) {
   Snapshot s = sample_snapshot(kMaxVcpus + 1);
   auto errors = validate(s);
