@@ -219,6 +219,8 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
   req.event_mono_ns = event_mono_ns;
   req.options.policy = cfg.sync_policy_for(uuid, name);
   req.options.residual_threshold_ns = cfg.residual_threshold_ns;
+  req.options.backward = cfg.backward_step;
+  req.options.max_backward_step_ns = cfg.max_backward_step_ns;
   req.options.rtc = cfg.rtc_catchup_for(uuid, name) ? agent_sync::RtcCatchupPolicy::reset_reinjection
                                                     : agent_sync::RtcCatchupPolicy::none;
   req.retry.deadline = std::chrono::milliseconds(int64_t{cfg.sync_agent_wait_s} * 1000);

@@ -19,6 +19,8 @@ const std::map<std::string, std::string>& flag_keys() {
       {"--keepalive-interval", "keepalive_interval_s"},
       {"--keepalive-count", "keepalive_count"},
       {"--reconnect-interval", "reconnect_interval_s"},
+      {"--backward-step", "backward_step"},
+      {"--max-backward-step-ns", "max_backward_step_ns"},
       {"--log-level", "log_level"},       {"--rtc-catchup", "rtc_catchup"},
   };
   return m;
@@ -46,8 +48,10 @@ on a local unix socket (/healthz /readyz /metrics /api/v1/...).
   --sync-policy P            step (default) | measure | off
   --tsc-pin-policy P         lenient (default) | strict   (migrate begin hook)
   --rtc-catchup BOOL         rtc-reset-reinjection after a step (default false)
+  --backward-step P          refuse | allow_small (default: up to --max-backward-step-ns,
+                             default 5000000) | allow — a guest found ahead of the host
   --sync-agent-wait S        wait this long for a guest agent (default 60)
-  --residual-threshold-ns N  correct again above this residual (default 200000)
+  --residual-threshold-ns N  correct again above this |residual| (default 50000)
   --keepalive-interval S     libvirt keepalive interval, -1 disables (default 5)
   --keepalive-count N        missed keepalives before the connection is dead (default 3)
   --reconnect-interval S     between reconnection attempts (default 2)
@@ -103,6 +107,8 @@ std::string describe_config(const AgentConfig& c) {
     << "sync_policy = " << to_string(c.sync_policy) << "\n"
     << "tsc_pin_policy = " << to_string(c.tsc_pin_policy) << "\n"
     << "rtc_catchup = " << (c.rtc_catchup ? "true" : "false") << "\n"
+    << "backward_step = " << agent_sync::to_string(c.backward_step) << "\n"
+    << "max_backward_step_ns = " << c.max_backward_step_ns << "\n"
     << "sync_agent_wait_s = " << c.sync_agent_wait_s << "\n"
     << "residual_threshold_ns = " << c.residual_threshold_ns << "\n"
     << "keepalive_interval_s = " << c.keepalive_interval_s << "\n"

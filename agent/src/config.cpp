@@ -71,6 +71,12 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
     if (!p) fail(w, "must be lenient or strict, not '" + value + "'");
     cfg.tsc_pin_policy = *p;
   } else if (key == "rtc_catchup") cfg.rtc_catchup = parse_bool(value, w);
+  else if (key == "backward_step") {
+    if (value == "refuse") cfg.backward_step = agent_sync::BackwardStepPolicy::refuse;
+    else if (value == "allow_small") cfg.backward_step = agent_sync::BackwardStepPolicy::allow_small;
+    else if (value == "allow") cfg.backward_step = agent_sync::BackwardStepPolicy::allow;
+    else fail(w, "must be refuse, allow_small or allow, not '" + value + "'");
+  } else if (key == "max_backward_step_ns") cfg.max_backward_step_ns = parse_int(value, w, 0, 3'600'000'000'000);
   else if (key == "sync_agent_wait_s") cfg.sync_agent_wait_s = static_cast<int>(parse_int(value, w, 0, 3600));
   else if (key == "residual_threshold_ns") cfg.residual_threshold_ns = parse_int(value, w, 0, 10'000'000'000);
   else if (key == "keepalive_interval_s") cfg.keepalive_interval_s = static_cast<int>(parse_int(value, w, -1, 3600));

@@ -121,6 +121,24 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
                                       : ApiResponse{503, "text/plain", "libvirt not connected\n"};
   }
   if (path == "/metrics" && get) return ApiResponse{200, "text/plain; version=0.0.4", agent_.metrics().render()};
+  if (path == "/api/v1/host" && get) {
+    const auto& h = agent_.host();
+    JsonOut j;
+    j.w.StartObject();
+    j.kv("hostname", h.facts.hostname);
+    j.kv("boot_id", h.facts.boot_id);
+    j.kv("tsc_khz", static_cast<int64_t>(h.facts.tsc_khz));
+    j.kv("clocksource", h.facts.clocksource);
+    j.kv("scaling_supported", h.facts.scaling_supported);
+    j.kv("offset_honoured", h.facts.offset_honoured == snapshot::OffsetHonoured::yes  ? "yes"
+                            : h.facts.offset_honoured == snapshot::OffsetHonoured::no ? "no"
+                                                                                     : "unknown");
+    j.kv("masterclock_possible", h.masterclock_possible);
+    j.kv("probe_error", h.probe_error);
+    j.kv("libvirt_connected", agent_.libvirt_connected());
+    j.w.EndObject();
+    return json_ok(j);
+  }
   if (path == "/api/v1/vms" && get) {
     JsonOut j;
     j.w.StartArray();

@@ -11,7 +11,11 @@ std::string driver_from_path(const std::string& argv0) {
     const std::string parent = dslash == std::string::npos ? dir : dir.substr(dslash + 1);
     if (parent.size() > 2 && parent.compare(parent.size() - 2, 2, ".d") == 0) return parent.substr(0, parent.size() - 2);
   }
-  return base;
+  // Run under its own name (by hand, or from a wrapper): it is a qemu hook.
+  for (const char* known : {"daemon", "qemu", "lxc", "network", "libxl", "bhyve"}) {
+    if (base == known) return base;
+  }
+  return "qemu";
 }
 
 std::optional<HookCall> parse_hook_call(const std::vector<std::string>& argv, std::string* error) {

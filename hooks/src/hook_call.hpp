@@ -20,7 +20,8 @@ struct HookCall {
   std::string uuid;    // <uuid> of the stdin XML, if any
 };
 
-// driver from argv[0]: ".../hooks/qemu" → qemu, ".../hooks/qemu.d/50-x" → qemu.
+// driver from argv[0]: ".../hooks/qemu" → qemu, ".../hooks/qemu.d/50-x" → qemu,
+// ".../hooks/daemon" → daemon; any other name (migclock-hook) → qemu.
 std::string driver_from_path(const std::string& argv0);
 
 // nullopt (with *error set) when argv does not have libvirt's four fields.

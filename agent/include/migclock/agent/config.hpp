@@ -53,8 +53,11 @@ struct AgentConfig {
   SyncPolicy sync_policy = SyncPolicy::step;
   TscPinPolicy tsc_pin_policy = TscPinPolicy::lenient;
   bool rtc_catchup = false;               // rtc-reset-reinjection after a sync
+  // A guest found ahead is only stepped back as far as this allows.
+  agent_sync::BackwardStepPolicy backward_step = agent_sync::BackwardStepPolicy::allow_small;
+  int64_t max_backward_step_ns = 5'000'000;
   int sync_agent_wait_s = 60;             // wait this long for the guest agent
-  int64_t residual_threshold_ns = 200'000;  // correct once more above this
+  int64_t residual_threshold_ns = 50'000;  // correct again above this |residual|
   int keepalive_interval_s = 5;
   unsigned keepalive_count = 3;
   int reconnect_interval_s = 2;

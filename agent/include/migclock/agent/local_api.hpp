@@ -6,6 +6,7 @@
 //   GET  /healthz                          200 "ok" while the process serves
 //   GET  /readyz                           200 when libvirt is connected, else 503
 //   GET  /metrics                          Prometheus text
+//   GET  /api/v1/host                      this host's facts (TSC kHz, …)
 //   GET  /api/v1/vms                       inventory
 //   POST /api/v1/vms/{id}/capture          capture now (kind on-request)
 //   POST /api/v1/vms/{id}/sync             sync now with the VM's policy

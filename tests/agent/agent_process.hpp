@@ -1,0 +1,62 @@
+// Test helpers: a real migclock-agent process, real HTTP over its unix
+// socket, and running binaries with exact argv/stdin/environment (as
+// libvirt runs hooks).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace migclock::agent::testing {
+
+struct ProcResult {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+// fork + execve with exactly `env`; `as_uid`/`as_gid` drop privileges.
+ProcResult run_process(const std::vector<std::string>& argv, const std::string& stdin_text,
+                       const std::vector<std::string>& env, std::optional<uid_t> as_uid = std::nullopt,
+                       std::optional<gid_t> as_gid = std::nullopt);
+
+struct HttpReply {
+  int status = 0;  // 0: no connection
+  std::string body;
+  std::string error;
+};
+HttpReply http_request(const std::string& socket, const std::string& method, const std::string& target,
+                       const std::string& body = "");
+
+class AgentProcess {
+ public:
+  // Starts MIGCLOCK_AGENT_BIN with `args`, logging to `log`, and waits until
+  // `socket` answers /healthz (or the timeout passes: started() false).
+  AgentProcess(std::vector<std::string> args, std::string socket, std::string log,
+               std::chrono::seconds timeout = std::chrono::seconds(20));
+  ~AgentProcess();
+  bool started() const { return started_; }
+  pid_t pid() const { return pid_; }
+  const std::string& socket() const { return socket_; }
+  std::string log_text() const;
+  // Waits until the log contains `needle` (from offset `from`).
+  bool wait_for_log(const std::string& needle, std::chrono::milliseconds timeout, size_t from = 0) const;
+  // SIGTERM and wait: the exit status (or -1).
+  int stop();
+  // A metric's value from /metrics (first sample line starting with `name `).
+  std::optional<double> metric(const std::string& name) const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string socket_;
+  std::string log_;
+  bool started_ = false;
+};
+
+std::string read_text(const std::string& path);
+void write_text(const std::string& path, const std::string& text);
+
+}  // namespace migclock::agent::testing

@@ -1,0 +1,116 @@
+// Config file, flags and per-VM policy resolution; errors name file:line.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "migclock/agent/cli.hpp"
+#include "migclock/agent/config.hpp"
+#include "migclock/agent/local_api.hpp"
+#include "migclock/agent/metrics.hpp"
+#include "migclock/agent/paths.hpp"
+
+namespace migclock::agent {
+namespace {
+
+TEST(Config, DefaultsAreTheDocumentedOnes) {
+  const AgentConfig c;
+  EXPECT_EQ(c.libvirt_uri, "qemu:///system");
+  EXPECT_EQ(c.sync_policy, SyncPolicy::step);
+  EXPECT_EQ(c.tsc_pin_policy, TscPinPolicy::lenient);
+  EXPECT_EQ(c.sync_agent_wait_s, 60);
+}
+
+TEST(Config, ParsesGlobalAndPerVmSettings) {
+  const auto c = parse_config(R"(
+# comment
+libvirt_uri = qemu+unix:///session?socket=/x/sock
+sync_policy = measure
+tsc_pin_policy = strict
+socket_group = kvm
+[vm web1]
+sync_policy = off
+[vm 0b5f9a3e-0000-4000-8000-000000000001]
+sync_policy = step   # uuid wins over name
+rtc_catchup = true
+)", "agent.conf");
+  EXPECT_EQ(c.libvirt_uri, "qemu+unix:///session?socket=/x/sock");
+  EXPECT_EQ(c.tsc_pin_policy, TscPinPolicy::strict);
+  EXPECT_EQ(c.sync_policy_for("other-uuid", "db1"), SyncPolicy::measure);
+  EXPECT_EQ(c.sync_policy_for("other-uuid", "web1"), SyncPolicy::off);
+  EXPECT_EQ(c.sync_policy_for("0b5f9a3e-0000-4000-8000-000000000001", "web1"), SyncPolicy::step);
+  EXPECT_TRUE(c.rtc_catchup_for("0b5f9a3e-0000-4000-8000-000000000001", "x"));
+  EXPECT_FALSE(c.rtc_catchup_for("u", "web1"));
+}
+
+void expect_error(const std::string& text, const std::string& needle) {
+  try {
+    parse_config(text, "f.conf");
+    ADD_FAILURE() << "accepted: " << text;
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, BadInputNamesFileLineAndKey) {
+  expect_error("sync_policy = sometimes", "f.conf:1: sync_policy");
+  expect_error("\nbogus = 1", "f.conf:2: unknown setting 'bogus'");
+  expect_error("sync_agent_wait_s = 12x", "not an integer");
+  expect_error("sync_agent_wait_s = 99999", "out of range");
+  expect_error("[host x]", "sections are [vm NAME-OR-UUID]");
+  expect_error("[vm a]\nlibvirt_uri = x", "not allowed in a [vm] section");
+  expect_error("novalue", "expected key = value");
+  expect_error("rtc_catchup = maybe", "not a boolean");
+}
+
+TEST(Config, FlagsOverrideTheFileAndUnknownFlagsFail) {
+  char path[] = "/tmp/mcagent-conf-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string text = "sync_policy = measure\nlibvirt_uri = test:///default\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  const auto cli = parse_cli({"--config", path, "--sync-policy=off", "--tsc-pin-policy", "strict"});
+  const auto c = effective_config(cli.flags);
+  EXPECT_EQ(c.sync_policy, SyncPolicy::off);
+  EXPECT_EQ(c.tsc_pin_policy, TscPinPolicy::strict);
+  EXPECT_EQ(c.libvirt_uri, "test:///default");
+  unlink(path);
+  EXPECT_THROW(parse_cli({"--frobnicate"}), ConfigError);
+  EXPECT_THROW(parse_cli({"--uri"}), ConfigError);
+  EXPECT_THROW(effective_config(parse_cli({"--config", "/nonexistent/agent.conf"}).flags), ConfigError);
+}
+
+TEST(Paths, SessionDaemonsAreToldApartByHome) {
+  EXPECT_EQ(socket_path_for(PathEnv{0, "", "/root", ""}), "/run/migclock/agent.sock");
+  EXPECT_EQ(socket_path_for(PathEnv{1000, "/run/user/1000", "/srv/d1", ""}), "/srv/d1/migclock/agent.sock");
+  EXPECT_EQ(socket_path_for(PathEnv{1000, "", "", ""}), "/tmp/migclock-1000/agent.sock");
+  // No per-daemon socket present: the system one.
+  EXPECT_EQ(hook_socket_for_home("/nonexistent-home"), kSystemSocket);
+}
+
+TEST(PeerCred, RootAndSelfAlwaysAndGroupMembersOnly) {
+  EXPECT_TRUE(peer_allowed(PeerCred{1, 0, 0}, "", 1234));
+  EXPECT_TRUE(peer_allowed(PeerCred{1, 1234, 1234}, "", 1234));
+  EXPECT_FALSE(peer_allowed(PeerCred{1, 65534, 65534}, "", 0));
+  EXPECT_FALSE(peer_allowed(PeerCred{1, 65534, 65534}, "no-such-group-migclock", 0));
+  // root's primary group is in group "root": a peer with gid 0 passes a
+  // "root" group check even with a non-root uid.
+  EXPECT_TRUE(peer_allowed(PeerCred{1, 65534, 0}, "root", 0));
+}
+
+TEST(Metrics, PrometheusTextHasCountersAndCumulativeBuckets) {
+  Metrics m;
+  m.syncs = 3;
+  m.sync_failures = 1;
+  m.residual_offset.observe(0.00004);
+  m.residual_offset.observe(0.002);
+  const std::string t = m.render();
+  EXPECT_NE(t.find("# TYPE migclock_agent_syncs_total counter\nmigclock_agent_syncs_total 3\n"), std::string::npos);
+  EXPECT_NE(t.find("migclock_agent_sync_failures_total 1\n"), std::string::npos);
+  EXPECT_NE(t.find("migclock_agent_residual_offset_seconds_bucket{le=\"5e-05\"} 1\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("migclock_agent_residual_offset_seconds_bucket{le=\"0.005\"} 2\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("migclock_agent_residual_offset_seconds_bucket{le=\"+Inf\"} 2\n"), std::string::npos);
+  EXPECT_NE(t.find("migclock_agent_residual_offset_seconds_count 2\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace migclock::agent
