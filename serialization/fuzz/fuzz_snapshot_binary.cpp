@@ -12,6 +12,7 @@
 
 #include "migclock/serialization/envelope.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
+#include "migclock/serialization/summary.hpp"
 #include "migclock/serialization/validate.hpp"
 
 namespace {
@@ -22,6 +23,7 @@ void check(std::string_view bytes) {
   auto snap = decode(bytes, Format::binary);
   if (!snap) return;
   (void)validate(*snap);
+  (void)describe(*snap);  // the human summary must cope with any decoded values
   auto again = encode(*snap, Format::binary);
   if (!again) std::abort();
   auto twice = decode(*again, Format::binary);

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "migclock/serialization/snapshot_io.hpp"
+#include "migclock/serialization/summary.hpp"
 #include "migclock/serialization/validate.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -14,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto snap = decode(text, Format::json);
   if (!snap) return 0;
   (void)validate(*snap);
+  (void)describe(*snap);  // the human summary must cope with any decoded values
   auto json = encode(*snap, Format::json);
   if (!json) std::abort();
   auto from_json = decode(*json, Format::json);

@@ -89,6 +89,9 @@ TEST_F(Cli, InspectValidBinaryPrintsASummary) {
   EXPECT_TRUE(has(r.out, "format 1.0"));
   EXPECT_TRUE(has(r.out, "vcpus:            4"));
   EXPECT_TRUE(has(r.out, "TSC_STABLE|REALTIME|HOST_TSC"));
+  EXPECT_TRUE(has(r.out, "-1099511627776")) << "offsets mod 2^64 are shown signed";
+  EXPECT_TRUE(has(r.out, "1.000000/48")) << "the scaling ratio as a number";
+  EXPECT_TRUE(has(r.out, "2026-11-18T")) << "realtime as a UTC date";
   EXPECT_TRUE(has(r.out, "validation:       ok"));
   EXPECT_EQ(r.err, "");
 }

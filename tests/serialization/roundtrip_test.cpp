@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 
 #include "migclock/serialization/snapshot_io.hpp"
+#include "migclock/serialization/summary.hpp"
 #include "migclock/serialization/validate.hpp"
 #include "snapshot_fixtures.hpp"
 
@@ -98,6 +99,19 @@ TEST(JsonShape, KeysOtherComponentsReadAreStructFieldNames) {
   EXPECT_STREQ(doc["source"].GetString(), "owned_vmm");
   EXPECT_TRUE(doc["pit"]["channels"].IsArray());
   EXPECT_TRUE(doc["guest_time"]["present"].GetBool());
+}
+
+TEST(Summary, NamesTheVmAndSurvivesExtremeValues) {
+  auto s = sample_snapshot(2);
+  EXPECT_NE(describe(s).find("guest-a"), std::string::npos);
+  s.rtc.date_unix_s = INT64_MAX;  // would overflow a naive s -> ns conversion
+  s.guest_time->guest_ns = INT64_MIN;
+  s.guest_time->host_mid_ns = INT64_MAX;
+  s.captured.realtime_ns = INT64_MIN;
+  s.vcpus[0].tsc_scaling_frac_bits = 200;
+  s.host.hostname = std::string(70000, 'h');
+  const std::string text = describe(s);
+  EXPECT_NE(text.find("rtc:              - ("), std::string::npos) << text.substr(0, 2000);
 }
 
 TEST(BinarySize, FourVcpusFitInOneKibibyte) {
