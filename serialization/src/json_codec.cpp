@@ -89,14 +89,11 @@ snapshot::Snapshot decode_json_throwing(std::string_view text) {
   cereal::JSONInputArchive ar(in);
   std::string format;
   uint32_t major = 0, minor = 0, class_version = 0;
-  current_field = "format";
-  ar(cereal::make_nvp("format", format));
+  field(ar, "format", format);
   if (format != kFormatName)
     throw DecodeError("snapshot JSON: \"format\" is \"" + format.substr(0, 64) + "\", expected \"" + kFormatName + "\"");
-  current_field = "format_major";
-  ar(cereal::make_nvp("format_major", major));
-  current_field = "format_minor";
-  ar(cereal::make_nvp("format_minor", minor));
+  field(ar, "format_major", major);
+  field(ar, "format_minor", minor);
   const std::string theirs = std::to_string(major) + "." + std::to_string(minor);
   const std::string ours = std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor);
   if (major != kFormatMajor)
@@ -105,8 +102,7 @@ snapshot::Snapshot decode_json_throwing(std::string_view text) {
   if (minor > kFormatMinor)
     throw DecodeError(errc::version_mismatch,
                       "snapshot JSON: format version " + theirs + " is newer than this build's " + ours);
-  current_field = "cereal_class_version";
-  ar(cereal::make_nvp("cereal_class_version", class_version));
+  field(ar, "cereal_class_version", class_version);
   check_class_version("Snapshot", class_version);
   snapshot::Snapshot s;
   cereal::snapshot_fields(ar, s);

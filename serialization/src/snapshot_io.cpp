@@ -36,7 +36,7 @@ Status check_encodable(const snapshot::Snapshot& s) {
 
 template <class Fn>
 auto guarded(const char* what, Fn&& fn) -> Result<decltype(fn())> {
-  detail::current_field = nullptr;
+  detail::reset_path();
   try {
     return fn();
   } catch (const detail::DecodeError& e) {
@@ -45,7 +45,7 @@ auto guarded(const char* what, Fn&& fn) -> Result<decltype(fn())> {
     return make_error(errc::too_large, std::string(what) + ": out of memory");
   } catch (const std::exception& e) {
     std::string context = std::string(what) + ": " + e.what();
-    if (detail::current_field) context += std::string(" (at or after field \"") + detail::current_field + "\")";
+    if (!detail::failed_path.empty()) context = std::string(what) + ": " + detail::failed_path + ": " + e.what();
     return make_error(errc::malformed_input, std::move(context));
   } catch (...) {
     return make_error(errc::malformed_input, std::string(what) + ": unknown decoder failure");

@@ -206,7 +206,7 @@ TEST(HostilePayload, BoolByteOtherThanZeroOrOne) {
   const std::size_t valid_flag = vcpus_length_at(f) + 8 + 4 + 4 + 8;
   ASSERT_EQ(f.payload[valid_flag], 1);
   f.payload[valid_flag] = 2;
-  expect_error(seal_envelope(f.payload), errc::malformed_input, "tsc_offset_valid: boolean byte 2");
+  expect_error(seal_envelope(f.payload), errc::malformed_input, "vcpus[0].tsc_offset_valid: boolean byte 2");
 }
 
 TEST(HostilePayload, EnumByteOutOfRange) {

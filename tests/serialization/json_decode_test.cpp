@@ -59,13 +59,15 @@ TEST(JsonDecode, VersionSkew) {
 }
 
 TEST(JsonDecode, MissingFieldIsNamed) {
-  expect_error(replaced(valid_json(), "\"clock_ns\"", "\"clock_nanos\""), errc::malformed_input, "clock_ns");
+  expect_error(replaced(valid_json(), "\"clock_ns\"", "\"clock_nanos\""), errc::malformed_input,
+               "clock.clock_ns: JSON Parsing failed - provided NVP (clock_ns) not found");
 }
 
 TEST(JsonDecode, WrongTypeNamesTheField) {
   expect_error(replaced(valid_json(), "\"clock_ns\": 12345678901", "\"clock_ns\": \"soon\""),
-               errc::malformed_input, "clock_ns");
-  expect_error(replaced(valid_json(), "\"tsc_khz\": 2995200", "\"tsc_khz\": -5"), errc::malformed_input, "tsc_khz");
+               errc::malformed_input, "clock.clock_ns: ");
+  expect_error(replaced(valid_json(), "\"tsc_khz\": 2995200", "\"tsc_khz\": -5"), errc::malformed_input,
+               "host.tsc_khz: ");
   expect_error(replaced(valid_json(), "\"tsc_khz\": 2995200", "\"tsc_khz\": 99999999999"), errc::malformed_input,
                "tsc_khz");
   expect_error(replaced(valid_json(), "\"vcpus\": [", "\"vcpus\": {\"x\": 1}, \"ignored\": ["), errc::malformed_input,
@@ -75,14 +77,14 @@ TEST(JsonDecode, WrongTypeNamesTheField) {
 TEST(JsonDecode, NarrowIntegersAreRangeCheckedNotTruncated) {
   // PitChannel::mode is a uint8_t: 261 must not become 5.
   expect_error(replaced(valid_json(), "\"mode\": 2", "\"mode\": 261"), errc::malformed_input,
-               "mode: 261 does not fit in 8 bits");
+               "pit.channels[0].mode: 261 does not fit in 8 bits");
   expect_error(replaced(valid_json(), "\"latched_count\": 100", "\"latched_count\": 70000"), errc::malformed_input,
-               "latched_count: 70000 does not fit in 16 bits");
+               "pit.channels[0].latched_count: 70000 does not fit in 16 bits");
 }
 
 TEST(JsonDecode, UnknownEnumNameListsTheChoices) {
   expect_error(replaced(valid_json(), "\"state\": \"active\"", "\"state\": \"sideways\""), errc::malformed_input,
-               "state: unknown value \"sideways\" (expected unknown|active|inactive)");
+               "masterclock.state: unknown value \"sideways\" (expected unknown|active|inactive)");
   expect_error(replaced(valid_json(), "\"source\": \"owned_vmm\"", "\"source\": 1"), errc::malformed_input,
                "source");
 }
@@ -98,12 +100,21 @@ TEST(JsonDecode, TooManyVcpusIsRefused) {
   expect_error(text, errc::malformed_input, "vcpus: declared length 1025 exceeds the limit of 1024");
 }
 
+TEST(JsonDecode, ErrorsInsideListsNameTheElement) {
+  auto text = *encode(sample_snapshot(3), Format::json);
+  auto third = text.find("\"id\": 2,");
+  ASSERT_NE(third, std::string::npos);
+  auto khz = text.find("\"tsc_khz\": 2995200", third);
+  text.replace(khz, 18, "\"tsc_khz\": true");
+  expect_error(text, errc::malformed_input, "vcpus[2].tsc_khz: ");
+}
+
 TEST(JsonDecode, PitMustHaveExactlyThreeChannels) {
   std::string text = valid_json();
   auto channels = text.find("\"channels\": [");
   ASSERT_NE(channels, std::string::npos);
   text.insert(channels + 13, "{\"count\": 0},");
-  expect_error(text, errc::malformed_input, "channels: 4 entries, expected 3");
+  expect_error(text, errc::malformed_input, "pit.channels: 4 entries, expected 3");
 }
 
 TEST(JsonDecode, OversizedInputIsRefusedUnread) {

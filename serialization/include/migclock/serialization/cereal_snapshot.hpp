@@ -53,9 +53,39 @@ class DecodeError : public std::runtime_error {
   errc code_;
 };
 
-// The field being processed, so that cereal's own exceptions ("rapidjson
-// internal assertion failure ...") can be reported with a location.
-inline thread_local const char* current_field = nullptr;
+// Where a loader is, as a path ("vcpus[2].tsc_khz"), so that every decode
+// error names its field, including cereal's own exceptions ("rapidjson
+// internal assertion failure ..."), which know nothing about fields.
+// Loading only: a fixed stack of frames, pushed and popped by field();
+// rendered only when something fails.
+struct PathFrame {
+  const char* name;
+  long index;  // element index when the field is a list being loaded, else -1
+};
+inline constexpr int kMaxPathDepth = 16;
+inline thread_local PathFrame path_stack[kMaxPathDepth];
+inline thread_local int path_depth = 0;
+inline thread_local std::string failed_path;  // the deepest path at the first failure
+
+inline std::string current_path() {
+  std::string out;
+  for (int i = 0; i < path_depth && i < kMaxPathDepth; ++i) {
+    if (!out.empty()) out += '.';
+    out += path_stack[i].name;
+    if (path_stack[i].index >= 0) out += "[" + std::to_string(path_stack[i].index) + "]";
+  }
+  return out;
+}
+
+inline void reset_path() {
+  path_depth = 0;
+  failed_path.clear();
+}
+
+// Marks which element of the list field on top of the stack is loading.
+inline void set_path_index(long index) {
+  if (path_depth > 0 && path_depth <= kMaxPathDepth) path_stack[path_depth - 1].index = index;
+}
 
 template <class A>
 inline constexpr bool kText = cereal::traits::is_text_archive<A>::value;
@@ -70,8 +100,7 @@ inline void check_class_version(const char* type, std::uint32_t version) {
 
 // One named field, in either direction, in either archive.
 template <class A, class T>
-void field(A& ar, const char* name, T& v) {
-  current_field = name;
+void field_value(A& ar, const char* name, T& v) {
   if constexpr (std::is_same_v<T, bool>) {
     if constexpr (kText<A>) {
       ar(cereal::make_nvp(name, v));
@@ -79,7 +108,7 @@ void field(A& ar, const char* name, T& v) {
       std::uint8_t raw = v ? 1 : 0;
       ar(raw);
       if constexpr (kLoading<A>) {
-        if (raw > 1) throw DecodeError(std::string(name) + ": boolean byte " + std::to_string(raw) + " is not 0 or 1");
+        if (raw > 1) throw DecodeError(current_path() + ": boolean byte " + std::to_string(raw) + " is not 0 or 1");
         v = raw != 0;
       }
     }
@@ -90,7 +119,7 @@ void field(A& ar, const char* name, T& v) {
       ar(cereal::make_nvp(name, text));
       if constexpr (kLoading<A>) {
         if (!enum_from_name(text, v))
-          throw DecodeError(std::string(name) + ": unknown value \"" + text.substr(0, 64) + "\" (expected " +
+          throw DecodeError(current_path() + ": unknown value \"" + text.substr(0, 64) + "\" (expected " +
                             enum_choices<T>() + ")");
       }
     } else {
@@ -98,7 +127,7 @@ void field(A& ar, const char* name, T& v) {
       ar(raw);
       if constexpr (kLoading<A>) {
         if (!enum_from_raw(raw, v))
-          throw DecodeError(std::string(name) + ": unknown value " + std::to_string(+raw) + " (expected " +
+          throw DecodeError(current_path() + ": unknown value " + std::to_string(+raw) + " (expected " +
                             enum_choices<T>() + ")");
       }
     }
@@ -109,7 +138,7 @@ void field(A& ar, const char* name, T& v) {
     if constexpr (kLoading<A>) {
       if (wide < static_cast<Wide>(std::numeric_limits<T>::min()) ||
           wide > static_cast<Wide>(std::numeric_limits<T>::max()))
-        throw DecodeError(std::string(name) + ": " + std::to_string(wide) + " does not fit in " +
+        throw DecodeError(current_path() + ": " + std::to_string(wide) + " does not fit in " +
                           std::to_string(sizeof(T) * 8) + " bits");
       v = static_cast<T>(wide);
     }
@@ -118,13 +147,31 @@ void field(A& ar, const char* name, T& v) {
     ar(cereal::make_size_tag(size));
     if constexpr (kLoading<A>) {
       if (size > kMaxDecodedStringBytes)
-        throw DecodeError(std::string(name) + ": declared string length " + std::to_string(size) +
+        throw DecodeError(current_path() + ": declared string length " + std::to_string(size) +
                           " exceeds the decode limit of " + std::to_string(kMaxDecodedStringBytes));
       v.resize(static_cast<std::size_t>(size));
     }
     ar(cereal::binary_data(v.data(), static_cast<std::size_t>(size)));
   } else {
     ar(cereal::make_nvp(name, v));  // 32/64-bit integers, text strings, model structs
+  }
+}
+
+template <class A, class T>
+void field(A& ar, const char* name, T& v) {
+  if constexpr (!kLoading<A>) {
+    field_value(ar, name, v);
+  } else {
+    if (path_depth < kMaxPathDepth) path_stack[path_depth] = {name, -1};
+    ++path_depth;
+    try {
+      field_value(ar, name, v);
+    } catch (...) {
+      if (failed_path.empty()) failed_path = current_path();
+      --path_depth;
+      throw;
+    }
+    --path_depth;
   }
 }
 
@@ -163,11 +210,15 @@ void load(A& ar, migclock::serialization::detail::BoundedVector<T>& list) {
   size_type size = 0;
   ar(make_size_tag(size));
   if (size > list.max)
-    throw migclock::serialization::detail::DecodeError(std::string(migclock::serialization::detail::current_field) +
+    throw migclock::serialization::detail::DecodeError(migclock::serialization::detail::current_path() +
                                                        ": declared length " + std::to_string(size) +
                                                        " exceeds the limit of " + std::to_string(list.max));
   list.items->resize(static_cast<std::size_t>(size));
-  for (auto& item : *list.items) ar(item);
+  for (std::size_t i = 0; i < list.items->size(); ++i) {
+    migclock::serialization::detail::set_path_index(static_cast<long>(i));
+    ar((*list.items)[i]);
+  }
+  migclock::serialization::detail::set_path_index(-1);
 }
 
 template <class A, class T, std::size_t N>
@@ -181,10 +232,14 @@ void load(A& ar, migclock::serialization::detail::FixedList<T, N>& list) {
   size_type size = 0;
   ar(make_size_tag(size));
   if (size != N)
-    throw migclock::serialization::detail::DecodeError(std::string(migclock::serialization::detail::current_field) +
-                                                       ": " + std::to_string(size) + " entries, expected " +
+    throw migclock::serialization::detail::DecodeError(migclock::serialization::detail::current_path() + ": " +
+                                                       std::to_string(size) + " entries, expected " +
                                                        std::to_string(N));
-  for (auto& item : *list.items) ar(item);
+  for (std::size_t i = 0; i < N; ++i) {
+    migclock::serialization::detail::set_path_index(static_cast<long>(i));
+    ar((*list.items)[i]);
+  }
+  migclock::serialization::detail::set_path_index(-1);
 }
 
 template <class A, class T>
