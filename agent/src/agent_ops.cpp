@@ -74,6 +74,7 @@ MigrateBeginResult Agent::migrate_begin(const std::string& name, const std::stri
   in.guest_invtsc = requires_invtsc(xml);
   in.pinned_hz = tsc_timer_frequency_hz(xml);
   in.policy = config().tsc_pin_policy;
+  in.emit_xml = config().tsc_pin_xml;
   if (auto khz = migclock_metadata_attr(xml, "tsc_khz")) {
     try {
       in.source_khz = static_cast<uint32_t>(std::stoul(*khz));

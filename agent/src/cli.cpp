@@ -14,6 +14,7 @@ const std::map<std::string, std::string>& flag_keys() {
       {"--hostname", "hostname"},         {"--controller", "controller_url"},
       {"--token-file", "controller_token_file"},
       {"--sync-policy", "sync_policy"},   {"--tsc-pin-policy", "tsc_pin_policy"},
+      {"--tsc-pin-xml", "tsc_pin_xml"},
       {"--sync-agent-wait", "sync_agent_wait_s"},
       {"--residual-threshold-ns", "residual_threshold_ns"},
       {"--keepalive-interval", "keepalive_interval_s"},
@@ -47,6 +48,8 @@ on a local unix socket (/healthz /readyz /metrics /api/v1/...).
   --token-file FILE          bearer token for the controller
   --sync-policy P            step (default) | measure | off
   --tsc-pin-policy P         lenient (default) | strict   (migrate begin hook)
+  --tsc-pin-xml BOOL         print the pinned XML in migrate begin (default false:
+                             libvirt 9.0 rejects a changed <timer> at migration)
   --rtc-catchup BOOL         rtc-reset-reinjection after a step (default false)
   --backward-step P          refuse | allow_small (default: up to --max-backward-step-ns,
                              default 5000000) | allow — a guest found ahead of the host
@@ -106,6 +109,7 @@ std::string describe_config(const AgentConfig& c) {
     << "controller_url = " << c.controller_url << "\n"
     << "sync_policy = " << to_string(c.sync_policy) << "\n"
     << "tsc_pin_policy = " << to_string(c.tsc_pin_policy) << "\n"
+    << "tsc_pin_xml = " << (c.tsc_pin_xml ? "true" : "false") << "\n"
     << "rtc_catchup = " << (c.rtc_catchup ? "true" : "false") << "\n"
     << "backward_step = " << agent_sync::to_string(c.backward_step) << "\n"
     << "max_backward_step_ns = " << c.max_backward_step_ns << "\n"

@@ -70,7 +70,8 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
     auto p = parse_tsc_pin_policy(value);
     if (!p) fail(w, "must be lenient or strict, not '" + value + "'");
     cfg.tsc_pin_policy = *p;
-  } else if (key == "rtc_catchup") cfg.rtc_catchup = parse_bool(value, w);
+  } else if (key == "tsc_pin_xml") cfg.tsc_pin_xml = parse_bool(value, w);
+  else if (key == "rtc_catchup") cfg.rtc_catchup = parse_bool(value, w);
   else if (key == "backward_step") {
     if (value == "refuse") cfg.backward_step = agent_sync::BackwardStepPolicy::refuse;
     else if (value == "allow_small") cfg.backward_step = agent_sync::BackwardStepPolicy::allow_small;

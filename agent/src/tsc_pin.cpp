@@ -54,9 +54,15 @@ TscPinDecision decide_tsc_pin(const TscPinInputs& in) {
     d.message = "already pinned to the source TSC " + khz(src);
     return d;
   }
+  const std::string why = "guest TSC must be pinned to the source's " + khz(src) + " (destination " +
+                          khz(in.host_khz) + (in.guest_invtsc ? ", guest requires invtsc" : "") + ")";
+  if (!in.emit_xml) {
+    return cannot(in, why + " but the source domain does not carry <timer name='tsc' frequency='" +
+                          std::to_string(d.frequency_hz) + "'/> and libvirt rejects a changed <timer> at migration "
+                          "(tsc_pin_xml = false); define the guest with it on the source");
+  }
   d.action = TscPinAction::pin;
-  d.message = "pinning guest TSC to the source's " + khz(src) + " (destination " + khz(in.host_khz) +
-              (in.guest_invtsc ? ", guest requires invtsc" : "") + ")";
+  d.message = "pinning: " + why;
   return d;
 }
 

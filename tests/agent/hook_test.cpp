@@ -38,7 +38,7 @@ class HookTest : public ::testing::Test {
     socket = home + "/migclock/agent.sock";
     conf = dir + "/agent.conf";
     fs::create_directories(home + "/migclock");
-    write_text(conf, "libvirt_uri = test:///default\ntsc_pin_policy = lenient\n");
+    write_text(conf, "libvirt_uri = test:///default\ntsc_pin_policy = lenient\ntsc_pin_xml = true\n");
     agent = std::make_unique<AgentProcess>(
         std::vector<std::string>{"--config", conf, "--socket", socket, "--state-dir", dir + "/state"}, socket,
         dir + "/agent.log");
@@ -81,9 +81,10 @@ class HookTest : public ::testing::Test {
            "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n  </devices>\n</domain>\n";
   }
 
-  static void set_policy(const std::string& policy) {
+  static void set_policy(const std::string& policy, bool pin_xml = true) {
     const size_t from = agent->log_text().size();
-    write_text(conf, "libvirt_uri = test:///default\ntsc_pin_policy = " + policy + "\n");
+    write_text(conf, std::string("libvirt_uri = test:///default\ntsc_pin_xml = ") + (pin_xml ? "true" : "false") +
+                         "\ntsc_pin_policy = " + policy + "\n");
     kill(agent->pid(), SIGHUP);
     ASSERT_TRUE(agent->wait_for_log("SIGHUP: configuration reloaded", std::chrono::seconds(10), from));
   }
@@ -160,6 +161,16 @@ TEST_F(HookTest, StrictRefusesNamingBothFrequencies) {
   EXPECT_NE(r.err.find(std::to_string(src) + " kHz"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(std::to_string(host_khz) + " kHz"), std::string::npos) << r.err;
   EXPECT_GE(agent->metric("migclock_agent_tsc_pin_refusals_total").value_or(0), 1);
+}
+
+TEST_F(HookTest, DefaultNeverEmitsAPinLibvirtWouldReject) {
+  set_policy("lenient", false);
+  const double warnings = agent->metric("migclock_agent_tsc_pin_warnings_total").value_or(-1);
+  const auto r = hook({"vm1", "migrate", "begin", "-"}, domain_xml(std::to_string(host_khz), true));
+  set_policy("lenient");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(agent->metric("migclock_agent_tsc_pin_warnings_total").value_or(-1), warnings + 1);
 }
 
 TEST_F(HookTest, AgentDownLenientExitsZeroWithXmlUnchanged) {

@@ -10,6 +10,7 @@ TscPinInputs base() {
   TscPinInputs in;
   in.host_khz = 2'600'000;
   in.source_khz = 2'600'000;
+  in.emit_xml = true;
   return in;
 }
 
@@ -79,6 +80,22 @@ TEST(TscPin, AlreadyPinnedToTheSourceIsUnchanged) {
   const auto d = decide_tsc_pin(in);
   EXPECT_EQ(d.action, TscPinAction::unchanged);
   EXPECT_FALSE(d.warning);
+}
+
+TEST(TscPin, WithoutXmlEmissionANeededPinIsACannotHonour) {
+  auto in = base();
+  in.emit_xml = false;
+  in.guest_invtsc = true;
+  auto d = decide_tsc_pin(in);
+  EXPECT_EQ(d.action, TscPinAction::unchanged);
+  EXPECT_TRUE(d.warning);
+  EXPECT_NE(d.message.find("libvirt rejects a changed <timer>"), std::string::npos) << d.message;
+  in.policy = TscPinPolicy::strict;
+  EXPECT_EQ(decide_tsc_pin(in).action, TscPinAction::refuse);
+  // Nothing needed: nothing to refuse.
+  in.guest_invtsc = false;
+  EXPECT_EQ(decide_tsc_pin(in).action, TscPinAction::unchanged);
+  EXPECT_FALSE(decide_tsc_pin(in).warning);
 }
 
 TEST(TscPin, UnknownSourceFollowsPolicy) {

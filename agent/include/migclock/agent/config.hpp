@@ -52,6 +52,7 @@ struct AgentConfig {
   std::string controller_ca_file;     // extra CA for the controller's certificate
   SyncPolicy sync_policy = SyncPolicy::step;
   TscPinPolicy tsc_pin_policy = TscPinPolicy::lenient;
+  bool tsc_pin_xml = false;  // emit the pinned XML (see tsc_pin.hpp: libvirt's ABI check)
   bool rtc_catchup = false;               // rtc-reset-reinjection after a sync
   // A guest found ahead is only stepped back as far as this allows.
   agent_sync::BackwardStepPolicy backward_step = agent_sync::BackwardStepPolicy::allow_small;

@@ -1,6 +1,7 @@
 // The `migrate begin` decision: pin the destination's TSC frequency to the
 // source's, leave the XML alone, or refuse the migration. Pure logic over
-// facts gathered elsewhere, so every branch is testable.
+// facts gathered elsewhere, so every branch is testable. See
+// TscPinInputs::emit_xml for what libvirt does with a pinned XML.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,13 @@ struct TscPinInputs {
   bool guest_invtsc = false;           // the domain requires invtsc
   std::optional<uint64_t> pinned_hz;   // <timer name='tsc' frequency> already in the XML
   TscPinPolicy policy = TscPinPolicy::lenient;
+  // Whether to emit the pinned XML at all. libvirt 9.0 checks the filtered
+  // XML for ABI stability against the source's definition and rejects any
+  // added or changed <timer> ("Target domain timers do not match source"),
+  // so a pin the source did not already carry aborts the migration. Off by
+  // default: a pin that is needed but would be rejected is then handled
+  // like one that cannot be honoured (lenient: warn; strict: refuse).
+  bool emit_xml = false;
 };
 
 enum class TscPinAction {
