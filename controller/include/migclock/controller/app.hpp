@@ -1,0 +1,48 @@
+// The assembled controller: store → journal → core → API → HTTPS server,
+// plus the phase-timeout reaper. Used by main() and by the tests.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "migclock/common/result.hpp"
+#include "migclock/common/time_source.hpp"
+#include "migclock/controller/core.hpp"
+
+namespace migclock::controller {
+
+struct AppOptions {
+  std::string listen = "127.0.0.1:8443";
+  std::string data_dir;
+  std::string tls_cert, tls_key;
+  bool plain_http = false;  // loopback only
+  std::size_t threads = 2;
+  int64_t phase_timeout_s = 600;
+  int64_t read_timeout_ms = 10'000;
+  int64_t reaper_interval_ms = 250;
+};
+
+class App {
+ public:
+  explicit App(AppOptions options, const TimeSource& time = SystemTimeSource::instance());
+  ~App();
+  // Opens the journal, loads state, binds, starts serving. Returns the port.
+  Result<uint16_t> start();
+  void stop();
+  Core& core();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// `migclock-controller token create`: stores the hash, returns the secret.
+Result<std::string> create_token(const std::string& data_dir, Scope scope, const std::string& label,
+                                 const TimeSource& time = SystemTimeSource::instance());
+
+}  // namespace migclock::controller

@@ -1,0 +1,181 @@
+// The controller core: hosts, VMs, clock offsets, migrations (the phase
+// state machine), agent commands and preflight. Transport-free: typed
+// commands in, typed results (+ the journal records that make them
+// durable) out. The HTTP edge (api.hpp) commits the records through the
+// Journal before it acknowledges anything.
+//
+// State lives in memory for fast reads and is rebuilt from the Store at
+// start. Writers mutate memory and produce records under one lock, in the
+// order the Journal then commits them.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "migclock/common/time_source.hpp"
+#include "migclock/controller/model.hpp"
+#include "migclock/controller/store.hpp"
+#include "migclock/net/problem.hpp"
+
+namespace migclock::controller {
+
+struct CoreOptions {
+  // A non-terminal migration with no phase change for this long ends
+  // degraded ("timed out in phase X"). Counted from the last change's
+  // controller time, so it resumes across restarts.
+  int64_t phase_timeout_ns = 600'000'000'000;  // 10 min
+  std::size_t offset_history = 64;             // samples kept in memory per host
+  int64_t offset_max_age_ns = 600'000'000'000; // preflight wants a fresher offset
+  int64_t host_stale_ns = 60'000'000'000;      // preflight: heartbeat older → not alive
+};
+
+template <class T>
+struct Applied {
+  T value;
+  std::vector<Record> records;  // commit these before acknowledging
+  bool created = false;         // 201 rather than 200
+  std::vector<std::string> wake;  // waiter keys to notify after the commit
+};
+
+struct HostReport {
+  Host facts;  // hostname..invtsc; times are set by the core
+  std::vector<VmRef> vms;
+};
+
+struct Announce {
+  std::string vm_uuid, vm_name, source, destination, kind = "live", created_by = "agent";
+};
+
+struct PhaseReport {
+  Phase phase = Phase::announced;
+  std::string host;
+  int64_t at_ns = 0;
+  std::string reason;
+  std::string results_json;  // "" or an object
+};
+
+struct MigrationQuery {
+  std::string vm;     // uuid or name
+  std::string host;   // source or destination
+  std::optional<Phase> phase;
+  std::optional<bool> active;
+  std::size_t limit = 50;
+  std::size_t offset = 0;
+};
+
+struct MigrationPage {
+  std::vector<Migration> items;
+  std::size_t total = 0;
+  std::optional<std::size_t> next_offset;
+};
+
+struct HostOffset {
+  std::string from, to;
+  int64_t offset_ns = 0;       // to's realtime − from's realtime
+  int64_t uncertainty_ns = 0;
+  int64_t measured_at_ns = 0;  // the older of the two measurements (controller clock)
+};
+
+struct PreflightCheck {
+  std::string name;
+  bool ok = false;
+  std::string detail;
+};
+
+struct PreflightResult {
+  bool compatible = false;
+  std::vector<PreflightCheck> checks;
+  std::optional<HostOffset> offset;
+  std::string vm_uuid, vm_name;
+};
+
+struct CommandResultReport {
+  bool ok = false;
+  std::string message;
+  std::string results_json;
+};
+
+class Core {
+ public:
+  Core(Store& store, const TimeSource& time, CoreOptions options);
+
+  // Rebuilds memory from the store (startup).
+  Status load();
+
+  // Hosts, VMs, offsets.
+  net::Outcome<Applied<Host>> register_host(HostReport report);
+  net::Outcome<Applied<bool>> report_offset(const std::string& hostname, ClockOffset o);
+  net::Outcome<Host> host(const std::string& hostname) const;
+  std::vector<Host> hosts() const;
+  std::vector<ClockOffset> offset_history(const std::string& hostname) const;
+  net::Outcome<HostOffset> host_offset(const std::string& from, const std::string& to) const;
+  std::vector<Vm> vms() const;
+  net::Outcome<Vm> vm(const std::string& uuid_or_name) const;
+
+  // Migrations.
+  net::Outcome<Applied<Migration>> announce(Announce a);
+  net::Outcome<Applied<Migration>> report_phase(const std::string& id, PhaseReport r);
+  // `format` is "json" or "binary"; bytes already decoded and validated.
+  net::Outcome<Applied<Migration>> put_snapshot(const std::string& id, std::string bytes, const std::string& format);
+  net::Outcome<Migration> migration(const std::string& id) const;
+  MigrationPage migrations(const MigrationQuery& q) const;
+  // The stored snapshot bytes and their format.
+  net::Outcome<std::pair<std::string, std::string>> snapshot_bytes(const std::string& id) const;
+  // Migrations stuck longer than the phase timeout → degraded (records).
+  std::vector<Applied<Migration>> expire(int64_t now_ns);
+  std::vector<std::pair<std::string, int64_t>> phase_counts() const;
+
+  // Agent commands.
+  net::Outcome<Applied<Command>> queue_sync(const std::string& vm_uuid_or_name);
+  // Queued commands for the host, now marked delivered (empty: none).
+  net::Outcome<Applied<std::vector<Command>>> take_commands(const std::string& hostname);
+  net::Outcome<Applied<Command>> command_result(const std::string& hostname, const std::string& id,
+                                                CommandResultReport r);
+  net::Outcome<Command> command(const std::string& id) const;
+
+  PreflightResult preflight(const std::string& vm, const std::string& source, const std::string& destination,
+                            int64_t now_ns) const;
+  net::Outcome<PreflightResult> preflight_checked(const std::string& vm, const std::string& source,
+                                                  const std::string& destination) const;
+
+  // Tokens (cache in front of the store: tokens made by `token create`
+  // while running are found on first use).
+  std::optional<Scope> token_scope(const std::string& secret);
+  static Record token_record(const Token& t);
+
+  const TimeSource& time() const { return time_; }
+  const CoreOptions& options() const { return options_; }
+
+  static std::string migration_key(const std::string& vm_uuid) { return "migration:" + vm_uuid; }
+  static std::string commands_key(const std::string& host) { return "commands:" + host; }
+
+ private:
+  Record record(const Migration& m) const;
+  Record record(const Host& h) const;
+  Record record(const Vm& v) const;
+  Record record(const Command& c) const;
+  std::string new_id(const char* prefix) const;
+  const Vm* find_vm_locked(const std::string& uuid_or_name) const;
+  net::Outcome<HostOffset> host_offset_locked(const std::string& from, const std::string& to) const;
+  Applied<Migration> transition_locked(Migration& m, PhaseReport r, int64_t now);
+
+  Store& store_;
+  const TimeSource& time_;
+  CoreOptions options_;
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, Host> hosts_;
+  std::map<std::string, std::vector<ClockOffset>> offsets_;
+  std::map<std::string, Vm> vms_;
+  std::map<std::string, Migration> migrations_;
+  std::vector<std::string> migration_order_;  // creation order
+  std::map<std::string, std::string> active_by_vm_;  // vm_uuid → migration id
+  std::map<std::string, Command> commands_;
+  std::mutex token_mutex_;
+  std::map<std::string, Scope> tokens_;  // hash → scope
+};
+
+}  // namespace migclock::controller

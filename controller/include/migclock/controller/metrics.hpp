@@ -1,0 +1,49 @@
+// Prometheus text exposition: requests by route and code, journal commit
+// latency, clock-offset histogram; migrations by phase are read from the
+// state at scrape time (render() takes them as input).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace migclock::controller {
+
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void observe(double v);
+  void render(std::string& out, const std::string& name, const std::string& labels = {}) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // per bound, plus +Inf
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
+
+class Metrics {
+ public:
+  Metrics();
+  void count_request(const std::string& route, unsigned status);
+  void observe_commit(double seconds, std::size_t records, std::size_t requests);
+  void observe_offset(int64_t offset_ns, int64_t uncertainty_ns);
+  void count_outcome(const std::string& outcome);  // verified | failed | degraded
+
+  // `phases`: current migrations per phase name.
+  std::string render(const std::vector<std::pair<std::string, int64_t>>& phases) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, unsigned>, uint64_t> requests_;
+  std::map<std::string, uint64_t> outcomes_;
+  Histogram commit_seconds_;
+  Histogram commit_batch_;
+  Histogram offset_abs_seconds_;
+  Histogram offset_uncertainty_seconds_;
+};
+
+}  // namespace migclock::controller

@@ -1,0 +1,43 @@
+// The durable journal behind the controller, as an interface: the embedded
+// default is SQLite (sqlite_store.hpp); a distributed store can implement the
+// same three operations for multi-controller deployments.
+//
+// Records are (table, key) → JSON document (+ optional blob). commit() is
+// atomic and durable when it returns ok: the controller acknowledges a
+// state-changing request only after the commit holding it has returned.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migclock/common/result.hpp"
+
+namespace migclock::controller {
+
+enum class Table { hosts, vms, migrations, snapshots, offsets, commands, tokens };
+const char* table_name(Table);
+
+struct Record {
+  Table table = Table::hosts;
+  std::string key;
+  std::string json;  // the document
+  std::string blob;  // snapshots: the bytes as uploaded
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // All records in one transaction; ok only once durable.
+  virtual Status commit(const std::vector<Record>& records) = 0;
+  // Every record of a table (startup). Blobs are not loaded.
+  virtual Result<std::vector<Record>> load(Table table) = 0;
+  // One record with its blob, or nullopt.
+  virtual Result<std::optional<Record>> get(Table table, const std::string& key) = 0;
+};
+
+// SQLite in WAL mode with synchronous=FULL at `dir`/controller.db.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& dir);
+
+}  // namespace migclock::controller

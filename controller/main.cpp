@@ -1,0 +1,139 @@
+// migclock-controller: the cluster service (docs/controller.md).
+//
+//   migclock-controller --listen HOST:PORT --data-dir DIR --tls-cert PEM --tls-key PEM
+//   migclock-controller --listen 127.0.0.1:8080 --data-dir DIR --plain-http
+//   migclock-controller token create --data-dir DIR --scope read|write|agent [--label TEXT]
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "migclock/controller/app.hpp"
+
+using namespace migclock;
+using namespace migclock::controller;
+
+namespace {
+
+const char* kUsage =
+    "Usage:\n"
+    "  migclock-controller --listen HOST:PORT --data-dir DIR --tls-cert PEM --tls-key PEM [options]\n"
+    "  migclock-controller --listen 127.0.0.1:PORT --data-dir DIR --plain-http [options]\n"
+    "  migclock-controller token create --data-dir DIR --scope read|write|agent [--label TEXT] [--json]\n"
+    "\n"
+    "Serves the migclock API (docs/api.md) over HTTPS; the journal is SQLite (WAL)\n"
+    "in DIR/controller.db. Every state change is committed before it is acknowledged.\n"
+    "\n"
+    "Options:\n"
+    "  --listen HOST:PORT      address to listen on (default 127.0.0.1:8443)\n"
+    "  --data-dir DIR          journal directory (required; systemd: $STATE_DIRECTORY)\n"
+    "  --tls-cert PEM          server certificate chain\n"
+    "  --tls-key PEM           server private key\n"
+    "  --plain-http            plain HTTP instead of TLS; only on a loopback address\n"
+    "  --threads N             io threads (default 2: one per core)\n"
+    "  --phase-timeout-s N     a migration with no phase change for N s ends degraded (default 600)\n"
+    "  --read-timeout-ms N     TLS handshake / whole-request deadline (default 10000)\n"
+    "  --log-level LEVEL       trace|debug|info|warn|error (default info)\n"
+    "  --help                  this text\n";
+
+[[noreturn]] void usage_error(const std::string& msg) {
+  std::fprintf(stderr, "migclock-controller: %s\n\n%s", msg.c_str(), kUsage);
+  std::exit(2);
+}
+
+int64_t to_int(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end || n < 0) usage_error(flag + " needs a non-negative integer, got '" + v + "'");
+  return n;
+}
+
+int token_main(const std::vector<std::string>& args) {
+  std::string data_dir, scope_s, label;
+  bool json = false;
+  if (args.empty() || args[0] != "create") usage_error("token: the only verb is 'create'");
+  for (size_t i = 1; i < args.size(); ++i) {
+    auto next = [&]() -> std::string {
+      if (i + 1 >= args.size()) usage_error(args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--data-dir") data_dir = next();
+    else if (args[i] == "--scope") scope_s = next();
+    else if (args[i] == "--label") label = next();
+    else if (args[i] == "--json") json = true;
+    else if (args[i] == "--help") { std::fputs(kUsage, stdout); return 0; }
+    else usage_error("unknown option " + args[i]);
+  }
+  if (data_dir.empty()) usage_error("token create: --data-dir is required");
+  auto scope = scope_from(scope_s);
+  if (!scope) usage_error("token create: --scope must be read, write or agent");
+  auto secret = create_token(data_dir, *scope, label);
+  if (!secret) {
+    std::fprintf(stderr, "migclock-controller: %s\n", secret.error().message().c_str());
+    return 1;
+  }
+  if (json) std::printf("{\"token\":\"%s\",\"scope\":\"%s\"}\n", secret->c_str(), scope_name(*scope));
+  else std::printf("%s\n", secret->c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "token") return token_main({args.begin() + 1, args.end()});
+  AppOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto next = [&]() -> std::string {
+      if (i + 1 >= args.size()) usage_error(args[i] + " needs a value");
+      return args[++i];
+    };
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
+    else if (a == "--listen") o.listen = next();
+    else if (a == "--data-dir") o.data_dir = next();
+    else if (a == "--tls-cert") o.tls_cert = next();
+    else if (a == "--tls-key") o.tls_key = next();
+    else if (a == "--plain-http") o.plain_http = true;
+    else if (a == "--threads") o.threads = static_cast<size_t>(std::max<int64_t>(1, to_int(a, next())));
+    else if (a == "--phase-timeout-s") o.phase_timeout_s = std::max<int64_t>(1, to_int(a, next()));
+    else if (a == "--read-timeout-ms") o.read_timeout_ms = std::max<int64_t>(10, to_int(a, next()));
+    else if (a == "--log-level") spdlog::set_level(spdlog::level::from_str(next()));
+    else usage_error("unknown option " + a);
+  }
+  if (o.data_dir.empty()) {
+    if (const char* sd = std::getenv("STATE_DIRECTORY")) o.data_dir = sd;
+    else usage_error("--data-dir is required");
+  }
+  // Signals are taken synchronously by this thread; block them before any
+  // thread starts so none inherits them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  App app(o);
+  auto port = app.start();
+  if (!port) {
+    spdlog::error("{}", port.error().message());
+    return 1;
+  }
+  spdlog::info("migclock-controller {} listening on {} port {} ({}), journal {}/controller.db", MIGCLOCK_VERSION,
+               o.listen, *port, o.plain_http ? "plain HTTP" : "TLS", o.data_dir);
+  std::printf("listening port=%u\n", *port);
+  std::fflush(stdout);
+  sd_notify(0, "READY=1\nSTATUS=serving");
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  sd_notify(0, "STOPPING=1");
+  app.stop();
+  return 0;
+}

@@ -1,0 +1,81 @@
+#include "migclock/controller/api.hpp"
+
+#include "migclock/controller/auth.hpp"
+#include "migclock/net/json.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
+
+namespace migclock::controller {
+
+using net::ApiErrc;
+using net::problem;
+
+Api::Api(Core& c, Journal& j, Waiters& w, Metrics& m) : core(c), journal(j), waiters(w), metrics(m) {
+  add_misc_routes();
+  add_host_routes();
+  add_migration_routes();
+}
+
+std::size_t Api::body_limit_for(const std::string& method, const std::string& path) const {
+  constexpr std::size_t kDefault = 1u << 20;
+  if (method == "PUT" && path.size() > 9 && path.compare(path.size() - 9, 9, "/snapshot") == 0)
+    return serialization::kMaxEncodedBytes;
+  return kDefault;
+}
+
+void Api::handle(net::Request&& req, net::Responder out) {
+  auto m = router_.match(req.method, req.path);
+  std::string label = m.route ? m.route->pattern : (m.allow.empty() ? "unmatched" : "method_not_allowed");
+  net::Responder counted([this, label, out](net::Response r) {
+    metrics.count_request(label, r.status);
+    out.send(std::move(r));
+  });
+  if (!m.route) {
+    auto r = net::to_response(m.problem);
+    if (!m.allow.empty()) r.headers.emplace_back("Allow", m.allow);
+    return counted.send(std::move(r));
+  }
+  if (m.route->tag != kPublic) {
+    std::string token = req.bearer_token();
+    if (token.empty())
+      return counted.send(problem(ApiErrc::unauthorized, "missing bearer token (Authorization: Bearer <token>)"));
+    auto scope = core.token_scope(token);
+    if (!scope) return counted.send(problem(ApiErrc::unauthorized, "unknown or revoked token"));
+    if (!scope_allows(*scope, m.route->tag))
+      return counted.send(problem(ApiErrc::forbidden, std::string("a token of scope '") + scope_name(*scope) +
+                                                          "' may not " + req.method + " " + m.route->pattern));
+  }
+  m.handler(req, m.params, counted);
+}
+
+net::Outcome<rapidjson::Document> json_body(const net::Request& req) {
+  std::string ct = req.header("content-type");
+  if (!ct.empty() && ct.rfind("application/json", 0) != 0)
+    return problem(ApiErrc::unsupported_media_type, "expected Content-Type application/json, got " + ct);
+  if (req.body.empty()) return problem(ApiErrc::invalid_json, "request body is empty; a JSON object is required");
+  return net::parse_object(req.body);
+}
+
+net::Outcome<int64_t> query_int(const net::Request& req, const std::string& name, int64_t fallback, int64_t lo,
+                                int64_t hi) {
+  auto it = req.query.find(name);
+  if (it == req.query.end()) return fallback;
+  const std::string& s = it->second;
+  char* end = nullptr;
+  errno = 0;
+  long long v = s.empty() ? 0 : std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
+    return problem(ApiErrc::bad_request,
+                   "query parameter " + name + " must be an integer in [" + std::to_string(lo) + ", " +
+                       std::to_string(hi) + "]",
+                   name);
+  return static_cast<int64_t>(v);
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (char c : s)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) return false;
+  return true;
+}
+
+}  // namespace migclock::controller

@@ -1,0 +1,214 @@
+// Migrations: announce, phase events, snapshot upload/download, listing,
+// watching (long poll on the version), restore inputs.
+#include "migclock/controller/api.hpp"
+#include "migclock/controller/auth.hpp"
+#include "migclock/controller/codec.hpp"
+#include "migclock/net/json.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
+#include "migclock/serialization/validate.hpp"
+
+namespace migclock::controller {
+
+using net::ApiErrc;
+using net::JsonWriter;
+using net::Params;
+using net::problem;
+using net::Request;
+using net::Responder;
+using net::Response;
+
+namespace {
+
+constexpr const char* kEnvelopeType = "application/vnd.migclock.snapshot";
+
+// Known results fields must have the documented types (docs/protocol.md §3).
+std::optional<net::Problem> check_results(const rapidjson::Value& results) {
+  net::FieldReader r(results, "results");
+  std::optional<int64_t> i;
+  const rapidjson::Value* obj = nullptr;
+  r.int64("downtime_ns", i).int64("guest_offset_before_ns", i).int64("guest_offset_after_ns", i)
+      .int64("sync_rtt_ns", i).int64("sync_spread_ns", i).object("verification", obj);
+  return r.problem();
+}
+
+// Decode + validate an uploaded snapshot; the Problem names what is wrong.
+net::Outcome<serialization::Format> check_snapshot(const Request& req) {
+  std::string ct = req.header("content-type");
+  serialization::Format f;
+  if (ct.rfind(kEnvelopeType, 0) == 0 || ct.rfind("application/octet-stream", 0) == 0) f = serialization::Format::binary;
+  else if (ct.rfind("application/json", 0) == 0) f = serialization::Format::json;
+  else
+    return problem(ApiErrc::unsupported_media_type,
+                   "snapshot Content-Type must be " + std::string(kEnvelopeType) + " or application/json, got '" + ct + "'");
+  auto snap = serialization::decode(req.body, f);
+  if (!snap) return problem(ApiErrc::bad_request, "snapshot does not decode: " + snap.error().message(), "snapshot");
+  auto errors = serialization::validate(*snap);
+  if (!errors.empty()) {
+    std::string msg = "snapshot fails validation:";
+    for (const auto& e : errors) msg += " " + e.to_string() + ";";
+    return problem(ApiErrc::bad_request, msg, "snapshot." + errors.front().field);
+  }
+  return f;
+}
+
+std::string page_json(const MigrationPage& page) {
+  JsonWriter w;
+  w.begin_object().key("items").begin_array();
+  for (const auto& m : page.items) write(w, m);
+  w.end_array().key("total").value(static_cast<uint64_t>(page.total)).key("next_offset");
+  if (page.next_offset) w.value(static_cast<uint64_t>(*page.next_offset));
+  else w.null();
+  w.end_object();
+  return w.str();
+}
+
+}  // namespace
+
+void Api::add_migration_routes() {
+  router_.add("POST", "/api/v1/migrations", kAgent | kWrite, [this](const Request& req, const Params&, Responder out) {
+    auto body = json_body(req);
+    if (!body) return out.send(body.problem());
+    Announce a;
+    net::FieldReader r(*body);
+    r.string("vm_uuid", a.vm_uuid).string("vm_name", a.vm_name, false).string("source", a.source)
+        .string("destination", a.destination, false).one_of("kind", a.kind, "live,save-restore,suspend-resume", false);
+    if (!r.ok()) return out.send(*r.problem());
+    if (a.vm_uuid.empty()) return out.send(problem(ApiErrc::bad_request, "must not be empty", "vm_uuid"));
+    if (!valid_name(a.source)) return out.send(problem(ApiErrc::bad_request, "bad host name", "source"));
+    if (!a.destination.empty() && !valid_name(a.destination))
+      return out.send(problem(ApiErrc::bad_request, "bad host name", "destination"));
+    auto scope = core.token_scope(req.bearer_token());
+    a.created_by = scope == Scope::agent ? "agent" : "operator";
+    commit<Migration>(core.announce(std::move(a)), out, [](const Applied<Migration>& ap) {
+      return Response::json(ap.created ? 201 : 200, to_json(ap.value));
+    });
+  });
+
+  router_.add_sync("GET", "/api/v1/migrations", kRead | kAgent, [this](const Request& req, const Params&) {
+    MigrationQuery q;
+    q.vm = req.query_or("vm");
+    q.host = req.query_or("host");
+    if (auto ph = req.query_or("phase"); !ph.empty()) {
+      q.phase = phase_from(ph);
+      if (!q.phase) return net::to_response(problem(ApiErrc::bad_request, "unknown phase '" + ph + "'", "phase"));
+    }
+    if (auto act = req.query_or("active"); !act.empty()) {
+      if (act != "true" && act != "false")
+        return net::to_response(problem(ApiErrc::bad_request, "active must be true or false", "active"));
+      q.active = act == "true";
+    }
+    auto limit = query_int(req, "limit", 50, 1, 500);
+    if (!limit) return net::to_response(limit.problem());
+    auto offset = query_int(req, "offset", 0, 0, INT32_MAX);
+    if (!offset) return net::to_response(offset.problem());
+    q.limit = static_cast<size_t>(*limit);
+    q.offset = static_cast<size_t>(*offset);
+    return Response::json(200, page_json(core.migrations(q)));
+  });
+
+  // Watch: ?since_version=V&wait_s=N answers when version > V or at the deadline.
+  router_.add("GET", "/api/v1/migrations/{id}", kRead | kAgent, [this](const Request& req, const Params& p, Responder out) {
+    auto wait_s = query_int(req, "wait_s", 0, 0, 60);
+    if (!wait_s) return out.send(wait_s.problem());
+    auto since = query_int(req, "since_version", -1, -1, INT64_MAX);
+    if (!since) return out.send(since.problem());
+    std::string id = p.at("id");
+    auto m = core.migration(id);
+    if (!m) return out.send(m.problem());
+    if (*wait_s == 0 || *since < 0 || m->version > *since) return out.send(Response::json(200, to_json(*m)));
+    int64_t v = *since;
+    auto deadline = Waiters::Clock::now() + std::chrono::seconds(*wait_s);
+    auto again = std::make_shared<std::function<void(bool)>>();
+    *again = [this, id, v, out, deadline, again](bool timed_out) {
+      auto now_m = core.migration(id);
+      if (!now_m) return out.send(now_m.problem());
+      if (timed_out || now_m->version > v || Waiters::Clock::now() >= deadline) {
+        *again = nullptr;  // break the self-reference
+        return out.send(Response::json(200, to_json(*now_m)));
+      }
+      waiters.wait(Core::migration_key(id), deadline, *again);
+    };
+    waiters.wait(Core::migration_key(id), deadline, *again);
+  });
+
+  router_.add("POST", "/api/v1/migrations/{id}/events", kAgent | kWrite,
+              [this](const Request& req, const Params& p, Responder out) {
+                auto body = json_body(req);
+                if (!body) return out.send(body.problem());
+                PhaseReport rep;
+                std::string phase;
+                const rapidjson::Value* results = nullptr;
+                net::FieldReader r(*body);
+                r.string("phase", phase).string("host", rep.host).int64("at_ns", rep.at_ns)
+                    .string("reason", rep.reason, false, 4096).object("results", results);
+                if (!r.ok()) return out.send(*r.problem());
+                auto ph = phase_from(phase);
+                if (!ph) return out.send(problem(ApiErrc::bad_request, "unknown phase '" + phase + "'", "phase"));
+                rep.phase = *ph;
+                if ((rep.phase == Phase::failed || rep.phase == Phase::degraded) && rep.reason.empty())
+                  return out.send(problem(ApiErrc::bad_request, "a reason is required for " + phase, "reason"));
+                if (results) {
+                  if (auto bad = check_results(*results)) return out.send(*bad);
+                  rep.results_json = net::to_string(*results);
+                }
+                commit<Migration>(core.report_phase(p.at("id"), std::move(rep)), out, [this](const Applied<Migration>& a) {
+                  if (!a.records.empty() || !a.wake.empty()) {
+                    if (is_terminal(a.value.phase)) metrics.count_outcome(phase_name(a.value.phase));
+                  }
+                  return Response::json(200, to_json(a.value));
+                });
+              });
+
+  router_.add("PUT", "/api/v1/migrations/{id}/snapshot", kAgent, [this](const Request& req, const Params& p, Responder out) {
+    auto format = check_snapshot(req);
+    if (!format) return out.send(format.problem());
+    commit<Migration>(core.put_snapshot(p.at("id"), req.body, serialization::format_name(*format)), out,
+                      [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
+  });
+
+  router_.add_sync("GET", "/api/v1/migrations/{id}/snapshot", kRead | kAgent, [this](const Request& req, const Params& p) {
+    auto stored = core.snapshot_bytes(p.at("id"));
+    if (!stored) return net::to_response(stored.problem());
+    auto& [bytes, format] = *stored;
+    std::string accept = req.header("accept");
+    bool want_json = accept.find("application/json") != std::string::npos;
+    bool want_env = accept.find(kEnvelopeType) != std::string::npos || accept.find("application/octet-stream") != std::string::npos;
+    bool any = accept.empty() || accept.find("*/*") != std::string::npos;
+    if (!want_json && !want_env && !any)
+      return net::to_response(problem(ApiErrc::not_acceptable, "Accept must allow application/json or " + std::string(kEnvelopeType)));
+    std::string target = want_json && !want_env ? "json" : want_env && !want_json ? "binary" : format;
+    if (target == format)
+      return Response::text(200, bytes, format == "json" ? "application/json" : kEnvelopeType);
+    auto snap = serialization::decode(bytes, format == "json" ? serialization::Format::json : serialization::Format::binary);
+    if (!snap) return net::to_response(net::problem_from(snap.error()));
+    auto enc = serialization::encode(*snap, target == "json" ? serialization::Format::json : serialization::Format::binary);
+    if (!enc) return net::to_response(net::problem_from(enc.error()));
+    return Response::text(200, std::move(*enc), target == "json" ? "application/json" : kEnvelopeType);
+  });
+
+  router_.add_sync("GET", "/api/v1/migrations/{id}/restore-inputs", kAgent, [this](const Request& req, const Params& p) {
+    std::string dest = req.query_or("destination");
+    if (dest.empty()) return net::to_response(problem(ApiErrc::bad_request, "query parameter destination is required", "destination"));
+    auto m = core.migration(p.at("id"));
+    if (!m) return net::to_response(m.problem());
+    auto stored = core.snapshot_bytes(p.at("id"));
+    if (!stored) return net::to_response(stored.problem());
+    std::string json = stored->first;
+    if (stored->second != "json") {
+      auto snap = serialization::decode(stored->first, serialization::Format::binary);
+      if (!snap) return net::to_response(net::problem_from(snap.error()));
+      auto enc = serialization::encode(*snap, serialization::Format::json);
+      if (!enc) return net::to_response(net::problem_from(enc.error()));
+      json = std::move(*enc);
+    }
+    auto off = core.host_offset(m->source, dest);
+    if (!off) return net::to_response(off.problem());
+    JsonWriter w;
+    w.begin_object().key("migration_id").value(m->id).key("source").value(m->source).key("destination").value(dest)
+        .key("snapshot").raw(json).key("realtime_offset_ns").value(off->offset_ns)
+        .key("uncertainty_ns").value(off->uncertainty_ns).key("measured_at_ns").value(off->measured_at_ns).end_object();
+    return Response::json(200, w.str());
+  });
+}
+
+}  // namespace migclock::controller

@@ -1,0 +1,125 @@
+#include "migclock/controller/app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "migclock/controller/api.hpp"
+#include "migclock/controller/auth.hpp"
+#include "migclock/controller/journal.hpp"
+#include "migclock/controller/metrics.hpp"
+#include "migclock/controller/waiters.hpp"
+#include "migclock/net/listen_address.hpp"
+#include "migclock/net/server.hpp"
+
+namespace migclock::controller {
+
+struct App::Impl {
+  AppOptions options;
+  const TimeSource& time;
+  std::unique_ptr<Store> store;
+  Metrics metrics;
+  std::unique_ptr<Journal> journal;
+  std::unique_ptr<Core> core;
+  std::unique_ptr<Waiters> waiters;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<net::Server> server;
+  std::thread reaper;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool stopping = false;
+
+  Impl(AppOptions o, const TimeSource& t) : options(std::move(o)), time(t) {}
+
+  // Phase timeouts: checked against the persisted last-change time, so a
+  // restarted controller resumes the countdown where it was.
+  void reap_loop() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!stopping) {
+      lock.unlock();
+      for (auto& a : core->expire(time.realtime_ns())) {
+        spdlog::warn("migration {} degraded: {}", a.value.id, a.value.reason);
+        metrics.count_outcome("degraded");
+        auto wake = a.wake;
+        journal->submit(std::move(a.records), [this, wake](const Status& st) {
+          if (!st.ok()) spdlog::error("journal: {}", st.error().message());
+          for (const auto& k : wake) waiters->notify(k);
+        });
+      }
+      lock.lock();
+      cv.wait_for(lock, std::chrono::milliseconds(options.reaper_interval_ms), [&] { return stopping; });
+    }
+  }
+};
+
+App::App(AppOptions options, const TimeSource& time) : impl_(std::make_unique<Impl>(std::move(options), time)) {}
+App::~App() { stop(); }
+Core& App::core() { return *impl_->core; }
+
+Result<uint16_t> App::start() {
+  auto& o = impl_->options;
+  if (o.data_dir.empty()) return make_error(errc::invalid_argument, "--data-dir is required");
+  auto hp = net::parse_host_port(o.listen);
+  if (!hp) return hp.error();
+  if (o.plain_http && !net::is_loopback_host(hp->host))
+    return make_error(errc::invalid_argument, "--plain-http is only allowed on a loopback address, not " + hp->host);
+  if (!o.plain_http && (o.tls_cert.empty() || o.tls_key.empty()))
+    return make_error(errc::invalid_argument, "--tls-cert and --tls-key are required (or --plain-http on loopback)");
+  auto store = open_sqlite_store(o.data_dir);
+  if (!store) return store.error();
+  impl_->store = std::move(*store);
+  impl_->journal = std::make_unique<Journal>(*impl_->store, &impl_->metrics);
+  CoreOptions co;
+  co.phase_timeout_ns = o.phase_timeout_s * 1'000'000'000;
+  impl_->core = std::make_unique<Core>(*impl_->store, impl_->time, co);
+  MIGCLOCK_TRY(impl_->core->load());
+  impl_->waiters = std::make_unique<Waiters>();
+  impl_->api = std::make_unique<Api>(*impl_->core, *impl_->journal, *impl_->waiters, impl_->metrics);
+
+  net::ServerOptions so;
+  so.threads = o.threads;
+  so.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
+  so.server_header = "migclock-controller/" MIGCLOCK_VERSION;
+  Api* api = impl_->api.get();
+  so.body_limit_for = [api](const std::string& m, const std::string& p) { return api->body_limit_for(m, p); };
+  impl_->server = std::make_unique<net::Server>(so, [api](net::Request&& r, net::Responder out) {
+    api->handle(std::move(r), std::move(out));
+  });
+  auto port = o.plain_http ? impl_->server->listen_plain(hp->host, hp->port)
+                           : impl_->server->listen_tls(hp->host, hp->port, {o.tls_cert, o.tls_key});
+  if (!port) return port.error();
+  MIGCLOCK_TRY(impl_->server->start());
+  impl_->reaper = std::thread([this] { impl_->reap_loop(); });
+  impl_->api->ready = true;
+  return *port;
+}
+
+void App::stop() {
+  if (!impl_) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->reaper.joinable()) impl_->reaper.join();
+  if (impl_->api) impl_->api->ready = false;
+  if (impl_->waiters) impl_->waiters->stop();  // answers long polls before the server goes
+  if (impl_->journal) impl_->journal->stop();  // commits (and acknowledges) what is queued
+  if (impl_->server) impl_->server->stop();
+}
+
+Result<std::string> create_token(const std::string& data_dir, Scope scope, const std::string& label,
+                                 const TimeSource& time) {
+  auto store = open_sqlite_store(data_dir);
+  if (!store) return store.error();
+  auto secret = generate_token_secret();
+  if (!secret) return secret.error();
+  Token t;
+  t.hash = sha256_hex(*secret);
+  t.scope = scope;
+  t.created_ns = time.realtime_ns();
+  t.label = label;
+  MIGCLOCK_TRY((*store)->commit({Core::token_record(t)}));
+  return *secret;
+}
+
+}  // namespace migclock::controller

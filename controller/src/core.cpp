@@ -1,0 +1,224 @@
+// Core: load from the store, hosts/VMs/offsets, tokens.
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "migclock/controller/auth.hpp"
+#include "migclock/controller/codec.hpp"
+#include "migclock/controller/core.hpp"
+
+namespace migclock::controller {
+
+using net::ApiErrc;
+using net::problem;
+
+Core::Core(Store& store, const TimeSource& time, CoreOptions options)
+    : store_(store), time_(time), options_(options) {}
+
+Record Core::record(const Migration& m) const { return Record{Table::migrations, m.id, to_json(m), {}}; }
+Record Core::record(const Host& h) const { return Record{Table::hosts, h.hostname, to_json(h), {}}; }
+Record Core::record(const Vm& v) const { return Record{Table::vms, v.uuid, to_json(v), {}}; }
+Record Core::record(const Command& c) const { return Record{Table::commands, c.id, to_json(c), {}}; }
+Record Core::token_record(const Token& t) { return Record{Table::tokens, t.hash, token_to_json(t), {}}; }
+
+std::string Core::new_id(const char* prefix) const {
+  // Time-ordered prefix (sorts by creation) + randomness (unique across restarts).
+  unsigned char r[6];
+  RAND_bytes(r, sizeof r);
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s-%013llx%02x%02x%02x%02x%02x%02x", prefix,
+           static_cast<unsigned long long>(time_.realtime_ns() / 1000), r[0], r[1], r[2], r[3], r[4], r[5]);
+  return buf;
+}
+
+Status Core::load() {
+  std::unique_lock lock(mutex_);
+  auto hosts = store_.load(Table::hosts);
+  if (!hosts) return hosts.error();
+  for (auto& r : *hosts) {
+    auto h = host_from_json(r.json);
+    if (!h) return h.error();
+    hosts_[h->hostname] = std::move(*h);
+  }
+  auto offs = store_.load(Table::offsets);
+  if (!offs) return offs.error();
+  for (auto& r : *offs) {  // key "host/<received_ns 20 digits>": sorted per host
+    auto o = offset_from_json(r.json);
+    if (!o) return o.error();
+    auto& hist = offsets_[r.key.substr(0, r.key.rfind('/'))];
+    hist.push_back(*o);
+    if (hist.size() > options_.offset_history) hist.erase(hist.begin());
+  }
+  auto vms = store_.load(Table::vms);
+  if (!vms) return vms.error();
+  for (auto& r : *vms) {
+    auto v = vm_from_json(r.json);
+    if (!v) return v.error();
+    vms_[v->uuid] = std::move(*v);
+  }
+  auto migs = store_.load(Table::migrations);
+  if (!migs) return migs.error();
+  std::vector<std::pair<int64_t, std::string>> order;
+  for (auto& r : *migs) {
+    auto m = migration_from_json(r.json);
+    if (!m) return m.error();
+    order.emplace_back(m->created_ns, m->id);
+    if (!is_terminal(m->phase)) active_by_vm_[m->vm_uuid] = m->id;
+    migrations_[m->id] = std::move(*m);
+  }
+  std::sort(order.begin(), order.end());
+  for (auto& [t, id] : order) migration_order_.push_back(id);
+  auto cmds = store_.load(Table::commands);
+  if (!cmds) return cmds.error();
+  for (auto& r : *cmds) {
+    auto c = command_from_json(r.json);
+    if (!c) return c.error();
+    commands_[c->id] = std::move(*c);
+  }
+  return {};
+}
+
+std::optional<Scope> Core::token_scope(const std::string& secret) {
+  if (secret.empty() || secret.size() > 256) return std::nullopt;
+  std::string hash = sha256_hex(secret);
+  {
+    std::lock_guard<std::mutex> lock(token_mutex_);
+    auto it = tokens_.find(hash);
+    if (it != tokens_.end()) return it->second;
+  }
+  auto rec = store_.get(Table::tokens, hash);
+  if (!rec || !rec->has_value()) return std::nullopt;
+  auto t = token_from_json(hash, (*rec)->json);
+  if (!t) return std::nullopt;
+  std::lock_guard<std::mutex> lock(token_mutex_);
+  tokens_[hash] = t->scope;
+  return t->scope;
+}
+
+net::Outcome<Applied<Host>> Core::register_host(HostReport report) {
+  int64_t now = time_.realtime_ns();
+  std::unique_lock lock(mutex_);
+  Applied<Host> out;
+  auto it = hosts_.find(report.facts.hostname);
+  Host h = std::move(report.facts);
+  if (it == hosts_.end()) {
+    h.registered_ns = now;
+    out.created = true;
+  } else {
+    h.registered_ns = it->second.registered_ns;
+    h.offset = it->second.offset;
+  }
+  h.last_seen_ns = now;
+  hosts_[h.hostname] = h;
+  out.records.push_back(record(h));
+  // VMs: reported ones are on this host now; ones this host reported
+  // before and no longer does are marked gone from it.
+  std::map<std::string, bool> seen;
+  for (const auto& ref : report.vms) {
+    seen[ref.uuid] = true;
+    auto& v = vms_[ref.uuid];
+    if (v.uuid == ref.uuid && v.name == ref.name && v.state == ref.state && v.host == h.hostname) continue;
+    v.uuid = ref.uuid;
+    v.name = ref.name;
+    v.state = ref.state;
+    v.host = h.hostname;
+    v.updated_ns = now;
+    out.records.push_back(record(v));
+  }
+  for (auto& [uuid, v] : vms_) {
+    if (v.host == h.hostname && !seen.count(uuid)) {
+      v.host.clear();
+      v.state = "gone";
+      v.updated_ns = now;
+      out.records.push_back(record(v));
+    }
+  }
+  out.value = h;
+  return out;
+}
+
+net::Outcome<Applied<bool>> Core::report_offset(const std::string& hostname, ClockOffset o) {
+  int64_t now = time_.realtime_ns();
+  std::unique_lock lock(mutex_);
+  auto it = hosts_.find(hostname);
+  if (it == hosts_.end()) return problem(ApiErrc::not_found, "host '" + hostname + "' is not registered");
+  o.received_ns = now;
+  it->second.offset = o;
+  auto& hist = offsets_[hostname];
+  hist.push_back(o);
+  if (hist.size() > options_.offset_history) hist.erase(hist.begin());
+  Applied<bool> out;
+  out.value = true;
+  char key[64];
+  snprintf(key, sizeof key, "/%020lld", static_cast<long long>(now));
+  out.records.push_back(Record{Table::offsets, hostname + key, to_json(o), {}});
+  out.records.push_back(record(it->second));
+  return out;
+}
+
+net::Outcome<Host> Core::host(const std::string& hostname) const {
+  std::shared_lock lock(mutex_);
+  auto it = hosts_.find(hostname);
+  if (it == hosts_.end()) return problem(ApiErrc::not_found, "host '" + hostname + "' is not registered");
+  return it->second;
+}
+
+std::vector<Host> Core::hosts() const {
+  std::shared_lock lock(mutex_);
+  std::vector<Host> out;
+  for (const auto& [k, h] : hosts_) out.push_back(h);
+  return out;
+}
+
+std::vector<ClockOffset> Core::offset_history(const std::string& hostname) const {
+  std::shared_lock lock(mutex_);
+  auto it = offsets_.find(hostname);
+  return it == offsets_.end() ? std::vector<ClockOffset>{} : it->second;
+}
+
+net::Outcome<HostOffset> Core::host_offset_locked(const std::string& from, const std::string& to) const {
+  auto a = hosts_.find(from);
+  if (a == hosts_.end()) return problem(ApiErrc::not_found, "host '" + from + "' is not registered", "from");
+  auto b = hosts_.find(to);
+  if (b == hosts_.end()) return problem(ApiErrc::not_found, "host '" + to + "' is not registered", "to");
+  if (!a->second.offset) return problem(ApiErrc::conflict, "no clock offset measured yet for host '" + from + "'", "from");
+  if (!b->second.offset) return problem(ApiErrc::conflict, "no clock offset measured yet for host '" + to + "'", "to");
+  HostOffset o;
+  o.from = from;
+  o.to = to;
+  // θ_X = controller − X, so B − A = θ_A − θ_B (docs/protocol.md §2).
+  o.offset_ns = a->second.offset->offset_ns - b->second.offset->offset_ns;
+  o.uncertainty_ns = a->second.offset->uncertainty_ns + b->second.offset->uncertainty_ns;
+  o.measured_at_ns = std::min(a->second.offset->received_ns, b->second.offset->received_ns);
+  return o;
+}
+
+net::Outcome<HostOffset> Core::host_offset(const std::string& from, const std::string& to) const {
+  std::shared_lock lock(mutex_);
+  return host_offset_locked(from, to);
+}
+
+std::vector<Vm> Core::vms() const {
+  std::shared_lock lock(mutex_);
+  std::vector<Vm> out;
+  for (const auto& [k, v] : vms_) out.push_back(v);
+  return out;
+}
+
+const Vm* Core::find_vm_locked(const std::string& key) const {
+  auto it = vms_.find(key);
+  if (it != vms_.end()) return &it->second;
+  for (const auto& [k, v] : vms_)
+    if (v.name == key) return &v;
+  return nullptr;
+}
+
+net::Outcome<Vm> Core::vm(const std::string& key) const {
+  std::shared_lock lock(mutex_);
+  const Vm* v = find_vm_locked(key);
+  if (!v) return problem(ApiErrc::not_found, "no VM with uuid or name '" + key + "'");
+  return *v;
+}
+
+}  // namespace migclock::controller

@@ -1,0 +1,222 @@
+// The migration state machine (docs/protocol.md §3): forward-only phases,
+// idempotent repeats, 409 for anything backwards or after the end.
+#include <algorithm>
+#include <mutex>
+
+#include "migclock/controller/auth.hpp"
+#include "migclock/controller/codec.hpp"
+#include "migclock/controller/core.hpp"
+
+namespace migclock::controller {
+
+using net::ApiErrc;
+using net::problem;
+
+namespace {
+// Merges the members of `add` (an object) into `base` (an object).
+std::string merge_objects(const std::string& base, const std::string& add) {
+  rapidjson::Document b, a;
+  b.Parse(base.c_str());
+  a.Parse(add.c_str());
+  if (!b.IsObject()) b.SetObject();
+  if (!a.IsObject()) return net::to_string(b);
+  for (auto& m : a.GetObject()) {
+    rapidjson::Value v(m.value, b.GetAllocator());
+    auto it = b.FindMember(m.name);
+    if (it != b.MemberEnd()) it->value = v;
+    else b.AddMember(rapidjson::Value(m.name, b.GetAllocator()), v, b.GetAllocator());
+  }
+  return net::to_string(b);
+}
+}  // namespace
+
+net::Outcome<Applied<Migration>> Core::announce(Announce a) {
+  int64_t now = time_.realtime_ns();
+  std::unique_lock lock(mutex_);
+  Applied<Migration> out;
+  auto active = active_by_vm_.find(a.vm_uuid);
+  if (active != active_by_vm_.end()) {
+    // Source and destination may both announce, and retries repeat: the
+    // open migration of this VM is the answer. A destination learnt late
+    // is filled in.
+    Migration& m = migrations_.at(active->second);
+    if (m.destination.empty() && !a.destination.empty()) {
+      m.destination = a.destination;
+      ++m.version;
+      out.records.push_back(record(m));
+      out.wake.push_back(migration_key(m.id));
+    }
+    out.value = m;
+    return out;
+  }
+  Migration m;
+  m.id = new_id("m");
+  m.vm_uuid = a.vm_uuid;
+  m.vm_name = a.vm_name;
+  m.source = a.source;
+  m.destination = a.destination;
+  m.kind = a.kind;
+  m.created_by = a.created_by;
+  m.phase = Phase::announced;
+  m.created_ns = now;
+  m.updated_ns = now;
+  m.history.push_back(PhaseEvent{Phase::announced, a.source, now, now, {}});
+  migrations_[m.id] = m;
+  migration_order_.push_back(m.id);
+  active_by_vm_[m.vm_uuid] = m.id;
+  out.records.push_back(record(m));
+  out.created = true;
+  out.value = std::move(m);
+  return out;
+}
+
+Applied<Migration> Core::transition_locked(Migration& m, PhaseReport r, int64_t now) {
+  Applied<Migration> out;
+  m.phase = r.phase;
+  m.updated_ns = now;
+  if (!r.reason.empty()) m.reason = r.reason;
+  if (!r.results_json.empty()) m.results_json = merge_objects(m.results_json, r.results_json);
+  ++m.version;
+  m.history.push_back(PhaseEvent{r.phase, r.host, r.at_ns, now, r.reason});
+  if (is_terminal(m.phase)) active_by_vm_.erase(m.vm_uuid);
+  out.records.push_back(record(m));
+  out.wake.push_back(migration_key(m.id));
+  out.value = m;
+  return out;
+}
+
+net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, PhaseReport r) {
+  int64_t now = time_.realtime_ns();
+  std::unique_lock lock(mutex_);
+  auto it = migrations_.find(id);
+  if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+  Migration& m = it->second;
+  if (r.phase == m.phase) {
+    // A retried report: no new history entry; new results merge in (the
+    // merge is idempotent too).
+    Applied<Migration> out;
+    if (!r.results_json.empty()) {
+      std::string merged = merge_objects(m.results_json, r.results_json);
+      if (merged != m.results_json) {
+        m.results_json = merged;
+        ++m.version;
+        out.records.push_back(record(m));
+        out.wake.push_back(migration_key(m.id));
+      }
+    }
+    out.value = m;
+    return out;
+  }
+  if (is_terminal(m.phase))
+    return problem(ApiErrc::conflict, "migration " + id + " already ended " + phase_name(m.phase) + "; '" +
+                                          phase_name(r.phase) + "' refused", "phase");
+  if (!is_terminal(r.phase) && phase_rank(r.phase) < phase_rank(m.phase))
+    return problem(ApiErrc::conflict, std::string("out of order: migration is ") + phase_name(m.phase) + ", '" +
+                                          phase_name(r.phase) + "' comes before it", "phase");
+  return transition_locked(m, std::move(r), now);
+}
+
+net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::string bytes,
+                                                     const std::string& format) {
+  int64_t now = time_.realtime_ns();
+  std::string sha = sha256_hex(bytes);
+  std::unique_lock lock(mutex_);
+  auto it = migrations_.find(id);
+  if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+  Migration& m = it->second;
+  if (m.snapshot) {
+    if (m.snapshot->sha256 == sha) {
+      Applied<Migration> same;
+      same.value = m;
+      return same;
+    }
+    return problem(ApiErrc::conflict, "migration " + id + " already has a different snapshot (sha256 " +
+                                          m.snapshot->sha256 + ")");
+  }
+  if (is_terminal(m.phase))
+    return problem(ApiErrc::conflict, "migration " + id + " already ended " + phase_name(m.phase));
+  m.snapshot = SnapshotInfo{format, sha, static_cast<int64_t>(bytes.size()), now};
+  Applied<Migration> out;
+  if (m.phase == Phase::announced) {
+    PhaseReport r;
+    r.phase = Phase::source_captured;
+    r.host = m.source;
+    r.at_ns = now;
+    out = transition_locked(m, std::move(r), now);
+  } else {
+    ++m.version;
+    out.records.push_back(record(m));
+    out.wake.push_back(migration_key(m.id));
+    out.value = m;
+  }
+  // The snapshot row goes first in the same commit as the migration.
+  out.records.insert(out.records.begin(), Record{Table::snapshots, id, "{\"format\":\"" + format + "\"}", std::move(bytes)});
+  return out;
+}
+
+net::Outcome<Migration> Core::migration(const std::string& id) const {
+  std::shared_lock lock(mutex_);
+  auto it = migrations_.find(id);
+  if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+  return it->second;
+}
+
+MigrationPage Core::migrations(const MigrationQuery& q) const {
+  std::shared_lock lock(mutex_);
+  MigrationPage page;
+  // Newest first.
+  for (auto it = migration_order_.rbegin(); it != migration_order_.rend(); ++it) {
+    const Migration& m = migrations_.at(*it);
+    if (!q.vm.empty() && m.vm_uuid != q.vm && m.vm_name != q.vm) continue;
+    if (!q.host.empty() && m.source != q.host && m.destination != q.host) continue;
+    if (q.phase && m.phase != *q.phase) continue;
+    if (q.active && is_terminal(m.phase) == *q.active) continue;
+    if (page.total >= q.offset && page.items.size() < q.limit) page.items.push_back(m);
+    ++page.total;
+  }
+  if (q.offset + page.items.size() < page.total) page.next_offset = q.offset + page.items.size();
+  return page;
+}
+
+net::Outcome<std::pair<std::string, std::string>> Core::snapshot_bytes(const std::string& id) const {
+  {
+    std::shared_lock lock(mutex_);
+    auto it = migrations_.find(id);
+    if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+    if (!it->second.snapshot) return problem(ApiErrc::not_found, "migration " + id + " has no snapshot yet");
+  }
+  auto rec = store_.get(Table::snapshots, id);
+  if (!rec) return net::problem_from(rec.error());
+  // Acknowledged snapshots are committed, but a GET racing the commit of
+  // a fresh upload may not see it yet.
+  if (!rec->has_value()) return problem(ApiErrc::unavailable, "snapshot of " + id + " is still being committed");
+  std::string format = (*rec)->json.find("binary") != std::string::npos ? "binary" : "json";
+  return std::make_pair(std::move((*rec)->blob), format);
+}
+
+std::vector<Applied<Migration>> Core::expire(int64_t now) {
+  std::vector<Applied<Migration>> out;
+  std::unique_lock lock(mutex_);
+  for (auto& [id, m] : migrations_) {
+    if (is_terminal(m.phase) || now - m.updated_ns < options_.phase_timeout_ns) continue;
+    PhaseReport r;
+    r.phase = Phase::degraded;
+    r.host = "controller";
+    r.at_ns = now;
+    r.reason = std::string("timed out in phase ") + phase_name(m.phase) + ": no report for " +
+               std::to_string((now - m.updated_ns) / 1'000'000'000) + " s (limit " +
+               std::to_string(options_.phase_timeout_ns / 1'000'000'000) + " s)";
+    out.push_back(transition_locked(m, std::move(r), now));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, int64_t>> Core::phase_counts() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (Phase p : kAllPhases) out.emplace_back(phase_name(p), 0);
+  for (const auto& [id, m] : migrations_) ++out[static_cast<size_t>(m.phase)].second;
+  return out;
+}
+
+}  // namespace migclock::controller
