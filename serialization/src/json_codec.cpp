@@ -41,6 +41,17 @@ struct DepthGuard : RAPIDJSON_NAMESPACE::BaseReaderHandler<RAPIDJSON_NAMESPACE::
     if (++depth > kMaxJsonDepth) too_deep = true;
     return !too_deep && !root_not_object;
   }
+  // The schema has only integer fields. A number rapidjson would hold as a
+  // double (fraction, exponent, beyond 64 bits) is refused here, which also
+  // keeps it away from rapidjson 1.1's full-precision strtod (cereal's
+  // setting), whose DiyFp::Normalize calls clz(0) on such input.
+  bool not_integer = false;
+  bool Double(double) {
+    if (!seen_root) root_not_object = true;
+    seen_root = true;
+    not_integer = true;
+    return false;
+  }
   bool StartObject() { return open(true); }
   bool StartArray() { return open(false); }
   bool EndObject(RAPIDJSON_NAMESPACE::SizeType) { --depth; return true; }
@@ -57,6 +68,9 @@ void check_json_shape(std::string_view text) {
   if (guard.root_not_object) throw DecodeError("snapshot JSON: the document must be an object");
   if (guard.too_deep)
     throw DecodeError("snapshot JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  if (guard.not_integer)
+    throw DecodeError("snapshot JSON: the number at offset " + std::to_string(result.Offset()) +
+                      " is not an integer within 64 bits (every snapshot field is an integer)");
   if (result.IsError())
     throw DecodeError("snapshot JSON: parse error at offset " + std::to_string(result.Offset()) + ": " +
                       rj::GetParseError_En(result.Code()));

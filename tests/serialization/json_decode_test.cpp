@@ -33,6 +33,19 @@ TEST(JsonDecode, SyntaxErrorsNameTheOffset) {
   expect_error(valid_json().substr(0, 300), errc::malformed_input, "parse error");
 }
 
+TEST(JsonDecode, NonIntegerNumbersAreRefusedBeforeCerealParses) {
+  expect_error(replaced(valid_json(), "\"clock_ns\": 12345678901", "\"clock_ns\": 1.5"), errc::malformed_input,
+               "is not an integer within 64 bits");
+  expect_error(replaced(valid_json(), "\"clock_ns\": 12345678901", "\"clock_ns\": 1e3"), errc::malformed_input,
+               "is not an integer within 64 bits");
+  expect_error(replaced(valid_json(), "\"clock_ns\": 12345678901", "\"clock_ns\": NaN"), errc::malformed_input,
+               "parse error");
+  // Found by fuzz_snapshot_json: an integer beyond 64 bits sent rapidjson
+  // 1.1's full-precision strtod into clz(0) (undefined behaviour).
+  expect_error("{\n  \"fo(r}at\": \"migclockshot\",\n   \"cerea\": 1844674407370955161550}\n", errc::malformed_input,
+               "is not an integer within 64 bits");
+}
+
 TEST(JsonDecode, RootMustBeAnObject) {
   expect_error("[1, 2, 3]", errc::malformed_input, "must be an object");
   expect_error("42", errc::malformed_input, "must be an object");
