@@ -1,0 +1,295 @@
+// migclock-agent against real libvirt and real QEMU: two session libvirt
+// daemons (tools/libvirt-sandbox) with one TCG Linux guest running qemu-ga
+// (tools/guest), one real agent per daemon (as root, on the daemon's
+// $HOME/migclock/agent.sock), and migclock-hook installed where libvirt
+// looks for hooks (/etc/libvirt/hooks) before the daemons start. One guest
+// is booted for the whole binary; the tests run in order and share it.
+//
+// Bounds asserted here are correctness bounds (a 3 s lag repaired to
+// milliseconds); precision is measured by bench/agent and recorded in
+// docs/benchmarks.md.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "agent_process.hpp"
+
+namespace migclock::agent {
+namespace {
+
+using namespace migclock::agent::testing;
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+
+const std::string kSandbox = std::string(MIGCLOCK_SOURCE_DIR) + "/tools/libvirt-sandbox/sandbox.sh";
+
+int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+class RealLibvirt : public ::testing::Test {
+ protected:
+  static inline std::string skip_reason, setup_failure, root, name, hook_path;
+  static inline std::unique_ptr<AgentProcess> agents[2];
+  static inline int port = 0;
+
+  static std::string home(int i) { return root + "/d" + std::to_string(i); }
+  static std::string uri(int i) { return "qemu+unix:///session?socket=" + home(i) + "/run/libvirt/libvirt-sock"; }
+  static std::string conf(int i) { return root + "/agent" + std::to_string(i) + ".conf"; }
+  static std::string virsh(int i, const std::string& args) {
+    return "virsh -q -c '" + uri(i) + "' " + args + " >/dev/null 2>&1";
+  }
+
+  static void write_conf(int i, const std::string& extra) {
+    write_text(conf(i), "libvirt_uri = " + uri(i) + "\nsocket = " + home(i) +
+                            "/migclock/agent.sock\nsocket_group = kvm\nstate_dir = " + root + "/state" +
+                            std::to_string(i) + "\nhostname = host" + std::to_string(i) + "\n" + extra);
+  }
+
+  static void start_agent(int i) {
+    fs::create_directories(home(i) + "/migclock");
+    sh("chown migclock-sb" + std::to_string(i) + " " + home(i) + "/migclock");
+    write_conf(i, "");
+    agents[i] = std::make_unique<AgentProcess>(std::vector<std::string>{"--config", conf(i)},
+                                               home(i) + "/migclock/agent.sock",
+                                               root + "/agent" + std::to_string(i) + ".log");
+  }
+
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) { skip_reason = "needs root (sandbox daemon users, /etc/libvirt/hooks)"; return; }
+    for (const char* bin : {"/usr/sbin/libvirtd", "/usr/bin/qemu-system-x86_64", "/usr/bin/virsh", "/bin/busybox",
+                            "/usr/sbin/qemu-ga"}) {
+      if (access(bin, X_OK) != 0) {
+        skip_reason = std::string("missing ") + bin + " (tools/setup.sh installs tools/deps/agent-infra.txt)";
+        return;
+      }
+    }
+    root = "/tmp/mcagent-" + std::to_string(getpid());
+    name = "ag" + std::to_string(getpid());
+    port = 49300 + getpid() % 500;
+    // libvirt looks for hooks when a daemon starts: install first.
+    const auto inst = run_process({MIGCLOCK_HOOK_BIN, "install", "--json"}, "", {"PATH=/usr/bin:/bin"});
+    if (inst.rc != 0) { setup_failure = "hook install failed: " + inst.out + inst.err; return; }
+    rapidjson::Document d;
+    d.Parse(inst.out.c_str());
+    hook_path = d.IsObject() && d.HasMember("path") ? d["path"].GetString() : "";
+    if (sh(kSandbox + " start 2 " + root + " >/dev/null") != 0) { setup_failure = "sandbox start failed"; return; }
+    for (int i = 0; i < 2; ++i) {
+      start_agent(i);
+      if (!agents[i]->started()) { setup_failure = "agent " + std::to_string(i) + ": " + agents[i]->log_text(); return; }
+    }
+    if (sh(kSandbox + " create 0 " + name + " " + root + " >/dev/null") != 0) { setup_failure = "guest create failed"; return; }
+    if (sh(kSandbox + " wait-agent 0 " + name + " 90 " + root + " >/dev/null") != 0) {
+      setup_failure = "guest agent never answered (see " + root + "/d0/console-" + name + ".log)";
+    }
+  }
+
+  static void TearDownTestSuite() {
+    if (!skip_reason.empty()) return;
+    for (auto& a : agents) {
+      if (a) {
+        EXPECT_EQ(a->stop(), 0) << "SIGTERM must stop the agent cleanly";
+      }
+      a.reset();
+    }
+    sh(kSandbox + " stop " + root + " >/dev/null 2>&1");
+    run_process({MIGCLOCK_HOOK_BIN, "uninstall"}, "", {"PATH=/usr/bin:/bin"});
+    if (!::testing::Test::HasFailure()) fs::remove_all(root);
+  }
+
+  void SetUp() override {
+    if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
+    ASSERT_TRUE(setup_failure.empty()) << setup_failure;
+  }
+
+  // The VM's entry in agent i's inventory.
+  static bool vm_entry(int i, rapidjson::Document& out) {
+    const auto r = http_request(agents[i]->socket(), "GET", "/api/v1/vms");
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    if (d.HasParseError() || !d.IsArray()) return false;
+    for (auto& v : d.GetArray()) {
+      if (v.IsObject() && v.HasMember("name") && name == v["name"].GetString()) {
+        out.CopyFrom(v, out.GetAllocator());
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Waits for a last_sync whose reason is `reason` and which finished after
+  // `after_ns`; returns it (null on timeout).
+  static bool wait_sync(int i, const std::string& reason, int64_t after_ns, rapidjson::Document& sync) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(90);
+    while (std::chrono::steady_clock::now() < deadline) {
+      rapidjson::Document vm;
+      if (vm_entry(i, vm) && vm["last_sync"].IsObject()) {
+        const auto& s = vm["last_sync"];
+        if (reason == s["reason"].GetString() && s["finished_ns"].GetInt64() > after_ns) {
+          sync.CopyFrom(s, sync.GetAllocator());
+          return true;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  }
+
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+
+  static void reload(int i, const std::string& extra) {
+    const size_t from = agents[i]->log_text().size();
+    write_conf(i, extra);
+    kill(agents[i]->pid(), SIGHUP);
+    ASSERT_TRUE(agents[i]->wait_for_log("SIGHUP: configuration reloaded", std::chrono::seconds(10), from));
+  }
+
+  static void suspend_resume(int i, int pause_s) {
+    ASSERT_EQ(sh(virsh(i, "suspend " + name)), 0);
+    std::this_thread::sleep_for(seconds(pause_s));
+    ASSERT_EQ(sh(virsh(i, "resume " + name)), 0);
+  }
+};
+
+TEST_F(RealLibvirt, InventoryShowsTheRunningDomainAndItsAgent) {
+  rapidjson::Document vm;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (vm_entry(0, vm) && vm["agent_connected"].IsBool() && vm["agent_connected"].GetBool()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(vm.IsObject()) << agents[0]->log_text();
+  EXPECT_STREQ(vm["state"].GetString(), "running");
+  EXPECT_GT(vm["qemu_pid"].GetInt(), 0);
+  EXPECT_EQ(vm["vcpus"].GetInt(), 1);
+  EXPECT_NE(std::string(vm["clock_xml"].GetString()).find("<clock offset='utc'>"), std::string::npos);
+  ASSERT_TRUE(vm["agent_connected"].IsBool());
+  EXPECT_TRUE(vm["agent_connected"].GetBool());
+  // TCG: QEMU has no KVM VM, so no debugfs dir — and the agent says so.
+  EXPECT_EQ(vm["debugfs_dirs"].Size(), 0u);
+  EXPECT_EQ(http_request(agents[0]->socket(), "GET", "/readyz").status, 200);
+  // The agent tagged the live domain with its host and TSC rate.
+  const auto r = run_process({"/usr/bin/virsh", "-q", "-c", uri(0), "metadata", name, "https://migclock.dev/xmlns/agent/1"},
+                             "", {"PATH=/usr/bin:/bin"});
+  EXPECT_NE(r.out.find("host=\"host0\""), std::string::npos) << r.out << r.err;
+}
+
+TEST_F(RealLibvirt, CaptureOfARunningDomain) {
+  const double before = agents[0]->metric("migclock_agent_captures_total").value_or(-1);
+  const auto r = http_request(agents[0]->socket(), "POST", "/api/v1/vms/" + name + "/capture");
+  ASSERT_EQ(r.status, 200) << r.body;
+  rapidjson::Document s;
+  s.Parse(r.body.c_str());
+  ASSERT_TRUE(s.IsObject());
+  EXPECT_STREQ(s["source"].GetString(), "libvirt_qemu");
+  EXPECT_STREQ(s["vm"]["name"].GetString(), name.c_str());
+  EXPECT_STREQ(s["host"]["hostname"].GetString(), "host0");
+  // RTC read through QMP qom-get: within a minute of the host's time.
+  ASSERT_TRUE(s["rtc"]["present"].GetBool());
+  EXPECT_NEAR(static_cast<double>(s["rtc"]["date_unix_s"].GetInt64()), now_ns() / 1e9, 60.0);
+  // Guest time through guest-get-time: present and near the host's.
+  ASSERT_TRUE(s.HasMember("guest_time") && s["guest_time"].IsObject()) << r.body;
+  EXPECT_NEAR(static_cast<double>(s["guest_time"]["guest_ns"].GetInt64() - s["guest_time"]["host_mid_ns"].GetInt64()),
+              0.0, 5e9);
+  EXPECT_EQ(agents[0]->metric("migclock_agent_captures_total").value_or(-1), before + 1);
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(root + "/state0/outbox")) files += e.path().extension() == ".mcs";
+  EXPECT_GE(files, 1u);
+}
+
+TEST_F(RealLibvirt, SuspendThreeSecondsThenResumeIsSynced) {
+  const int64_t t0 = now_ns();
+  const double syncs = agents[0]->metric("migclock_agent_syncs_total").value_or(-1);
+  suspend_resume(0, 3);
+  rapidjson::Document s;
+  ASSERT_TRUE(wait_sync(0, "RESUMED_UNPAUSED", t0, s)) << agents[0]->log_text();
+  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString();
+  EXPECT_STREQ(s["policy"].GetString(), "step");
+  // The guest lost the 3 s pause ...
+  EXPECT_LT(s["offset_before_ns"].GetInt64(), -2'500'000'000);
+  // ... and is back within milliseconds.
+  EXPECT_LT(std::llabs(s["offset_after_ns"].GetInt64()), 50'000'000);
+  EXPECT_EQ(agents[0]->metric("migclock_agent_syncs_total").value_or(-1), syncs + 1);
+  EXPECT_GE(agents[0]->metric("migclock_agent_residual_offset_seconds_count").value_or(0), 1);
+  EXPECT_NE(agents[0]->log_text().find("vm=" + name + " uuid="), std::string::npos);
+}
+
+TEST_F(RealLibvirt, MeasurePolicyRecordsButNeverTouchesTheGuest) {
+  reload(0, "[vm " + name + "]\nsync_policy = measure\n");
+  const int64_t t0 = now_ns();
+  suspend_resume(0, 2);
+  rapidjson::Document s;
+  ASSERT_TRUE(wait_sync(0, "RESUMED_UNPAUSED", t0, s)) << agents[0]->log_text();
+  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString();
+  EXPECT_STREQ(s["policy"].GetString(), "measure");
+  EXPECT_EQ(s["corrections"].GetInt(), 0);
+  // Untouched: still behind by the pause.
+  EXPECT_LT(s["offset_after_ns"].GetInt64(), -1'500'000'000);
+
+  // An on-request sync under step repairs it.
+  reload(0, "");
+  const int64_t t1 = now_ns();
+  ASSERT_EQ(http_request(agents[0]->socket(), "POST", "/api/v1/vms/" + name + "/sync").status, 202);
+  rapidjson::Document s2;
+  ASSERT_TRUE(wait_sync(0, "on request", t1, s2)) << agents[0]->log_text();
+  ASSERT_TRUE(s2["ok"].GetBool()) << s2["message"].GetString();
+  EXPECT_LT(std::llabs(s2["offset_after_ns"].GetInt64()), 50'000'000);
+}
+
+TEST_F(RealLibvirt, OffPolicyLeavesTheClockAlone) {
+  reload(0, "sync_policy = off\n");
+  const double syncs = agents[0]->metric("migclock_agent_syncs_total").value_or(-1);
+  const size_t from = agents[0]->log_text().size();
+  suspend_resume(0, 1);
+  EXPECT_TRUE(agents[0]->wait_for_log("sync policy off, guest clock left alone", std::chrono::seconds(20), from));
+  EXPECT_EQ(agents[0]->metric("migclock_agent_syncs_total").value_or(-1), syncs);
+  reload(0, "");
+  // Leave the guest synced for the next test.
+  const int64_t t1 = now_ns();
+  ASSERT_EQ(http_request(agents[0]->socket(), "POST", "/api/v1/vms/" + name + "/sync").status, 202);
+  rapidjson::Document s;
+  ASSERT_TRUE(wait_sync(0, "on request", t1, s));
+}
+
+TEST_F(RealLibvirt, LiveMigrationCapturesOnTheSourceAndSyncsOnTheDestination) {
+  const double hooks0 = agents[0]->metric("migclock_agent_hook_events_total").value_or(-1);
+  const double hooks1 = agents[1]->metric("migclock_agent_hook_events_total").value_or(-1);
+  const size_t from1 = agents[1]->log_text().size();
+  const int64_t t0 = now_ns();
+  // The destination XML is the source's migratable XML (metadata included)
+  // with the destination daemon's paths.
+  const std::string dxml = home(1) + "/" + name + ".in.xml";
+  ASSERT_EQ(sh("virsh -q -c '" + uri(0) + "' dumpxml --migratable " + name + " | sed 's|" + home(0) + "|" + home(1) +
+               "|g' > " + dxml + " && chmod 644 " + dxml),
+            0);
+  ASSERT_EQ(sh("virsh -q -c '" + uri(0) + "' migrate --live " + name + " '" + uri(1) + "' --migrateuri tcp://127.0.0.1:" +
+               std::to_string(port) + " --xml " + dxml + " >/dev/null"),
+            0);
+  rapidjson::Document s;
+  ASSERT_TRUE(wait_sync(1, "RESUMED_MIGRATED", t0, s)) << agents[1]->log_text();
+  EXPECT_TRUE(s["ok"].GetBool()) << s["message"].GetString();
+  if (s["ok"].GetBool()) {
+    EXPECT_LT(std::llabs(s["offset_after_ns"].GetInt64()), 50'000'000);
+  }
+  // The hook ran in the destination daemon for migrate begin, and reached
+  // the destination's agent (same-frequency source: XML unchanged).
+  EXPECT_TRUE(agents[1]->wait_for_log("migrate begin: XML unchanged", seconds(5), from1)) << agents[1]->log_text();
+  EXPECT_GT(agents[1]->metric("migclock_agent_hook_events_total").value_or(-1), hooks1);
+  // The source captured on SUSPENDED_MIGRATED and its hook calls reached it.
+  EXPECT_TRUE(agents[0]->wait_for_log("captured (live)", seconds(10)));
+  bool live = false;
+  for (const auto& e : fs::directory_iterator(root + "/state0/outbox"))
+    live = live || e.path().filename().string().find("-live.mcs") != std::string::npos;
+  EXPECT_TRUE(live);
+  EXPECT_TRUE(agents[0]->wait_for_log("hook release end", seconds(10)));
+  EXPECT_GT(agents[0]->metric("migclock_agent_hook_events_total").value_or(-1), hooks0);
+}
+
+}  // namespace
+}  // namespace migclock::agent
