@@ -24,6 +24,7 @@ struct Config {
   bool run_migrate = true;
   bool keep_sandbox = false;
   bool json_only = false;
+  std::optional<int> nice;  // renice the sandbox (daemons, QEMU) and this process
 };
 
 // How the guest's clock was repaired after the event.

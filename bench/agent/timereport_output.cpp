@@ -49,6 +49,8 @@ std::string to_json(const Config& cfg, const std::vector<Series>& all) {
   w.String("migclock-timereport");
   w.Key("repeats");
   w.Int(cfg.repeats);
+  w.Key("nice");
+  if (cfg.nice) w.Int(*cfg.nice); else w.Null();
   w.Key("suspend_seconds");
   w.Int(cfg.suspend_seconds);
   w.Key("series");

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "migclock/agent_sync/apply_delay_tracker.hpp"
 #include "migclock/agent_sync/libvirt_channel.hpp"
 #include "migclock/agent_sync/qga_json.hpp"
 #include "migclock/agent_sync/report_json.hpp"
@@ -49,6 +50,7 @@ class Lab {
     root_ = cfg.sandbox_root.empty() ? "/tmp/mctr-" + std::to_string(getpid()) : cfg.sandbox_root;
     sh(kSandbox + " start 2 " + root_ + " >&2");
     sh(kSandbox + " create 0 " + cfg.domain + " " + root_ + " >&2");
+    prioritize();
     reopen();
     // Wait for the agent and sync once: every run starts from a synced guest.
     CancelToken never;
@@ -69,9 +71,10 @@ class Lab {
   void resync() {
     SyncOptions o;
     o.backward = BackwardStepPolicy::allow;
-    o.apply_delay_hint_ns = learned_delay_;
+    o.apply_delay_hint_ns = delays_.hint(cfg_.domain);
+    o.apply_jitter_ns = delays_.jitter_ns(cfg_.domain);
     auto r = must(sync_guest_clock(*agent_, nullptr, host_clock(), o), "resync");
-    if (r.learned_apply_delay_ns) learned_delay_ = r.learned_apply_delay_ns;
+    for (int64_t d : r.implied_apply_delays_ns()) delays_.record(cfg_.domain, d);
   }
 
   void suspend_resume() {
@@ -87,6 +90,7 @@ class Lab {
     sh(kSandbox + " migrate " + std::to_string(daemon_) + " " + std::to_string(dst) + " " + cfg_.domain + " " +
        std::to_string(cfg_.migration_port) + " " + root_ + " >&2");
     daemon_ = dst;
+    prioritize();  // a fresh QEMU on the destination
     reopen();
   }
 
@@ -97,7 +101,8 @@ class Lab {
         CancelToken never;
         // As the agent does per VM: start from the apply delay learned last time.
         SyncOptions o;
-        o.apply_delay_hint_ns = learned_delay_;
+        o.apply_delay_hint_ns = delays_.hint(cfg_.domain);
+        o.apply_jitter_ns = delays_.jitter_ns(cfg_.domain);
         auto synced = sync_when_agent_connects(*agent_, nullptr, host_clock(), o, RetryOptions{}, never);
         if (!synced) {
           run.error = synced.error().message();
@@ -106,7 +111,7 @@ class Lab {
           break;
         }
         auto& r = synced.value();
-        if (r.report.learned_apply_delay_ns) learned_delay_ = r.report.learned_apply_delay_ns;
+        for (int64_t d : r.report.implied_apply_delays_ns()) delays_.record(cfg_.domain, d);
         run.sync_report_json = agent_sync::to_json(r.report);
         run.after_event = *r.report.before;
         run.after_repair.push_back(*r.report.after);
@@ -143,6 +148,10 @@ class Lab {
   }
 
  private:
+  void prioritize() {
+    if (cfg_.nice) sh(kSandbox + " prioritize " + std::to_string(*cfg_.nice) + " " + root_ + " >&2");
+  }
+
   void reopen() {
     domain_ = must(LibvirtDomainHandle::open(
                        "qemu+unix:///session?socket=" + root_ + "/d" + std::to_string(daemon_) + "/run/libvirt/libvirt-sock",
@@ -156,7 +165,7 @@ class Lab {
   int daemon_ = 0;
   std::shared_ptr<LibvirtDomainHandle> domain_;
   std::unique_ptr<LibvirtGuestAgentChannel> agent_;
-  std::optional<int64_t> learned_delay_;
+  ApplyDelayTracker delays_;  // as the agent keeps per VM
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "migclock/agent_sync/apply_delay_tracker.hpp"
 #include "migclock/agent_sync/clock_sync.hpp"
 #include "migclock/agent_sync/report_json.hpp"
 #include "migclock/agent_sync/sync_retry.hpp"
@@ -74,6 +75,27 @@ TEST(SyncModelTest, CorrectionsStopAtMaxCorrections) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->steps.size(), 1u);
   EXPECT_EQ(r->after->median_offset_ns, -1'200'000);
+}
+
+TEST(SyncModelTest, NoCorrectionWithinTheKnownApplyJitter) {
+  Model m;
+  m.guest.offset_ns = -3'000'000'000;
+  SyncOptions o;
+  o.apply_jitter_ns = 2'000'000;  // this VM's apply delay wanders by 2 ms: a 1.2 ms residual is noise
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->steps.size(), 1u);
+  EXPECT_EQ(r->after->median_offset_ns, -1'200'000);
+  EXPECT_EQ(r->implied_apply_delays_ns(), std::vector<int64_t>{1'350'000});
+
+  Model quiet;
+  quiet.guest.offset_ns = -3'000'000'000;
+  o.apply_jitter_ns = 100'000;
+  auto q = sync_guest_clock(quiet.guest, nullptr, quiet.host, o);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->steps.size(), 2u);
+  EXPECT_EQ(q->after->median_offset_ns, 0);
+  EXPECT_EQ(q->implied_apply_delays_ns(), (std::vector<int64_t>{1'350'000, 1'350'000}));
 }
 
 TEST(SyncModelTest, AGuestAlreadyInSyncIsNotStepped) {
@@ -217,6 +239,26 @@ TEST(SyncModelTest, ReportSerialisesToJson) {
   EXPECT_EQ(doc["before"]["median_offset_ns"].GetInt64(), -3'000'000'000);
   EXPECT_EQ(doc["after"]["median_offset_ns"].GetInt64(), 0);
   EXPECT_EQ(doc["steps"].Size(), 2u);
+}
+
+TEST(ApplyDelayModelTest, HintIsTheMedianOfTheRecentWindowPerVm) {
+  ApplyDelayTracker t(3);
+  EXPECT_FALSE(t.hint("a").has_value());
+  t.record("a", 1'000'000);
+  EXPECT_EQ(*t.hint("a"), 1'000'000);
+  t.record("a", 20'000'000);  // one slow call
+  t.record("a", 1'200'000);
+  EXPECT_EQ(*t.hint("a"), 1'200'000);
+  t.record("a", 1'100'000);  // window 3: the 1.0 ms sample drops out
+  EXPECT_EQ(*t.hint("a"), 1'200'000);
+  t.record("a", 1'300'000);  // now {1.2, 1.1, 1.3}: the outlier is gone
+  EXPECT_EQ(*t.hint("a"), 1'200'000);
+  EXPECT_FALSE(t.hint("b").has_value());
+  // {1.2, 1.1, 1.3}: median 1.2, deviations {0, 0.1, 0.1} -> MAD 0.1 ms
+  EXPECT_EQ(*t.jitter_ns("a"), 148'260);
+  EXPECT_FALSE(t.jitter_ns("b").has_value());
+  t.forget("a");
+  EXPECT_FALSE(t.hint("a").has_value());
 }
 
 TEST(SyncRetryModelTest, RetriesUntilTheAgentConnects) {

@@ -78,6 +78,14 @@ Result<SetTimeStep> set_and_verify(GuestAgentChannel& agent, const TimeSource& t
 
 }  // namespace
 
+std::vector<int64_t> SyncReport::implied_apply_delays_ns() const {
+  std::vector<int64_t> out;
+  for (const auto& s : steps) {
+    out.push_back(std::clamp<int64_t>(s.assumed_delay_ns - s.after.median_offset_ns, 0, kMaxAssumedDelayNs));
+  }
+  return out;
+}
+
 Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel* monitor,
                                     const TimeSource& time, const SyncOptions& o) {
   SyncReport report;
@@ -89,7 +97,8 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
   }
   if (o.max_corrections < 0) return make_error(errc::invalid_argument, "sync: max_corrections must be >= 0");
 
-  auto before = measure_offset(agent, time, o.measure);
+  // measure: the measurement is the whole output, so it gets the full one.
+  auto before = measure_offset(agent, time, o.policy == SyncPolicy::measure ? o.measure : o.before_measure);
   if (!before) return before.error();
   report.before = *before;
   report.after = *before;
@@ -100,6 +109,7 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
     for (int i = 0; i <= o.max_corrections; ++i) {
       // Within the threshold already: another step would only add noise.
       if (std::llabs(current.median_offset_ns) <= o.residual_threshold_ns) break;
+      if (i > 0 && o.apply_jitter_ns && std::llabs(current.median_offset_ns) <= *o.apply_jitter_ns) break;
       if (i > 0) {
         // residual = assumed - true delay (see the header): learn the delay.
         delay = std::clamp<int64_t>(delay - current.median_offset_ns, 0, kMaxAssumedDelayNs);

@@ -57,13 +57,23 @@ struct SyncOptions {
   BackwardStepPolicy backward = BackwardStepPolicy::allow_small;
   int64_t max_backward_step_ns = 5'000'000;
   RtcCatchupPolicy rtc = RtcCatchupPolicy::none;
-  MeasureOptions measure;
+  // The step's target does not depend on the offset before it (only on the
+  // host's time and the delay), so the first measurement is short: it only
+  // decides whether to step, checks the direction, and records the lag.
+  // (SyncPolicy::measure uses `measure` instead.)
+  MeasureOptions before_measure{4, 2, std::chrono::milliseconds(2000)};
+  MeasureOptions measure;  // the verifications after each step
   int64_t residual_threshold_ns = 50'000;  // correct again above this |residual|
   int max_corrections = 2;                 // set-time calls after the first
   // The send-to-apply delay learned by an earlier sync of the same VM
   // (SyncReport::learned_apply_delay_ns); without it the first step assumes
   // min RTT / 2, which under-estimates qemu-ga's apply latency.
   std::optional<int64_t> apply_delay_hint_ns;
+  // How much that delay varies from one call to the next for this VM
+  // (ApplyDelayTracker::jitter_ns). A correction is only worth it when the
+  // residual exceeds both the threshold and this: below it, another step is
+  // as likely to make things worse as better.
+  std::optional<int64_t> apply_jitter_ns;
   std::chrono::milliseconds command_timeout{2000};
 };
 
@@ -84,6 +94,9 @@ struct SyncReport {
   // The send-to-apply delay that the last step's residual implies: feed it
   // back as SyncOptions::apply_delay_hint_ns next time for this VM.
   std::optional<int64_t> learned_apply_delay_ns;
+  // The delay each step's residual implies (assumed - residual), oldest first:
+  // feed them all to ApplyDelayTracker::record.
+  std::vector<int64_t> implied_apply_delays_ns() const;
   bool rtc_reinjection_reset = false;
   std::string rtc_error;                 // set when rtc-reset-reinjection failed (the sync itself stands)
   int64_t started_at_host_ns = 0;        // TimeSource::monotonic_raw_ns
