@@ -119,7 +119,7 @@ void BM_RestoreFloor(benchmark::State& state) {
 
 void BM_Restore(benchmark::State& state) {
   FIXTURE_OR_SKIP(state, f);
-  KvmClockTarget target(f->guest.vm(), f->guest.vcpus(), false, true);
+  KvmClockTarget target(f->guest.vm(), f->guest.vcpus(), false, true, KvmClockTarget::State::has_run);
   snapshot::Snapshot snap = f->snap;
   snap.clock.realtime_ns = static_cast<uint64_t>(SystemTimeSource::instance().realtime_ns());
   snap.clock.clock_ns = f->guest.vm().get_clock()->clock;  // other benchmarks moved it

@@ -72,7 +72,7 @@ Result<RestoreOutcome> restore(ClockTarget& target, const snapshot::Snapshot& sn
   auto before = target.get_clock();
   if (!before) return before.error();
   out.clock_before_ns = before->clock;
-  dst.current_clock_ns = before->clock;
+  dst.current_clock_ns = target.guest_has_run() ? before->clock : 0;
   dst.realtime_now_ns = time.realtime_ns();
   auto admission = admit(snap, dst, policy);
   if (!admission) return admission.error();

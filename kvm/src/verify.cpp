@@ -51,8 +51,8 @@ Result<Verification> verify(const ClockTarget& target, const snapshot::Snapshot&
   v.clock_flags = clock->flags;
   v.tsc_stable = clock->flags & KVM_CLOCK_TSC_STABLE;
   v.clock_ns = clock->clock;
-  v.stepped_back = clock->clock < outcome.clock_before_ns ||
-                   (outcome.mode == ClockMode::precise && clock->clock < snap.clock.clock_ns);
+  v.stepped_back = clock->clock < snap.clock.clock_ns ||
+                   (target.guest_has_run() && clock->clock < outcome.clock_before_ns);
   return v;
 }
 

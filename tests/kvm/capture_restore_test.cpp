@@ -133,6 +133,42 @@ TEST(RestoreTest, TscRateBeyondToleranceIsRefusedWithoutScaling) {
   EXPECT_LT(after->clock - before->clock, 1'000'000'000u);
 }
 
+TEST(RestoreTest, FreshDestinationOlderThanTheSourceIsNoBackwardStep) {
+  MIGCLOCK_REQUIRE_KVM(sys);
+  // The destination VM exists (its kvmclock counting its own age) before
+  // the source is even created, so its clock is ahead of the snapshot's.
+  auto dst = ClockGuest::create(sys, 1, ClockGuest::Entry::resume);
+  ASSERT_OK(dst);
+  ::usleep(30'000);
+  auto src = ClockGuest::create(sys, 1);
+  ASSERT_OK(src);
+  ASSERT_OK(src->sample(0));
+  auto snap = capture(src->vm(), src->vcpus(), context_for(sys));
+  ASSERT_OK(snap);
+  ASSERT_GT(dst->vm().get_clock()->clock, snap->clock.clock_ns);
+  RestorePolicy by_value;
+  by_value.mode = ClockMode::by_value;
+  // No guest has read the destination's clock: restoring below it is fine.
+  KvmClockTarget fresh(dst->vm(), dst->vcpus(), false, true, KvmClockTarget::State::fresh);
+  auto outcome = restore(fresh, *snap, by_value, SystemTimeSource::instance());
+  ASSERT_OK(outcome);
+  auto v = verify(fresh, *snap, *outcome);
+  ASSERT_OK(v);
+  EXPECT_FALSE(v->stepped_back);
+  auto s = dst->sample(0);
+  ASSERT_OK(s);
+  EXPECT_GE(s->kvmclock_ns, snap->clock.clock_ns);
+  // Now a guest has run there: the same restore would step its clock back.
+  ::usleep(10'000);
+  KvmClockTarget has_run(dst->vm(), dst->vcpus(), false, true, KvmClockTarget::State::has_run);
+  auto refused = restore(has_run, *snap, by_value, SystemTimeSource::instance());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, errc::would_step_backwards);
+  auto after = dst->sample(0);
+  ASSERT_OK(after);
+  EXPECT_GE(after->kvmclock_ns, s->kvmclock_ns);  // untouched by the refused restore
+}
+
 #ifdef MIGCLOCK_TESTVMM
 struct ChildRun {
   int status = -1;

@@ -63,6 +63,8 @@ class ModelHypervisor final : public ClockTarget, public TimeSource {
 
   // ClockTarget
   size_t vcpu_count() const override { return vcpus_.size(); }
+  bool guest_has_run() const override { return has_run_; }
+  bool has_run_ = false;
   bool scaling_supported() const override { return scaling_; }
   Result<uint32_t> tsc_khz() const override { return host_khz_; }
   Result<kvm_clock_data> get_clock() const override;

@@ -164,6 +164,27 @@ TEST(ByValueRestoreModelTest, GuestClocksLoseTheBlackout) {
   EXPECT_NEAR(static_cast<double>(tsc_error), -static_cast<double>(ns_to_cycles(sc.pause_ns, sc.guest_khz)), 3e6);
 }
 
+TEST(StepBackModelTest, RefusedOnlyWhenAGuestSawTheDestinationClock) {
+  Scenario sc{"step", 2'596'124, 2'596'124, 2'596'124, 1'000'000ull, 2'000'000ull, {0}, 1'000'000};
+  ModelHypervisor src = make_source(sc);
+  const snapshot::Snapshot snap = src.capture();
+  ModelHypervisor dst(sc.dst_host_khz, sc.dst_host_tsc0, static_cast<int64_t>(snap.clock.realtime_ns) + sc.pause_ns, 1);
+  dst.set_kvmclock(snap.clock.clock_ns + 3'600ull * 1'000'000'000);  // an hour ahead
+  RestorePolicy by_value;
+  by_value.mode = ClockMode::by_value;
+  dst.has_run_ = true;
+  auto refused = restore(dst, snap, by_value, dst);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, errc::would_step_backwards);
+  EXPECT_GT(dst.kvmclock_ns(), snap.clock.clock_ns + 3'599ull * 1'000'000'000);  // nothing written
+  dst.has_run_ = false;
+  auto fresh = restore(dst, snap, by_value, dst);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message();
+  auto v = verify(dst, snap, *fresh);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->stepped_back);
+}
+
 TEST(ScaleModelTest, ScalingIs128BitFixedPoint) {
   EXPECT_EQ(scale_tsc(1000, TscScale::identity()), 1000u);
   EXPECT_EQ(scale_tsc(1000, {3ull << 47, 48}), 1500u);  // ratio 1.5

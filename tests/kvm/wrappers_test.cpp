@@ -215,6 +215,66 @@ TEST(KvmWrapperTest, GuestKvmclockFallsInsideGetClockBracket) {
   }
 }
 
+TEST(KvmWrapperTest, VmTscKhzIsSettableOnlyBeforeVcpusExist) {
+  MIGCLOCK_REQUIRE_KVM(sys);
+  auto vm = sys.create_vm();
+  ASSERT_OK(vm);
+  auto khz = vm->get_tsc_khz();
+  ASSERT_OK(khz);
+  // The kernel's VM ioctl takes any rate while no vCPU exists (it does not
+  // check KVM_CAP_VM_TSC_CONTROL); the host's own rate is always safe.
+  ASSERT_OK(vm->set_tsc_khz(*khz));
+  EXPECT_EQ(*vm->get_tsc_khz(), *khz);
+  auto vcpu = vm->create_vcpu(0);
+  ASSERT_OK(vcpu);
+  auto late = vm->set_tsc_khz(*khz);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.error().message().find("KVM_SET_TSC_KHZ"), std::string::npos);
+  // Per vCPU: the current rate is within KVM's tolerance, scaling or not.
+  ASSERT_OK(vcpu->set_tsc_khz(*khz));
+  EXPECT_EQ(*vcpu->get_tsc_khz(), *khz);
+}
+
+TEST(KvmWrapperTest, RegistersAndMpStateRoundTrip) {
+  MIGCLOCK_REQUIRE_KVM(sys);
+  auto vm = sys.create_vm();
+  ASSERT_OK(vm);
+  ASSERT_OK(vm->create_irqchip());
+  auto vcpu = vm->create_vcpu(1);
+  ASSERT_OK(vcpu);
+  EXPECT_EQ(vcpu->id(), 1u);
+  auto regs = vcpu->get_regs();
+  ASSERT_OK(regs);
+  regs->rax = 0x1234'5678'9abc'def0ull;
+  regs->rip = 0x1000;
+  ASSERT_OK(vcpu->set_regs(*regs));
+  auto back = vcpu->get_regs();
+  ASSERT_OK(back);
+  EXPECT_EQ(back->rax, 0x1234'5678'9abc'def0ull);
+  EXPECT_EQ(back->rip, 0x1000u);
+  auto sregs = vcpu->get_sregs();
+  ASSERT_OK(sregs);
+  sregs->cs.base = 0;
+  sregs->cs.selector = 0;
+  ASSERT_OK(vcpu->set_sregs(*sregs));
+  EXPECT_EQ(vcpu->get_sregs()->cs.selector, 0);
+  ASSERT_OK(vcpu->set_mp_state(KVM_MP_STATE_RUNNABLE));
+  auto bad = vcpu->set_mp_state(0xffff);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("KVM_SET_MP_STATE"), std::string::npos);
+  EXPECT_NE(vcpu->run_state(), nullptr);
+}
+
+TEST(MappingTest, AnonymousMemoryIsZeroedAndMoves) {
+  auto m = Mapping::anonymous(1 << 16);
+  ASSERT_OK(m);
+  ASSERT_EQ(m->size(), 1u << 16);
+  EXPECT_EQ(static_cast<const unsigned char*>(m->data())[12345], 0);
+  Mapping moved = std::move(*m);
+  EXPECT_EQ(m->data(), nullptr);
+  EXPECT_EQ(moved.size(), 1u << 16);
+}
+
 TEST(KvmWrapperTest, AnotherProcessCannotUseTheVm) {
   MIGCLOCK_REQUIRE_KVM(sys);
   auto vm = sys.create_vm();

@@ -161,7 +161,7 @@ int cmd_restore(int argc, char** argv) {
   report.tsc_stable = final_clock->flags & KVM_CLOCK_TSC_STABLE;
   report.stepped_back = verification->stepped_back;
   for (const auto& g : report.readings)
-    if (g.guest_kvmclock_ns < outcome->clock_before_ns) report.stepped_back = true;
+    if (g.guest_kvmclock_ns < snap->clock.clock_ns) report.stepped_back = true;
   if (report.tsc_honoured) {
     // Ideal guest TSC at the read: its source value advanced by the realtime blackout.
     const auto src = kvm::source_guest_tsc(*snap, 0);

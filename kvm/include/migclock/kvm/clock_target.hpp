@@ -18,6 +18,10 @@ class ClockTarget {
  public:
   virtual ~ClockTarget() = default;
   virtual size_t vcpu_count() const = 0;
+  // Whether any vCPU of the destination has run. Until one has, no guest
+  // has seen its kvmclock, so its pre-restore value (just the VM's age) is
+  // no floor for the restore.
+  virtual bool guest_has_run() const = 0;
   virtual bool scaling_supported() const = 0;
   virtual Result<uint32_t> tsc_khz() const = 0;  // the VM's default guest rate
   virtual Result<kvm_clock_data> get_clock() const = 0;
@@ -37,10 +41,13 @@ class ClockTarget {
 // The real destination: a VM and its vCPUs owned by this process.
 class KvmClockTarget final : public ClockTarget {
  public:
-  KvmClockTarget(const Vm& vm, const std::vector<Vcpu>& vcpus, bool scaling_supported, bool has_pit)
-      : vm_(vm), vcpus_(vcpus), scaling_supported_(scaling_supported), has_pit_(has_pit) {}
+  enum class State { fresh, has_run };
+  KvmClockTarget(const Vm& vm, const std::vector<Vcpu>& vcpus, bool scaling_supported, bool has_pit,
+                 State state = State::fresh)
+      : vm_(vm), vcpus_(vcpus), scaling_supported_(scaling_supported), has_pit_(has_pit), state_(state) {}
 
   size_t vcpu_count() const override { return vcpus_.size(); }
+  bool guest_has_run() const override { return state_ == State::has_run; }
   bool scaling_supported() const override { return scaling_supported_; }
   Result<uint32_t> tsc_khz() const override { return vm_.get_tsc_khz(); }
   Result<kvm_clock_data> get_clock() const override { return vm_.get_clock(); }
@@ -63,6 +70,7 @@ class KvmClockTarget final : public ClockTarget {
   const std::vector<Vcpu>& vcpus_;
   bool scaling_supported_;
   bool has_pit_;
+  State state_;
 };
 
 }  // namespace migclock::kvm

@@ -59,7 +59,9 @@ struct DestinationFacts {
   uint32_t tsc_khz = 0;            // the destination VM's default guest TSC rate
   bool scaling_supported = false;  // KVM_CAP_TSC_CONTROL / VM_TSC_CONTROL
   int64_t realtime_now_ns = 0;
-  uint64_t current_clock_ns = 0;   // the destination VM's kvmclock before the restore
+  // The destination's kvmclock before the restore, when a guest has seen it
+  // (a vCPU has run); 0 for a fresh VM, whose clock no guest has read.
+  uint64_t current_clock_ns = 0;
 };
 
 struct Admission {

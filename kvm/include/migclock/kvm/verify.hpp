@@ -28,8 +28,9 @@ struct Verification {
   uint32_t clock_flags = 0;
   bool tsc_stable = false;        // KVM_CLOCK_TSC_STABLE (masterclock) now
   uint64_t clock_ns = 0;          // kvmclock now
-  // kvmclock now is below the snapshot's or below the destination's own
-  // value before the restore.
+  // kvmclock now is below the snapshot's (what the source guest last saw),
+  // or below the destination's own value before the restore when a guest
+  // there had already run.
   bool stepped_back = false;
 };
 
