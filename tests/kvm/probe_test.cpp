@@ -1,5 +1,6 @@
 // The host probe and the read-only debugfs view, on the real /dev/kvm.
 #include <rapidjson/document.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -105,6 +106,45 @@ TEST(DebugfsTest, PidWithoutVmIsNotFound) {
   ASSERT_FALSE(vms.ok());
   EXPECT_EQ(vms.error().code, errc::not_found);
 }
+
+#ifdef MIGCLOCK_CLI
+TEST(DebugfsTest, CliListsThisProcesssVm) {
+  MIGCLOCK_REQUIRE_KVM(sys);
+  auto guest = ClockGuest::create(sys, 1);
+  ASSERT_OK(guest);
+  if (auto vms = read_vm_debugfs(::getpid()); !vms && vms.error().code == errc::unavailable)
+    GTEST_SKIP() << vms.error().message();
+  const std::string cmd = std::string(MIGCLOCK_CLI) + " debugfs --json --pid " + std::to_string(::getpid());
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
+  ASSERT_TRUE(pipe);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe.get())) out.append(buf.data(), n);
+  ASSERT_EQ(::pclose(pipe.release()), 0) << out;
+  rapidjson::Document doc;
+  ASSERT_FALSE(doc.Parse(out.c_str()).HasParseError()) << out;
+  bool found = false;
+  for (const auto& vm : doc["vms"].GetArray()) {
+    if (vm["vm_fd"].GetInt() != guest->vm().fd()) continue;
+    found = true;
+    ASSERT_EQ(vm["vcpus"].Size(), 1u);
+    EXPECT_TRUE(vm["vcpus"][0]["tsc_offset"].IsInt64());
+    EXPECT_TRUE(vm["vcpus"][0]["tsc_scaling_ratio"].IsNull() || vm["vcpus"][0]["tsc_scaling_ratio"].IsUint64());
+  }
+  EXPECT_TRUE(found) << out;
+}
+
+TEST(DebugfsTest, CliRefusesMissingPid) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(MIGCLOCK_CLI " debugfs 2>&1", "r"), ::pclose);
+  ASSERT_TRUE(pipe);
+  std::array<char, 4096> buf{};
+  std::string out;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe.get())) out.append(buf.data(), n);
+  int status = ::pclose(pipe.release());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_NE(out.find("--pid is required"), std::string::npos) << out;
+}
+#endif
 
 }  // namespace
 }  // namespace migclock::kvm
