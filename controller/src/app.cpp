@@ -53,6 +53,7 @@ struct App::Impl {
 App::App(AppOptions options, const TimeSource& time) : impl_(std::make_unique<Impl>(std::move(options), time)) {}
 App::~App() { stop(); }
 Core& App::core() { return *impl_->core; }
+std::vector<net::RouteInfo> App::routes() const { return impl_->api->router().routes(); }
 
 Result<uint16_t> App::start() {
   auto& o = impl_->options;

@@ -13,6 +13,7 @@
 #include "migclock/common/result.hpp"
 #include "migclock/common/time_source.hpp"
 #include "migclock/controller/core.hpp"
+#include "migclock/net/router.hpp"
 
 namespace migclock::controller {
 
@@ -35,6 +36,7 @@ class App {
   Result<uint16_t> start();
   void stop();
   Core& core();
+  std::vector<net::RouteInfo> routes() const;  // for the docs/api.md check
 
  private:
   struct Impl;

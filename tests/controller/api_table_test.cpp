@@ -1,0 +1,133 @@
+// docs/api.md's endpoint table is the contract: it must list exactly the
+// routes the controller serves, with their scopes, and every protected
+// endpoint must answer 401 without a token and 403 with a wrong scope.
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "fixture.hpp"
+#include "migclock/controller/auth.hpp"
+
+namespace migclock::controller::testing {
+namespace {
+
+struct DocRow {
+  std::string method, path;
+  unsigned mask = 0;
+  unsigned success = 0;
+};
+
+std::vector<DocRow> doc_rows() {
+  std::ifstream f(std::string(MIGCLOCK_SOURCE_DIR) + "/docs/api.md");
+  std::string line;
+  bool in = false;
+  std::vector<DocRow> rows;
+  while (std::getline(f, line)) {
+    if (line.find("<!-- endpoints:begin -->") != std::string::npos) { in = true; continue; }
+    if (line.find("<!-- endpoints:end -->") != std::string::npos) break;
+    if (!in || line.rfind("| ", 0) != 0 || line.rfind("| Method", 0) == 0) continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, '|')) {
+      auto b = cell.find_first_not_of(' '), e = cell.find_last_not_of(' ');
+      cells.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
+    }
+    // cells[0] is empty (leading '|').
+    DocRow r{cells[1], cells[2], 0, static_cast<unsigned>(std::stoi(cells[4]))};
+    std::stringstream scopes(cells[3]);
+    std::string s;
+    while (std::getline(scopes, s, ',')) {
+      if (s == "read") r.mask |= kRead;
+      else if (s == "write") r.mask |= kWrite;
+      else if (s == "agent") r.mask |= kAgent;
+      else if (s != "public") ADD_FAILURE() << "unknown scope '" << s << "' in docs/api.md";
+    }
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::string concrete(std::string path) {
+  for (;;) {
+    auto b = path.find('{');
+    if (b == std::string::npos) return path;
+    path.replace(b, path.find('}') - b + 1, "x1");
+  }
+}
+
+using ApiTable = ControllerFixture;
+
+TEST_F(ApiTable, DocsListExactlyTheServedRoutesWithTheirScopes) {
+  auto rows = doc_rows();
+  ASSERT_GE(rows.size(), 20u) << "endpoint table not found in docs/api.md";
+  std::set<std::tuple<std::string, std::string, unsigned>> documented, served;
+  for (const auto& r : rows) documented.emplace(r.method, r.path, r.mask);
+  for (const auto& r : app->routes()) served.emplace(r.method, r.pattern, r.tag);
+  for (const auto& d : documented)
+    EXPECT_TRUE(served.count(d)) << "documented but not served (or other scopes): " << std::get<0>(d) << " " << std::get<1>(d);
+  for (const auto& s : served)
+    EXPECT_TRUE(documented.count(s)) << "served but not documented: " << std::get<0>(s) << " " << std::get<1>(s);
+}
+
+TEST_F(ApiTable, EveryProtectedEndpointRefusesMissingBadAndWrongScopeTokens) {
+  const std::pair<Scope, std::string> tokens[] = {
+      {Scope::read, read_token}, {Scope::write, write_token}, {Scope::agent, agent_token}};
+  for (const auto& r : doc_rows()) {
+    std::string target = concrete(r.path);
+    std::string body = r.method == "GET" ? "" : "{}";
+    if (r.mask == kPublic) {
+      auto res = as("", r.method, target, body);
+      EXPECT_EQ(res.status, r.success) << r.method << " " << r.path << ": " << res.body;
+      continue;
+    }
+    auto none = as("", r.method, target, body);
+    EXPECT_EQ(none.status, 401u) << r.method << " " << r.path;
+    EXPECT_NE(none.body.find("\"error\":\"unauthorized\""), std::string::npos) << none.body;
+    auto bad = as("mct_0000000000000000000000000000000000000000000000000000000000000000", r.method, target, body);
+    EXPECT_EQ(bad.status, 401u) << r.method << " " << r.path;
+    for (const auto& [scope, token] : tokens) {
+      auto res = as(token, r.method, target, body);
+      if (scope_allows(scope, r.mask)) {
+        EXPECT_NE(res.status, 401u) << r.method << " " << r.path << " as " << scope_name(scope);
+        EXPECT_NE(res.status, 403u) << r.method << " " << r.path << " as " << scope_name(scope) << ": " << res.body;
+      } else {
+        EXPECT_EQ(res.status, 403u) << r.method << " " << r.path << " as " << scope_name(scope) << ": " << res.body;
+        EXPECT_NE(res.body.find("\"error\":\"forbidden\""), std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_F(ApiTable, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
+  auto nf = reader("GET", "/api/v1/nope");
+  EXPECT_EQ(nf.status, 404u);
+  auto na = reader("DELETE", "/api/v1/hosts");
+  EXPECT_EQ(na.status, 405u);
+  bool has_allow = false;
+  for (const auto& [k, v] : na.headers)
+    if (k == "allow") has_allow = v.find("GET") != std::string::npos;
+  EXPECT_TRUE(has_allow);
+}
+
+TEST_F(ApiTable, HealthReadyAndMetrics) {
+  EXPECT_EQ(as("", "GET", "/healthz").status, 200u);
+  auto ready = as("", "GET", "/readyz");
+  EXPECT_EQ(ready.status, 200u);
+  EXPECT_NE(ready.body.find("\"ready\":true"), std::string::npos);
+  register_host("hv-a");
+  auto id = announce("vm-metrics");
+  agent("POST", "/api/v1/migrations/" + id + "/events", R"({"phase":"failed","host":"hv-a","at_ns":1,"reason":"test"})");
+  agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":-1500,"uncertainty_ns":20000,"measured_at_ns":5})");
+  auto m = reader("GET", "/metrics");
+  ASSERT_EQ(m.status, 200u);
+  EXPECT_EQ(m.content_type.rfind("text/plain", 0), 0u);
+  EXPECT_NE(m.body.find("migclock_http_requests_total{route=\"/api/v1/hosts/{hostname}\",code=\"200\"} 1"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("migclock_migrations{phase=\"failed\"} 1"), std::string::npos);
+  EXPECT_NE(m.body.find("migclock_migration_outcomes_total{outcome=\"failed\"} 1"), std::string::npos);
+  EXPECT_NE(m.body.find("migclock_journal_commit_seconds_count"), std::string::npos);
+  EXPECT_NE(m.body.find("migclock_clock_offset_abs_seconds_bucket{le=\"1e-05\"} 1"), std::string::npos) << m.body;
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing

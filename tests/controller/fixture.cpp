@@ -1,0 +1,79 @@
+#include "fixture.hpp"
+
+namespace migclock::controller::testing {
+
+using migclock::testing::dev_certs;
+
+void ControllerFixture::SetUp() {
+  data_dir = migclock::testing::make_temp_dir("migclock-ctl");
+  read_token = create_token(data_dir, Scope::read, "test").value();
+  write_token = create_token(data_dir, Scope::write, "test").value();
+  agent_token = create_token(data_dir, Scope::agent, "test").value();
+  start();
+}
+
+void ControllerFixture::TearDown() {
+  stop();
+  std::string cmd = "rm -rf " + data_dir;
+  (void)std::system(cmd.c_str());
+}
+
+void ControllerFixture::start(int64_t phase_timeout_s) {
+  AppOptions o;
+  o.listen = "127.0.0.1:" + std::to_string(port);  // same port on restart
+  o.data_dir = data_dir;
+  o.tls_cert = dev_certs().cert;
+  o.tls_key = dev_certs().key;
+  o.phase_timeout_s = phase_timeout_s;
+  o.read_timeout_ms = 500;
+  o.reaper_interval_ms = 50;
+  app = std::make_unique<App>(o);
+  auto p = app->start();
+  ASSERT_TRUE(p.ok()) << p.error().message();
+  port = *p;
+}
+
+void ControllerFixture::stop() {
+  if (app) app->stop();
+  app.reset();
+}
+
+net::Client ControllerFixture::client(const std::string& token) const {
+  return net::Client(net::ClientOptions(url(), dev_certs().ca, token));
+}
+
+net::Response ControllerFixture::as(const std::string& token, const std::string& method, const std::string& target,
+                                    const std::string& body, const std::string& content_type) const {
+  auto c = client(token);
+  auto r = c.request(method, target, body, content_type);
+  EXPECT_TRUE(r.ok()) << method << " " << target << ": " << (r.ok() ? "" : r.error().message());
+  return r.ok() ? *r : net::Response{};
+}
+
+void ControllerFixture::register_host(const std::string& name, uint32_t tsc_khz, const std::string& vms_json,
+                                      const std::string& extra) {
+  std::string body = R"({"hostname":")" + name + R"(","boot_id":"b-)" + name + R"(","agent_version":"0.1.0","tsc_khz":)" +
+                     std::to_string(tsc_khz) + R"(,"scaling_supported":false,"clocksource":"tsc",)" + extra +
+                     R"(,"vms":)" + vms_json + "}";
+  auto r = agent("PUT", "/api/v1/hosts/" + name, body);
+  ASSERT_EQ(r.status, 200u) << r.body;
+}
+
+std::string ControllerFixture::announce(const std::string& vm_uuid, const std::string& source,
+                                        const std::string& destination) {
+  auto r = agent("POST", "/api/v1/migrations",
+                 R"({"vm_uuid":")" + vm_uuid + R"(","vm_name":"n-)" + vm_uuid + R"(","source":")" + source +
+                     R"(","destination":")" + destination + R"(","kind":"live"})");
+  EXPECT_TRUE(r.status == 201u || r.status == 200u) << r.body;
+  auto d = json(r);
+  return d.IsObject() && d.HasMember("id") ? d["id"].GetString() : "";
+}
+
+rapidjson::Document json(const net::Response& r) {
+  auto d = net::parse_any(r.body, 64);
+  EXPECT_TRUE(d.ok()) << "not JSON: " << r.body.substr(0, 200);
+  if (!d.ok()) return rapidjson::Document{};
+  return std::move(d).value();
+}
+
+}  // namespace migclock::controller::testing

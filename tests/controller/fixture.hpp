@@ -1,0 +1,55 @@
+// A real controller (App) on an ephemeral TLS port with a SQLite journal in
+// a temp dir, and one token per scope.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "migclock/controller/app.hpp"
+#include "migclock/net/client.hpp"
+#include "migclock/net/json.hpp"
+#include "net_test_support.hpp"
+
+namespace migclock::controller::testing {
+
+struct ControllerFixture : ::testing::Test {
+  void SetUp() override;
+  void TearDown() override;
+  // Starts (or restarts on the same data dir) the controller.
+  void start(int64_t phase_timeout_s = 600);
+  void stop();
+
+  net::Client client(const std::string& token) const;
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port); }
+
+  // Shorthands with the agent / write / read tokens. Fail the test on a
+  // transport error.
+  net::Response as(const std::string& token, const std::string& method, const std::string& target,
+                   const std::string& body = {}, const std::string& content_type = "application/json") const;
+  net::Response agent(const std::string& m, const std::string& t, const std::string& b = {}) const {
+    return as(agent_token, m, t, b);
+  }
+  net::Response reader(const std::string& m, const std::string& t, const std::string& b = {}) const {
+    return as(read_token, m, t, b);
+  }
+  net::Response writer(const std::string& m, const std::string& t, const std::string& b = {}) const {
+    return as(write_token, m, t, b);
+  }
+
+  // PUT /hosts/{name} with plausible facts.
+  void register_host(const std::string& name, uint32_t tsc_khz = 2'899'998, const std::string& vms_json = "[]",
+                     const std::string& extra = R"("offset_honoured":"yes","masterclock_possible":true,"invtsc":"yes")");
+  std::string announce(const std::string& vm_uuid, const std::string& source = "hv-a",
+                       const std::string& destination = "hv-b");
+
+  std::string data_dir;
+  uint16_t port = 0;
+  std::string read_token, write_token, agent_token;
+  std::unique_ptr<App> app;
+};
+
+rapidjson::Document json(const net::Response& r);
+
+}  // namespace migclock::controller::testing

@@ -1,0 +1,76 @@
+// systemd/migclock-controller.service passes `systemd-analyze verify`.
+// PID 1 here is not systemd, but verify works on unit files given a root
+// that holds the systemd units and the binary at the ExecStart path: the
+// test builds such a temp root (the binary is installed into it).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "net_test_support.hpp"
+
+namespace {
+
+std::string run(const std::string& cmd, int* status) {
+  std::string out;
+  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[512];
+  while (f && fgets(buf, sizeof buf, f)) out += buf;
+  *status = f ? pclose(f) : -1;
+  return out;
+}
+
+struct UnitRoot {
+  std::string root = migclock::testing::make_temp_dir("migclock-unit");
+  UnitRoot() {
+    int st = 0;
+    run("mkdir -p " + root + "/usr/local/bin " + root + "/etc/systemd/system " + root + "/usr/lib/systemd && cp -a /usr/lib/systemd/system " +
+            root + "/usr/lib/systemd/ && cp " MIGCLOCK_CONTROLLER_BIN " " + root + "/usr/local/bin/",
+        &st);
+  }
+  ~UnitRoot() {
+    int st = 0;
+    run("rm -rf " + root, &st);
+  }
+  std::string verify(const std::string& unit_text, const std::string& name, int* st) {
+    std::ofstream(root + "/etc/systemd/system/" + name) << unit_text;
+    return run("systemd-analyze verify --man=no --root=" + root + " " + root + "/etc/systemd/system/" + name, st);
+  }
+};
+
+std::string unit_text() {
+  std::ifstream f(std::string(MIGCLOCK_SOURCE_DIR) + "/systemd/migclock-controller.service");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+TEST(SystemdUnit, VerifiesCleanly) {
+  int st = 0;
+  if (system("command -v systemd-analyze >/dev/null") != 0) GTEST_SKIP() << "missing systemd-analyze";
+  UnitRoot r;
+  std::string text = unit_text();
+  ASSERT_FALSE(text.empty());
+  auto out = r.verify(text, "migclock-controller.service", &st);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_EQ(out, "") << "systemd-analyze verify complained";
+  for (const char* must : {"Type=notify", "StateDirectory=migclock-controller", "PrivateDevices=yes",
+                           "DevicePolicy=closed", "NoNewPrivileges=yes", "ProtectSystem=strict"})
+    EXPECT_NE(text.find(must), std::string::npos) << must;
+}
+
+TEST(SystemdUnit, TheCheckCatchesABrokenUnit) {
+  int st = 0;
+  if (system("command -v systemd-analyze >/dev/null") != 0) GTEST_SKIP() << "missing systemd-analyze";
+  UnitRoot r;
+  std::string text = unit_text();
+  auto pos = text.find("Type=notify");
+  ASSERT_NE(pos, std::string::npos);
+  text.replace(pos, 11, "Type=bogus");
+  auto out = r.verify(text, "broken.service", &st);
+  EXPECT_NE(out.find("Failed to parse service type"), std::string::npos) << out;
+}
+
+}  // namespace
