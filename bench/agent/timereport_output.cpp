@@ -104,8 +104,9 @@ std::string to_json(const Config& cfg, const std::vector<Series>& all) {
 std::string to_table(const std::vector<Series>& all) {
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %9s %9s\n", "event", "repair", "before ms",
-                "after ev ms", "repair#1 ms", "repair#2 ms", "rtt us", "+-asym us", "c->set ms", "c->ok ms");
+  std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %11s %9s %9s %9s %9s\n", "event", "repair", "before ms",
+                "after ev ms", "repair#1 ms", "repair#2 ms", "med|fin| ms", "rtt us", "+-asym us", "c->set ms",
+                "c->ok ms");
   out += line;
   for (const auto& s : all) {
     auto before = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.before.median_offset_ns); }));
@@ -113,6 +114,7 @@ std::string to_table(const std::vector<Series>& all) {
     auto rep1 = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.front().median_offset_ns); }));
     const bool two = !s.runs.empty() && s.runs.front().after_repair.size() > 1;
     auto rep2 = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().median_offset_ns); }));
+    auto abs_final = median(collect(s, [](const Run& r, auto& v) { v.push_back(std::llabs(r.after_repair.back().median_offset_ns)); }));
     auto rtt = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().min_rtt_ns); }));
     auto asym = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.after_repair.back().asymmetry_bound_ns); }));
     const auto failed = std::count_if(s.runs.begin(), s.runs.end(), [](const Run& r) { return !r.error.empty(); });
@@ -120,13 +122,14 @@ std::string to_table(const std::vector<Series>& all) {
     auto conn = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.connected_to_synced_ns); }));
     auto conn_set = median(collect(s, [](const Run& r, auto& v) { v.push_back(r.connected_to_set_ns); }));
     const bool ours = s.arm == Arm::migclock;
-    std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %9s %9s %9s %9s\n", s.event.c_str(),
+    std::snprintf(line, sizeof line, "%-11s %-26s %10s %12s %12s %12s %11s %9s %9s %9s %9s\n", s.event.c_str(),
                   arm.c_str(), ms(before).c_str(), ms(after_ev).c_str(), ms(rep1).c_str(),
-                  two ? ms(rep2).c_str() : "-", us(rtt).c_str(), us(asym).c_str(), ours ? ms(conn_set).c_str() : "-",
+                  two ? ms(rep2).c_str() : "-", ms(abs_final).c_str(), us(rtt).c_str(), us(asym).c_str(), ours ? ms(conn_set).c_str() : "-",
                   ours ? ms(conn).c_str() : "-");
     out += line;
   }
   out += "offsets: guest minus host, median over runs of each measurement's median (8 samples, 4 lowest-RTT kept);\n"
+         "med|fin|: median over runs of |offset| after the last repair call (the target's metric);\n"
          "+-asym: half the min RTT, the bound on the error from path asymmetry.\n"
          "c->set / c->ok (migclock): from the attempt that found the agent answering to the first\n"
          "guest-set-time applied (send + assumed delay) / to the last step verified.\n";

@@ -32,6 +32,7 @@ class SimulatedGuest final : public GuestAgentChannel {
   int64_t to_guest_ns = 150'000;
   int64_t to_host_ns = 150'000;
   int64_t apply_ns = 1'200'000;
+  std::deque<int64_t> apply_sequence;  // when set: per guest-set-time call, overrides apply_ns
   int64_t hwclock_ns = 10'000'000;
   int unavailable_for_calls = 0;  // first N calls answer "not connected"
   int64_t unavailable_cost_ns = 0;  // host time each such call takes
@@ -56,7 +57,12 @@ class SimulatedGuest final : public GuestAgentChannel {
       return "{\"return\": " + std::to_string(guest_now) + "}";
     }
     if (execute == "guest-set-time") {
-      host_.advance_ns(to_guest_ns + apply_ns);
+      int64_t apply = apply_ns;
+      if (!apply_sequence.empty()) {
+        apply = apply_sequence.front();
+        apply_sequence.pop_front();
+      }
+      host_.advance_ns(to_guest_ns + apply);
       offset_ns = doc["arguments"]["time"].GetInt64() - host_.realtime_ns();
       host_.advance_ns(hwclock_ns + to_host_ns);
       return std::string(R"({"return": {}})");

@@ -98,6 +98,18 @@ TEST(SyncModelTest, NoCorrectionWithinTheKnownApplyJitter) {
   EXPECT_EQ(q->implied_apply_delays_ns(), (std::vector<int64_t>{1'350'000, 1'350'000}));
 }
 
+TEST(SyncModelTest, StopsCorrectingWhenACorrectionMadeItWorse) {
+  Model m;
+  m.guest.offset_ns = -3'000'000'000;
+  m.guest.apply_sequence = {1'200'000, 9'000'000, 1'200'000};  // the second call is slow
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, SyncOptions{});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->steps.size(), 2u) << "a third step would chase the noise";
+  EXPECT_EQ(r->steps[0].after.median_offset_ns, -1'200'000);
+  // assumed 1.35 ms, applied after 9.15 ms
+  EXPECT_EQ(r->steps[1].after.median_offset_ns, -7'800'000);
+}
+
 TEST(SyncModelTest, AGuestAlreadyInSyncIsNotStepped) {
   Model m;
   m.guest.offset_ns = 10'000;

@@ -110,6 +110,9 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
       // Within the threshold already: another step would only add noise.
       if (std::llabs(current.median_offset_ns) <= o.residual_threshold_ns) break;
       if (i > 0 && o.apply_jitter_ns && std::llabs(current.median_offset_ns) <= *o.apply_jitter_ns) break;
+      // The last correction made it worse: the apply delay jitters more than
+      // corrections can fix right now; more steps would only chase noise.
+      if (i > 1 && std::llabs(current.median_offset_ns) > std::llabs(report.steps[i - 2].after.median_offset_ns)) break;
       if (i > 0) {
         // residual = assumed - true delay (see the header): learn the delay.
         delay = std::clamp<int64_t>(delay - current.median_offset_ns, 0, kMaxAssumedDelayNs);

@@ -6,7 +6,9 @@
 //      (first estimate: min RTT / 2);
 //   3. measure again; the residual r tells how wrong the delay estimate was
 //      (r = estimate - true delay), so while |r| > threshold and corrections
-//      remain, set again with estimate - r and measure again;
+//      remain, set again with estimate - r and measure again; stop early when
+//      |r| is within the VM's known apply jitter, or when a correction made
+//      |r| larger (the delay is jittering more than corrections can fix);
 //   4. where the domain's RTC uses tickpolicy='catchup', rtc-reset-reinjection
 //      through the QEMU monitor so the guest is not fed the missed ticks on
 //      top of the step.
