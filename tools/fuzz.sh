@@ -15,12 +15,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-fuzz"
 seconds="${FUZZ_SECONDS:-60}"
 
+mkdir -p "$build"
 cmake -S "$root" -B "$build" \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMIGCLOCK_FUZZ=ON -DMIGCLOCK_SANITIZE=ON \
-  -DMIGCLOCK_TESTS=OFF -DMIGCLOCK_BENCHMARKS=OFF >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+  -DMIGCLOCK_TESTS=OFF -DMIGCLOCK_BENCHMARKS=OFF >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 
 targets=(fuzz_snapshot_binary fuzz_snapshot_json)
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
