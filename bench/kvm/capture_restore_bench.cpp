@@ -96,15 +96,13 @@ void BM_Capture(benchmark::State& state) {
 void BM_RestoreFloor(benchmark::State& state) {
   FIXTURE_OR_SKIP(state, f);
   const Vm& vm = f->guest.vm();
-  const uint32_t idx[4] = {msr::kKvmSystemTimeNew, msr::kKvmWallClockNew, msr::kKvmStealTime, msr::kIa32TscAdjust};
   auto pit = vm.get_pit2();
   for (auto _ : state) {
     benchmark::DoNotOptimize(vm.get_tsc_khz());
     auto clock = vm.get_clock();
     for (size_t i = 0; i < f->guest.vcpus().size(); ++i) {
-      const auto& c = f->snap.vcpus[i];
-      const uint64_t values[4] = {c.msr_kvm_system_time, c.msr_kvm_wall_clock, c.msr_kvm_steal_time, c.msr_tsc_adjust};
-      benchmark::DoNotOptimize(f->guest.vcpus()[i].set_msrs(idx, values, 4));
+      const auto values = by_value_msr_values(f->snap.vcpus[i]);
+      benchmark::DoNotOptimize(f->guest.vcpus()[i].set_msrs(kByValueMsrs.data(), values.data(), values.size()));
     }
     kvm_clock_data set{};
     set.clock = clock->clock + 1000;

@@ -13,9 +13,14 @@ Error for_vcpu(size_t vcpu, const Error& e) { return Error{e.code, "vcpu " + std
 Status restore_msrs(ClockTarget& target, const snapshot::Snapshot& snap, ClockMode mode) {
   for (size_t i = 0; i < snap.vcpus.size(); ++i) {
     const snapshot::VcpuClock& c = snap.vcpus[i];
-    uint32_t indices[5] = {msr::kKvmSystemTimeNew, msr::kKvmWallClockNew, msr::kKvmStealTime, msr::kIa32TscAdjust};
-    uint64_t values[5] = {c.msr_kvm_system_time, c.msr_kvm_wall_clock, c.msr_kvm_steal_time, c.msr_tsc_adjust};
-    size_t count = 4;
+    const auto by_value = by_value_msr_values(c);
+    uint32_t indices[5];
+    uint64_t values[5];
+    size_t count = 0;
+    for (size_t k = 0; k < kByValueMsrs.size(); ++k, ++count) {
+      indices[count] = kByValueMsrs[k];
+      values[count] = by_value[k];
+    }
     if (mode == ClockMode::by_value) {  // QEMU's way: the guest TSC as it was
       indices[count] = msr::kIa32Tsc;
       values[count++] = c.msr_tsc;

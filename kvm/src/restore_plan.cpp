@@ -3,7 +3,12 @@
 #include <cstdio>
 #include <string>
 
+#include "migclock/kvm/msr.hpp"
+
 namespace migclock::kvm {
+
+static_assert(kByValueMsrs[0] == msr::kKvmSystemTimeNew && kByValueMsrs[1] == msr::kKvmWallClockNew &&
+              kByValueMsrs[2] == msr::kKvmStealTime && kByValueMsrs[3] == msr::kIa32TscAdjust);
 
 uint64_t scale_tsc(uint64_t host_tsc, TscScale scale) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(host_tsc) * scale.ratio) >> scale.frac_bits);
@@ -85,6 +90,10 @@ Result<Admission> admit(const snapshot::Snapshot& snap, const DestinationFacts& 
                                                       " ns is ahead of the restored " + std::to_string(predicted) +
                                                       " ns");
   return a;
+}
+
+std::array<uint64_t, 4> by_value_msr_values(const snapshot::VcpuClock& c) {
+  return {c.msr_kvm_system_time, c.msr_kvm_wall_clock, c.msr_kvm_steal_time, c.msr_tsc_adjust};
 }
 
 SourceTsc source_guest_tsc(const snapshot::Snapshot& snap, size_t vcpu) {

@@ -40,6 +40,18 @@ Result<Verification> verify(const ClockTarget& target, const snapshot::Snapshot&
     }
     v.offsets_honoured &= c.holds;
   }
+  v.msrs_hold = true;
+  for (size_t i = 0; i < snap.vcpus.size(); ++i) {
+    const snapshot::VcpuClock& c = snap.vcpus[i];
+    const auto written = by_value_msr_values(c);
+    uint64_t read[kByValueMsrs.size()] = {};
+    auto r = target.get_msrs(i, kByValueMsrs.data(), read, kByValueMsrs.size());
+    if (!r) return Error{r.error().code, "vcpu " + std::to_string(i) + ": " + r.error().context};
+    for (size_t k = 0; k < kByValueMsrs.size(); ++k) {
+      v.msrs.push_back({c.id, kByValueMsrs[k], written[k], read[k], written[k] == read[k]});
+      v.msrs_hold &= written[k] == read[k];
+    }
+  }
   v.offsets_matched = true;
   for (size_t i = 1; i < v.offsets.size(); ++i)
     for (size_t j = 0; j < i; ++j)

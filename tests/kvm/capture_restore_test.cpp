@@ -14,6 +14,7 @@
 #include "migclock/kvm/capture.hpp"
 #include "migclock/kvm/clock_guest.hpp"
 #include "migclock/kvm/host_facts.hpp"
+#include "migclock/kvm/msr.hpp"
 #include "migclock/kvm/probe.hpp"
 #include "migclock/kvm/restore.hpp"
 #include "migclock/kvm/verify.hpp"
@@ -105,6 +106,11 @@ TEST(RestoreTest, InProcessRestoreIsHonestAboutOffsets) {
   // Verification says what the kernel did, whatever that is.
   EXPECT_EQ(v->offsets_honoured, report->offset.honoured() || outcome->offsets_written[0] == 0);
   EXPECT_FALSE(v->stepped_back);
+  EXPECT_TRUE(v->msrs_hold);  // the kvmclock MSRs are honoured here
+  for (const MsrCheck& m : v->msrs)
+    if (m.msr == msr::kKvmSystemTimeNew) {
+      EXPECT_EQ(m.read_back, src->system_time_msr(m.vcpu));
+    }
   auto s = dst->sample(0);
   ASSERT_OK(s);
   EXPECT_GE(s->kvmclock_ns, snap->clock.clock_ns);
@@ -213,6 +219,7 @@ TEST(TwoProcessTest, PreciseMigrationKeepsKvmclockContinuous) {
   EXPECT_EQ(doc["tsc_error_cycles"].IsNull(), !doc["tsc_honoured"].GetBool());
   EXPECT_TRUE(doc["offsets_matched"].IsBool());
   EXPECT_TRUE(doc["tsc_stable"].IsBool());
+  EXPECT_TRUE(doc["clock_msrs_hold"].GetBool());
   for (const auto& v : doc["per_vcpu"].GetArray()) EXPECT_TRUE(v["in_get_clock_bracket"].GetBool());
 }
 

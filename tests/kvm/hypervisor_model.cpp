@@ -41,6 +41,24 @@ Status ModelHypervisor::set_msrs(size_t i, const uint32_t* indices, const uint64
   for (size_t k = 0; k < count; ++k) {
     if (indices[k] == msr::kIa32Tsc) vcpus_[i].offset = values[k] - scale_tsc(host_tsc(), vcpus_[i].scale);
     if (indices[k] == msr::kKvmSystemTimeNew) vcpus_[i].system_time_msr = values[k];
+    if (indices[k] == msr::kKvmWallClockNew) vcpus_[i].wall_clock_msr = values[k];
+    if (indices[k] == msr::kKvmStealTime) vcpus_[i].steal_time_msr = values[k];
+    if (indices[k] == msr::kIa32TscAdjust) vcpus_[i].tsc_adjust = values[k];
+  }
+  return {};
+}
+
+Status ModelHypervisor::get_msrs(size_t i, const uint32_t* indices, uint64_t* values, size_t count) const {
+  tick();
+  for (size_t k = 0; k < count; ++k) {
+    switch (indices[k]) {
+      case msr::kIa32Tsc: values[k] = guest_tsc(i); break;
+      case msr::kIa32TscAdjust: values[k] = vcpus_[i].tsc_adjust; break;
+      case msr::kKvmSystemTimeNew: values[k] = vcpus_[i].system_time_msr; break;
+      case msr::kKvmWallClockNew: values[k] = vcpus_[i].wall_clock_msr; break;
+      case msr::kKvmStealTime: values[k] = vcpus_[i].steal_time_msr; break;
+      default: return errno_error(EINVAL, "KVM_GET_MSRS");
+    }
   }
   return {};
 }

@@ -31,6 +31,9 @@ class ModelHypervisor final : public ClockTarget, public TimeSource {
     uint64_t offset = 0;
     uint32_t khz = 0;
     uint64_t system_time_msr = 0;
+    uint64_t wall_clock_msr = 0;
+    uint64_t steal_time_msr = 0;
+    uint64_t tsc_adjust = 0;
   };
 
   ModelHypervisor(uint32_t host_khz, uint64_t host_tsc_at_zero, int64_t realtime_at_zero, size_t vcpus,
@@ -72,6 +75,7 @@ class ModelHypervisor final : public ClockTarget, public TimeSource {
   Status set_vcpu_tsc_khz(size_t i, uint32_t khz) override;
   Result<TscScale> vcpu_scale(size_t i) const override { return vcpus_[i].scale; }
   Status set_msrs(size_t i, const uint32_t* indices, const uint64_t* values, size_t count) override;
+  Status get_msrs(size_t i, const uint32_t* indices, uint64_t* values, size_t count) const override;
   Status set_tsc_offset(size_t i, uint64_t offset) override {
     tick();
     vcpus_[i].offset = offset;

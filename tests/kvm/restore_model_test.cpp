@@ -74,6 +74,8 @@ TEST_P(PreciseRestoreModelTest, GuestTscAndKvmclockAdvanceByTheBlackout) {
   ASSERT_TRUE(v.ok()) << v.error().message();
   EXPECT_TRUE(v->offsets_honoured);
   EXPECT_TRUE(v->offsets_matched);
+  EXPECT_TRUE(v->msrs_hold);
+  EXPECT_EQ(dst.vcpu(0).system_time_msr, snap.vcpus[0].msr_kvm_system_time);
   EXPECT_FALSE(v->stepped_back);
 
   // At several later instants, every vCPU's guest TSC is its source value

@@ -80,6 +80,7 @@ void judge(ContinuityReport& r, const snapshot::Snapshot& snap, int64_t toleranc
     r.violations.push_back(std::move(what));
   };
   if (r.stepped_back) violate("kvmclock stepped backwards");
+  if (!r.clock_msrs_hold) violate("kvmclock MSRs did not read back as written");
   for (const auto& g : r.readings) {
     if (!g.in_bracket) violate("vcpu " + std::to_string(g.vcpu) + ": guest kvmclock outside the KVM_GET_CLOCK bracket");
     if (g.guest_kvmclock_ns < snap.clock.clock_ns) violate("vcpu " + std::to_string(g.vcpu) + ": guest read before the pause value");
@@ -149,6 +150,7 @@ int cmd_restore(int argc, char** argv) {
   report.pit_restored = outcome->pit_restored;
   report.offsets = verification->offsets;
   report.offsets_matched = verification->offsets_matched;
+  report.clock_msrs_hold = verification->msrs_hold;
   report.tsc_honoured = verification->offsets_honoured;
 
   // Resume: the guest's first reads.

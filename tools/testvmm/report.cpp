@@ -25,6 +25,7 @@ std::string to_json(const ContinuityReport& r) {
   if (r.tsc_error_cycles) w.Int64(*r.tsc_error_cycles); else w.Null();
   w.Key("offsets_matched"); w.Bool(r.offsets_matched);
   w.Key("tsc_stable"); w.Bool(r.tsc_stable);
+  w.Key("clock_msrs_hold"); w.Bool(r.clock_msrs_hold);
   w.Key("degraded"); w.Bool(r.degraded);
   if (r.degraded) {
     w.Key("degraded_reason"); w.String(r.degraded_reason.c_str());

@@ -33,6 +33,7 @@ struct ContinuityReport {
   bool tsc_honoured = false;
   std::optional<int64_t> tsc_error_cycles;  // only when the host honours TSC writes
   bool offsets_matched = false;
+  bool clock_msrs_hold = false;  // kvmclock/wall clock/steal time/TSC_ADJUST read back as written
   bool tsc_stable = false;
   bool degraded = false;
   std::string degraded_reason;

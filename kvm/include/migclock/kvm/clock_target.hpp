@@ -29,6 +29,7 @@ class ClockTarget {
   virtual Status set_vcpu_tsc_khz(size_t vcpu, uint32_t khz) = 0;
   virtual Result<TscScale> vcpu_scale(size_t vcpu) const = 0;
   virtual Status set_msrs(size_t vcpu, const uint32_t* indices, const uint64_t* values, size_t count) = 0;
+  virtual Status get_msrs(size_t vcpu, const uint32_t* indices, uint64_t* values, size_t count) const = 0;
   virtual Status set_tsc_offset(size_t vcpu, uint64_t offset) = 0;
   virtual Result<uint64_t> get_tsc_offset(size_t vcpu) const = 0;
   virtual bool has_pit() const = 0;
@@ -56,6 +57,9 @@ class KvmClockTarget final : public ClockTarget {
   Result<TscScale> vcpu_scale(size_t vcpu) const override;
   Status set_msrs(size_t vcpu, const uint32_t* indices, const uint64_t* values, size_t count) override {
     return vcpus_[vcpu].set_msrs(indices, values, count);
+  }
+  Status get_msrs(size_t vcpu, const uint32_t* indices, uint64_t* values, size_t count) const override {
+    return vcpus_[vcpu].get_msrs(indices, values, count);
   }
   Status set_tsc_offset(size_t vcpu, uint64_t offset) override { return vcpus_[vcpu].set_tsc_offset(offset); }
   Result<uint64_t> get_tsc_offset(size_t vcpu) const override { return vcpus_[vcpu].get_tsc_offset(); }

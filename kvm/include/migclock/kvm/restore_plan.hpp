@@ -10,6 +10,7 @@
 
 #include <linux/kvm.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -75,6 +76,13 @@ struct Admission {
 // Refuses (vcpu_count_mismatch, tsc_frequency_mismatch, realtime_in_future,
 // would_step_backwards, validation_failed) or says how to restore.
 Result<Admission> admit(const snapshot::Snapshot& snap, const DestinationFacts& dst, const RestorePolicy& policy);
+
+// The MSRs a restore writes by value in every mode (MSR_IA32_TSC is added
+// in by-value mode only), and their snapshot values, in the same order.
+inline constexpr std::array<uint32_t, 4> kByValueMsrs = {0x4b564d01 /* KVM_SYSTEM_TIME_NEW */,
+                                                         0x4b564d00 /* KVM_WALL_CLOCK_NEW */,
+                                                         0x4b564d03 /* KVM_STEAL_TIME */, 0x3b /* IA32_TSC_ADJUST */};
+std::array<uint64_t, 4> by_value_msr_values(const snapshot::VcpuClock& c);
 
 // The source guest TSC of vCPU i at the KVM_GET_CLOCK instant. Exact when
 // the snapshot's host_tsc is valid; otherwise MSR_IA32_TSC, read a few µs

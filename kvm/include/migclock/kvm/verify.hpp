@@ -19,8 +19,20 @@ struct OffsetCheck {
   bool holds = false;
 };
 
+// The kvmclock / wall clock / steal time / TSC_ADJUST MSRs, written by
+// value: read back, they must equal the snapshot's.
+struct MsrCheck {
+  uint32_t vcpu = 0;
+  uint32_t msr = 0;
+  uint64_t written = 0;
+  uint64_t read_back = 0;
+  bool holds = false;
+};
+
 struct Verification {
   std::vector<OffsetCheck> offsets;
+  std::vector<MsrCheck> msrs;
+  bool msrs_hold = false;  // every by-value clock MSR reads back as written
   bool offsets_honoured = false;  // every vCPU's read-back is what the restore asked for
   // vCPUs whose source offsets matched read back one identical offset (the
   // masterclock needs matched offsets).
