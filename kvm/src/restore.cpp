@@ -99,6 +99,13 @@ Result<RestoreOutcome> restore(ClockTarget& target, const snapshot::Snapshot& sn
   out.clock_after_set_has_host_tsc = after->flags & KVM_CLOCK_HOST_TSC;
   out.clock_after_set = {after->clock, out.clock_after_set_has_host_tsc ? after->host_tsc : target.host_tsc_now()};
   out.elapsed_ns = static_cast<int64_t>(after->clock - snap.clock.clock_ns);
+  if (policy.mode == ClockMode::precise && !out.clock_after_set_has_host_tsc) {
+    // The offsets are then relative to a host TSC read a few µs after the
+    // clock, not at the same instant: say so.
+    out.admission.degraded = true;
+    if (!out.admission.degraded_reason.empty()) out.admission.degraded_reason += "; ";
+    out.admission.degraded_reason += "destination KVM_GET_CLOCK has no KVM_CLOCK_HOST_TSC: host TSC read by rdtsc";
+  }
   if (policy.mode == ClockMode::precise) MIGCLOCK_TRY(restore_offsets(target, snap, out));
 
   if (snap.pit.present && target.has_pit()) {
