@@ -32,51 +32,42 @@ std::string Core::new_id(const char* prefix) const {
   return buf;
 }
 
-Status Core::load() {
-  std::unique_lock lock(mutex_);
-  auto hosts = store_.load(Table::hosts);
-  if (!hosts) return hosts.error();
-  for (auto& r : *hosts) {
-    auto h = host_from_json(r.json);
-    if (!h) return h.error();
-    hosts_[h->hostname] = std::move(*h);
-  }
-  auto offs = store_.load(Table::offsets);
-  if (!offs) return offs.error();
-  for (auto& r : *offs) {  // key "host/<received_ns 20 digits>": sorted per host
-    auto o = offset_from_json(r.json);
-    if (!o) return o.error();
-    auto& hist = offsets_[r.key.substr(0, r.key.rfind('/'))];
-    hist.push_back(*o);
-    if (hist.size() > options_.offset_history) hist.erase(hist.begin());
-  }
-  auto vms = store_.load(Table::vms);
-  if (!vms) return vms.error();
-  for (auto& r : *vms) {
-    auto v = vm_from_json(r.json);
+namespace {
+// Every record of `table`, parsed by `parse`, handed to `take` (startup).
+template <class Parse, class Take>
+Status load_table(Store& store, Table table, Parse parse, Take take) {
+  auto records = store.load(table);
+  if (!records) return records.error();
+  for (auto& r : *records) {
+    auto v = parse(r.json);
     if (!v) return v.error();
-    vms_[v->uuid] = std::move(*v);
-  }
-  auto migs = store_.load(Table::migrations);
-  if (!migs) return migs.error();
-  std::vector<std::pair<int64_t, std::string>> order;
-  for (auto& r : *migs) {
-    auto m = migration_from_json(r.json);
-    if (!m) return m.error();
-    order.emplace_back(m->created_ns, m->id);
-    if (!is_terminal(m->phase)) active_by_vm_[m->vm_uuid] = m->id;
-    migrations_[m->id] = std::move(*m);
-  }
-  std::sort(order.begin(), order.end());
-  for (auto& [t, id] : order) migration_order_.push_back(id);
-  auto cmds = store_.load(Table::commands);
-  if (!cmds) return cmds.error();
-  for (auto& r : *cmds) {
-    auto c = command_from_json(r.json);
-    if (!c) return c.error();
-    commands_[c->id] = std::move(*c);
+    take(r, std::move(*v));
   }
   return {};
+}
+}  // namespace
+
+Status Core::load() {
+  std::unique_lock lock(mutex_);
+  MIGCLOCK_TRY(load_table(store_, Table::hosts, host_from_json,
+                          [&](const Record&, Host h) { hosts_[h.hostname] = std::move(h); }));
+  // Offset keys are "host/<received_ns, 20 digits>": sorted per host.
+  MIGCLOCK_TRY(load_table(store_, Table::offsets, offset_from_json, [&](const Record& r, ClockOffset o) {
+    auto& hist = offsets_[r.key.substr(0, r.key.rfind('/'))];
+    hist.push_back(o);
+    if (hist.size() > options_.offset_history) hist.erase(hist.begin());
+  }));
+  MIGCLOCK_TRY(load_table(store_, Table::vms, vm_from_json, [&](const Record&, Vm v) { vms_[v.uuid] = std::move(v); }));
+  std::vector<std::pair<int64_t, std::string>> order;
+  MIGCLOCK_TRY(load_table(store_, Table::migrations, migration_from_json, [&](const Record&, Migration m) {
+    order.emplace_back(m.created_ns, m.id);
+    if (!is_terminal(m.phase)) active_by_vm_[m.vm_uuid] = m.id;
+    migrations_[m.id] = std::move(m);
+  }));
+  std::sort(order.begin(), order.end());
+  for (auto& [t, id] : order) migration_order_.push_back(id);
+  return load_table(store_, Table::commands, command_from_json,
+                    [&](const Record&, Command c) { commands_[c.id] = std::move(c); });
 }
 
 std::optional<Scope> Core::token_scope(const std::string& secret) {

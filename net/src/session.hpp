@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -137,7 +138,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void reply_and_close(const Problem& p) {
     keep_alive_ = false;
+    // The peer may still be sending the body we refused: read and discard
+    // it for a moment after answering (a lingering close), or the kernel
+    // resets the connection and the client never sees the 413.
+    drain_ = true;
     respond(to_response(p));
+  }
+
+  void drain() {
+    if (!drain_buf_) drain_buf_ = std::make_unique<std::array<char, 16384>>();
+    stream_.async_read_some(asio::buffer(*drain_buf_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->drain();
+    });
   }
 
   void respond(Response r) {
@@ -146,6 +159,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     lowest().expires_after(shared_->options.write_timeout);
     http::async_write(stream_, *res_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->res_.reset();
+      if (!ec && self->drain_) {
+        self->drain_ = false;
+        self->lowest().expires_after(std::chrono::seconds(1));
+        return self->drain();
+      }
       if (ec || !self->keep_alive_) return self->close();
       self->read_head(true);
     });
@@ -173,6 +191,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<http::response<http::string_body>> res_;
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  bool drain_ = false;
+  std::unique_ptr<std::array<char, 16384>> drain_buf_;
 };
 
 }  // namespace migclock::net::detail
