@@ -167,7 +167,8 @@ void Api::add_host_routes() {
                 if (!taken || !taken->value.empty() || *wait_s == 0) return reply(std::move(taken));
                 waiters.wait(Core::commands_key(host),
                              Waiters::Clock::now() + std::chrono::seconds(*wait_s),
-                             [this, host, reply](bool) { reply(core.take_commands(host)); });
+                             [this, host, reply](bool) { reply(core.take_commands(host)); },
+                             [this, host] { return core.has_queued_commands(host); });
               });
 
   router_.add("POST", "/api/v1/hosts/{hostname}/commands/{id}/result", kAgent,

@@ -118,17 +118,24 @@ void Api::add_migration_routes() {
     if (*wait_s == 0 || *since < 0 || m->version > *since) return out.send(Response::json(200, to_json(*m)));
     int64_t v = *since;
     auto deadline = Waiters::Clock::now() + std::chrono::seconds(*wait_s);
+    auto changed = [this, id, v] {
+      auto m2 = core.migration(id);
+      return !m2.ok() || m2->version > v;
+    };
     auto again = std::make_shared<std::function<void(bool)>>();
-    *again = [this, id, v, out, deadline, again](bool timed_out) {
+    *again = [this, id, v, out, deadline, again, changed](bool timed_out) {
       auto now_m = core.migration(id);
-      if (!now_m) return out.send(now_m.problem());
+      if (!now_m) {
+        *again = nullptr;
+        return out.send(now_m.problem());
+      }
       if (timed_out || now_m->version > v || Waiters::Clock::now() >= deadline) {
         *again = nullptr;  // break the self-reference
         return out.send(Response::json(200, to_json(*now_m)));
       }
-      waiters.wait(Core::migration_key(id), deadline, *again);
+      waiters.wait(Core::migration_key(id), deadline, *again, changed);
     };
-    waiters.wait(Core::migration_key(id), deadline, *again);
+    waiters.wait(Core::migration_key(id), deadline, *again, changed);
   });
 
   router_.add("POST", "/api/v1/migrations/{id}/events", kAgent | kWrite,

@@ -79,3 +79,14 @@ net::Outcome<Command> Core::command(const std::string& id) const {
 }
 
 }  // namespace migclock::controller
+
+namespace migclock::controller {
+
+bool Core::has_queued_commands(const std::string& hostname) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, c] : commands_)
+    if (c.host == hostname && c.state == "queued") return true;
+  return false;
+}
+
+}  // namespace migclock::controller

@@ -5,11 +5,12 @@ namespace migclock::controller {
 Waiters::Waiters() { thread_ = std::thread([this] { run(); }); }
 Waiters::~Waiters() { stop(); }
 
-void Waiters::wait(const std::string& key, Clock::time_point deadline, Callback fn) {
+void Waiters::wait(const std::string& key, Clock::time_point deadline, Callback fn, std::function<bool()> ready) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_) {
-      entries_[next_++] = Entry{key, deadline, std::move(fn), false};
+      bool fire = ready && ready();
+      entries_[next_++] = Entry{key, deadline, std::move(fn), fire};
       cv_.notify_one();
       return;
     }

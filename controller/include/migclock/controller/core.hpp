@@ -136,6 +136,7 @@ class Core {
   net::Outcome<Applied<Command>> command_result(const std::string& hostname, const std::string& id,
                                                 CommandResultReport r);
   net::Outcome<Command> command(const std::string& id) const;
+  bool has_queued_commands(const std::string& hostname) const;
 
   PreflightResult preflight(const std::string& vm, const std::string& source, const std::string& destination,
                             int64_t now_ns) const;

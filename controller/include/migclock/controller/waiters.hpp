@@ -21,7 +21,10 @@ class Waiters {
   using Callback = std::function<void(bool timed_out)>;
   Waiters();
   ~Waiters();
-  void wait(const std::string& key, Clock::time_point deadline, Callback fn);
+  // `ready` (optional) is checked under the waiters' lock: if it already
+  // holds, fn fires at once. It closes the gap between a handler's "nothing
+  // yet" and its registration, since notify() takes the same lock.
+  void wait(const std::string& key, Clock::time_point deadline, Callback fn, std::function<bool()> ready = {});
   void notify(const std::string& key);
   void stop();  // fires every waiter as timed out
   std::size_t size() const;
