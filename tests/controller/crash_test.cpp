@@ -5,6 +5,9 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <thread>
 
 #include "fixture.hpp"
@@ -128,6 +131,42 @@ TEST(CrashTest, SigtermStopsCleanlyAndHelpAndBadFlagsBehave) {
   ASSERT_NE(child.wait_port(), 0);
   int st = child.kill_and_wait(SIGTERM);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  std::string rm = "rm -rf " + dir;
+  (void)std::system(rm.c_str());
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing
+
+namespace migclock::controller::testing {
+namespace {
+
+// Type=notify: the real binary sends READY=1 on $NOTIFY_SOCKET once it
+// listens, and STOPPING=1 on SIGTERM (sd_notify from libsystemd).
+TEST(CrashTest, NotifiesSystemdReadyAndStopping) {
+  std::string dir = migclock::testing::make_temp_dir("migclock-notify");
+  std::string sock = dir + "/notify.sock";
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", sock.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setenv("NOTIFY_SOCKET", sock.c_str(), 1);
+  Child child(controller_argv(dir));
+  unsetenv("NOTIFY_SOCKET");
+  ASSERT_NE(child.wait_port(), 0);
+  char buf[512] = {};
+  ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+  ASSERT_GT(n, 0) << "no sd_notify message";
+  EXPECT_NE(std::string(buf, static_cast<size_t>(n)).find("READY=1"), std::string::npos) << buf;
+  child.kill_and_wait(SIGTERM);
+  n = ::recv(fd, buf, sizeof buf - 1, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_NE(std::string(buf, static_cast<size_t>(n)).find("STOPPING=1"), std::string::npos);
+  ::close(fd);
   std::string rm = "rm -rf " + dir;
   (void)std::system(rm.c_str());
 }
