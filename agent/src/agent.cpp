@@ -42,6 +42,7 @@ void Agent::start() {
   session_ = std::make_unique<LibvirtSession>(libvirt_options(cfg), [this](DomainEvent ev) { on_libvirt_event(std::move(ev)); },
                                               time_);
   session_->start();
+  start_shipping(cfg);
 }
 
 void Agent::stop() {
@@ -51,6 +52,8 @@ void Agent::stop() {
     stopping_ = true;
   }
   q_cv_.notify_all();
+  ship_cv_.notify_all();
+  if (shipper_.joinable()) shipper_.join();
   if (syncs_) syncs_->stop();
   if (session_) session_->stop();
   if (worker_.joinable()) worker_.join();
@@ -253,6 +256,12 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
     return;
   }
   metrics_.syncs++;
+  if (link_ && (req.reason == "RESUMED_MIGRATED" || req.reason == "STARTED_RESTORED")) {
+    std::lock_guard<std::mutex> lock(ship_mu_);
+    reports_.push_back(PendingReport{req.uuid, req.name, o, 0});
+    ship_now_ = true;
+    ship_cv_.notify_all();
+  }
   if (o.offset_after_ns) metrics_.residual_offset.observe(std::abs(seconds(*o.offset_after_ns)));
   metrics_.sync_latency.observe(seconds(o.sync_ns));
   spdlog::info("vm={} uuid={}: {}: {} policy={} offset before={} ns after={} ns spread={} ns rtt={} ns "

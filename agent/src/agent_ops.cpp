@@ -27,7 +27,15 @@ Result<CaptureReport> Agent::capture(const std::string& id, const std::string& k
     metrics_.capture_failures++;
     return rep.error();
   }
-  auto item = outbox_.put(rep->snapshot, kind);
+  // Migration captures go to the controller (outbox); on-request ones are
+  // for the operator and stay in captures/.
+  Result<OutboxItem> item = make_error(errc::io_error, "not stored");
+  if (kind == "on-request") {
+    Outbox captures(config().effective_state_dir() + "/captures");
+    item = captures.put(rep->snapshot, kind);
+  } else {
+    item = outbox_.put(rep->snapshot, kind);
+  }
   if (!item) {
     metrics_.capture_failures++;
     return item.error();
@@ -35,12 +43,13 @@ Result<CaptureReport> Agent::capture(const std::string& id, const std::string& k
   metrics_.captures++;
   metrics_.outbox_pending = outbox_.pending().size();
   inventory_.note_capture(rec->uuid, rep->snapshot.captured.realtime_ns, item->path);
+  if (kind != "on-request") wake_shipper();
   std::string notes;
   for (const auto& n : rep->notes) notes += "; " + n;
   spdlog::info("vm={} uuid={}: captured ({}) pid={} vcpus={} rtc={} guest_time={} → {}{}", rec->name, rec->uuid, kind,
                rep->qemu_pid, rep->snapshot.vcpus.size(), rep->snapshot.rtc.present ? "yes" : "no",
                rep->snapshot.guest_time ? "yes" : "no", item->path, notes);
-  if (config().controller_url.empty())
+  if (kind != "on-request" && config().controller_url.empty())
     spdlog::info("vm={} uuid={}: no controller configured; snapshot kept in {}", rec->name, rec->uuid, outbox_.dir());
   return rep;
 }
@@ -139,6 +148,8 @@ Result<std::string> Agent::accept_vmm_snapshot(const snapshot::Snapshot& s) {
   metrics_.captures++;
   if (auto item = outbox_.put(s, "vmm"); !item)
     spdlog::warn("vm={} uuid={}: not queued for the controller: {}", s.vm.name, s.vm.uuid, item.error().message());
+  else
+    wake_shipper();
   metrics_.outbox_pending = outbox_.pending().size();
   spdlog::info("vm={} uuid={}: VMM snapshot stored ({} vCPUs) → {}", s.vm.name, s.vm.uuid, s.vcpus.size(), path);
   return path;

@@ -10,6 +10,7 @@
 // docs/benchmarks.md.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -35,7 +36,9 @@ class RealLibvirt : public ::testing::Test {
  protected:
   static inline std::string skip_reason, setup_failure, root, name, hook_path;
   static inline std::unique_ptr<AgentProcess> agents[2];
-  static inline int port = 0;
+  static inline int port = 0, ctl_port = 0;
+  static inline pid_t controller = -1;
+  static inline std::string token_file;
 
   static std::string home(int i) { return root + "/d" + std::to_string(i); }
   static std::string uri(int i) { return "qemu+unix:///session?socket=" + home(i) + "/run/libvirt/libvirt-sock"; }
@@ -45,9 +48,47 @@ class RealLibvirt : public ::testing::Test {
   }
 
   static void write_conf(int i, const std::string& extra) {
+    // The controller is not running until the migration test starts it:
+    // until then the outbox keeps what the agents capture.
+    const std::string ctl = token_file.empty() ? "" : "controller_url = http://127.0.0.1:" + std::to_string(ctl_port) +
+                                                           "\ncontroller_token_file = " + token_file +
+                                                           "\noutbox_retry_s = 1\n";
     write_text(conf(i), "libvirt_uri = " + uri(i) + "\nsocket = " + home(i) +
                             "/migclock/agent.sock\nsocket_group = kvm\nstate_dir = " + root + "/state" +
-                            std::to_string(i) + "\nhostname = host" + std::to_string(i) + "\n" + extra);
+                            std::to_string(i) + "\nhostname = host" + std::to_string(i) + "\n" + ctl + extra);
+  }
+
+#ifdef MIGCLOCK_CONTROLLER_BIN
+  static void make_token() {
+    const auto r = run_process({MIGCLOCK_CONTROLLER_BIN, "token", "create", "--data-dir", root + "/ctl", "--scope",
+                                "agent", "--json"},
+                               "", {"PATH=/usr/bin:/bin"});
+    rapidjson::Document d;
+    d.Parse(r.out.c_str());
+    if (r.rc != 0 || !d.IsObject() || !d.HasMember("token")) return;
+    token_file = root + "/agent.token";
+    write_text(token_file, std::string(d["token"].GetString()) + "\n");
+  }
+  static void start_controller() {
+    controller = fork();
+    if (controller == 0) {
+      const std::string log = root + "/controller.log";
+      freopen(log.c_str(), "w", stdout);
+      freopen(log.c_str(), "a", stderr);
+      execl(MIGCLOCK_CONTROLLER_BIN, MIGCLOCK_CONTROLLER_BIN, "--listen",
+            ("127.0.0.1:" + std::to_string(ctl_port)).c_str(), "--data-dir", (root + "/ctl").c_str(), "--plain-http",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+#endif
+  static std::string controller_get(const std::string& target) {
+    std::string token = read_text(token_file);
+    token.pop_back();  // the newline
+    const auto r = run_process({"/usr/bin/curl", "-s", "-H", "Authorization: Bearer " + token,
+                                "http://127.0.0.1:" + std::to_string(ctl_port) + target},
+                               "", {"PATH=/usr/bin:/bin"});
+    return r.out;
   }
 
   static void start_agent(int i) {
@@ -71,6 +112,11 @@ class RealLibvirt : public ::testing::Test {
     root = "/tmp/mcagent-" + std::to_string(getpid());
     name = "ag" + std::to_string(getpid());
     port = 49300 + getpid() % 500;
+    ctl_port = 18500 + getpid() % 500;
+    fs::create_directories(root + "/ctl");
+#ifdef MIGCLOCK_CONTROLLER_BIN
+    make_token();
+#endif
     // libvirt looks for hooks when a daemon starts: install first.
     const auto inst = run_process({MIGCLOCK_HOOK_BIN, "install", "--json"}, "", {"PATH=/usr/bin:/bin"});
     if (inst.rc != 0) { setup_failure = "hook install failed: " + inst.out + inst.err; return; }
@@ -95,6 +141,10 @@ class RealLibvirt : public ::testing::Test {
         EXPECT_EQ(a->stop(), 0) << "SIGTERM must stop the agent cleanly";
       }
       a.reset();
+    }
+    if (controller > 0) {
+      kill(controller, SIGTERM);
+      waitpid(controller, nullptr, 0);
     }
     sh(kSandbox + " stop " + root + " >/dev/null 2>&1");
     run_process({MIGCLOCK_HOOK_BIN, "uninstall"}, "", {"PATH=/usr/bin:/bin"});
@@ -198,9 +248,13 @@ TEST_F(RealLibvirt, CaptureOfARunningDomain) {
   EXPECT_NEAR(static_cast<double>(s["guest_time"]["guest_ns"].GetInt64() - s["guest_time"]["host_mid_ns"].GetInt64()),
               0.0, 5e9);
   EXPECT_EQ(agents[0]->metric("migclock_agent_captures_total").value_or(-1), before + 1);
+  // On-request captures are for the operator: kept in captures/, not
+  // queued for the controller.
   size_t files = 0;
-  for (const auto& e : fs::directory_iterator(root + "/state0/outbox")) files += e.path().extension() == ".mcs";
-  EXPECT_GE(files, 1u);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root + "/state0/captures", ec)) files += e.path().extension() == ".mcs";
+  EXPECT_EQ(files, 1u);
+  EXPECT_EQ(agents[0]->metric("migclock_agent_outbox_pending").value_or(-1), 0);
 }
 
 TEST_F(RealLibvirt, SuspendThreeSecondsThenResumeIsSynced) {
@@ -284,11 +338,50 @@ TEST_F(RealLibvirt, LiveMigrationCapturesOnTheSourceAndSyncsOnTheDestination) {
   // The source captured on SUSPENDED_MIGRATED and its hook calls reached it.
   EXPECT_TRUE(agents[0]->wait_for_log("captured (live)", seconds(10)));
   bool live = false;
-  for (const auto& e : fs::directory_iterator(root + "/state0/outbox"))
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root + "/state0/outbox", ec))
     live = live || e.path().filename().string().find("-live.mcs") != std::string::npos;
   EXPECT_TRUE(live);
   EXPECT_TRUE(agents[0]->wait_for_log("hook release end", seconds(10)));
   EXPECT_GT(agents[0]->metric("migclock_agent_hook_events_total").value_or(-1), hooks0);
+}
+
+TEST_F(RealLibvirt, ControllerGetsTheKeptSnapshotAndTheSyncResultOnceReachable) {
+#ifndef MIGCLOCK_CONTROLLER_BIN
+  GTEST_SKIP() << "migclock-controller is not built in this tree";
+#else
+  ASSERT_FALSE(token_file.empty()) << "token create failed";
+  // The controller was down during the migration: the snapshot waited on disk.
+  EXPECT_GE(agents[0]->metric("migclock_agent_outbox_pending").value_or(0), 1);
+  rapidjson::Document vm;
+  ASSERT_TRUE(vm_entry(1, vm));
+  const std::string uuid = vm["uuid"].GetString();
+  start_controller();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  std::string body;
+  rapidjson::Document d;
+  while (std::chrono::steady_clock::now() < deadline) {
+    body = controller_get("/api/v1/migrations?vm=" + uuid);
+    d.Parse(body.c_str());
+    if (!d.HasParseError() && d.IsObject() && d.HasMember("items") && d["items"].Size() > 0) {
+      bool verified = false;
+      for (auto& m : d["items"].GetArray()) verified = verified || std::string(m["phase"].GetString()) == "verified";
+      if (verified) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_TRUE(d.IsObject() && d.HasMember("items")) << body;
+  const rapidjson::Value* mig = nullptr;
+  for (auto& m : d["items"].GetArray()) {
+    if (std::string(m["phase"].GetString()) == "verified") mig = &m;
+  }
+  ASSERT_NE(mig, nullptr) << body << "\n" << agents[0]->log_text() << agents[1]->log_text();
+  EXPECT_STREQ((*mig)["source"].GetString(), "host0");
+  EXPECT_TRUE((*mig)["snapshot"].IsObject());
+  EXPECT_TRUE((*mig)["results"].HasMember("guest_offset_after_ns"));
+  EXPECT_EQ(agents[0]->metric("migclock_agent_outbox_pending").value_or(-1), 0);
+  EXPECT_GE(agents[0]->metric("migclock_agent_snapshots_shipped_total").value_or(0), 1);
+#endif
 }
 
 }  // namespace

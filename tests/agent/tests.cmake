@@ -25,6 +25,10 @@ if(TARGET migclock_agent_core AND TARGET migclock-hook)
       target_link_libraries(agent_${t}_tests PRIVATE migclock_agent_core cereal::cereal GTest::gtest_main)
       target_compile_definitions(agent_${t}_tests PRIVATE ${MIGCLOCK_AGENT_TEST_DEFS})
       add_dependencies(agent_${t}_tests migclock-agent migclock-hook)
+      if(TARGET migclock-controller)
+        target_compile_definitions(agent_${t}_tests PRIVATE MIGCLOCK_CONTROLLER_BIN="$<TARGET_FILE:migclock-controller>")
+        add_dependencies(agent_${t}_tests migclock-controller)
+      endif()
       # One process per binary: the hook tests share one agent, the libvirt
       # tests one booted guest (see their fixtures).
       add_test(NAME agent_${t}_tests COMMAND agent_${t}_tests)

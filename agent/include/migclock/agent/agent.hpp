@@ -14,6 +14,7 @@
 
 #include "migclock/agent/capture.hpp"
 #include "migclock/agent/config.hpp"
+#include "migclock/agent/controller_link.hpp"
 #include "migclock/agent/host_profile.hpp"
 #include "migclock/agent/inventory.hpp"
 #include "migclock/agent/libvirt_session.hpp"
@@ -92,6 +93,18 @@ class Agent {
   void tag_domain_source(const std::string& uuid);
   void schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason, int64_t event_mono_ns);
   void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
+  // Controller hand-off (agent_shipping.cpp): one thread, retries until the
+  // controller takes the outbox; nothing else waits on it.
+  void start_shipping(const AgentConfig& cfg);
+  void ship_loop();
+  void ship_once();
+  void wake_shipper();
+
+  struct PendingReport {
+    std::string uuid, name;
+    SyncOutcome outcome;
+    int attempts = 0;
+  };
 
   const TimeSource& time_;
   mutable std::mutex cfg_mu_;
@@ -108,6 +121,14 @@ class Agent {
   std::deque<DomainEvent> queue_;
   bool stopping_ = false;
   std::thread worker_;
+
+  std::unique_ptr<ControllerLink> link_;
+  std::mutex ship_mu_;
+  std::condition_variable ship_cv_;
+  std::deque<PendingReport> reports_;
+  bool ship_now_ = false;
+  std::thread shipper_;
+  int64_t last_heartbeat_mono_ns_ = 0;
 };
 
 }  // namespace migclock::agent

@@ -1,0 +1,56 @@
+// The agent's side of docs/protocol.md: every connection is opened by the
+// agent (HTTPS, bearer token of scope `agent`). Registration/heartbeat,
+// handing over source snapshots, and reporting sync results on the
+// destination. Synchronous (net::Client); the Agent's shipper thread calls
+// it, never an event or API thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "migclock/agent/host_profile.hpp"
+#include "migclock/agent/inventory.hpp"
+#include "migclock/agent/outbox.hpp"
+#include "migclock/agent/sync_types.hpp"
+#include "migclock/common/result.hpp"
+#include "migclock/snapshot/snapshot.hpp"
+
+namespace migclock::net {
+class Client;
+}
+
+namespace migclock::agent {
+
+struct ControllerSettings {
+  std::string url;         // https://controller:8443 (or unix:/path, http:// loopback for tests)
+  std::string token;       // bearer token, scope agent
+  std::string ca_file;
+  std::string hostname;    // this host's name in the registry
+};
+
+class ControllerLink {
+ public:
+  explicit ControllerLink(ControllerSettings s);
+  ~ControllerLink();
+
+  // PUT /api/v1/hosts/{hostname}.
+  Status register_host(const HostProfile& host, const std::vector<DomainRecord>& vms);
+  // POST /api/v1/migrations (idempotent per VM), then PUT its snapshot.
+  // Returns the migration id.
+  Result<std::string> ship(const OutboxItem& item, const snapshot::Snapshot& s);
+  // Destination: find the VM's active migration and report the sync
+  // (phase synced, or degraded with the reason when it failed).
+  Status report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o, int64_t now_ns);
+
+ private:
+  Result<std::string> request_ok(const std::string& method, const std::string& target, const std::string& body,
+                                 const std::string& content_type = "application/json");
+  ControllerSettings s_;
+  std::unique_ptr<net::Client> client_;
+};
+
+// Reads a token file (first line, trimmed); errors name the file.
+Result<std::string> read_token_file(const std::string& path);
+
+}  // namespace migclock::agent

@@ -1,0 +1,137 @@
+#include "migclock/agent/controller_link.hpp"
+
+#include <fstream>
+
+#include "migclock/net/client.hpp"
+#include "migclock/net/json.hpp"
+#include "migclock/net/request.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
+
+namespace migclock::agent {
+
+Result<std::string> read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(errc::io_error, "controller token file " + path + ": cannot open");
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\n')) line.pop_back();
+  if (line.empty()) return make_error(errc::invalid_argument, "controller token file " + path + ": empty");
+  return line;
+}
+
+ControllerLink::ControllerLink(ControllerSettings s) : s_(std::move(s)) {
+  net::ClientOptions o(s_.url, s_.ca_file, s_.token);
+  o.timeout = std::chrono::milliseconds(10'000);
+  client_ = std::make_unique<net::Client>(o);
+}
+
+ControllerLink::~ControllerLink() = default;
+
+Result<std::string> ControllerLink::request_ok(const std::string& method, const std::string& target,
+                                               const std::string& body, const std::string& content_type) {
+  auto r = client_->request(method, target, body, content_type);
+  MIGCLOCK_TRY(r);
+  if (r->status >= 200 && r->status < 300) return r->body;
+  const errc code = r->status == 409 ? errc::conflict : r->status == 404 ? errc::not_found
+                    : r->status >= 500                 ? errc::unavailable
+                                                       : errc::invalid_argument;
+  return make_error(code, method + " " + target + ": HTTP " + std::to_string(r->status) + " " + r->body);
+}
+
+Status ControllerLink::register_host(const HostProfile& host, const std::vector<DomainRecord>& vms) {
+  net::JsonWriter w;
+  w.begin_object();
+  w.key("hostname").value(s_.hostname);
+  w.key("boot_id").value(host.facts.boot_id);
+  w.key("agent_version").value(std::string(MIGCLOCK_VERSION));
+  w.key("tsc_khz").value(static_cast<int64_t>(host.facts.tsc_khz));
+  w.key("scaling_supported").value(host.facts.scaling_supported);
+  w.key("clocksource").value(host.facts.clocksource);
+  w.key("offset_honoured").value(std::string(host.facts.offset_honoured == snapshot::OffsetHonoured::yes  ? "yes"
+                                             : host.facts.offset_honoured == snapshot::OffsetHonoured::no ? "no"
+                                                                                                          : "unknown"));
+  w.key("masterclock_possible").value(host.masterclock_possible);
+  w.key("vms").begin_array();
+  for (const auto& v : vms) {
+    w.begin_object().key("uuid").value(v.uuid).key("name").value(v.name).key("state").value(v.state).end_object();
+  }
+  w.end_array();
+  w.end_object();
+  auto r = request_ok("PUT", "/api/v1/hosts/" + net::percent_encode(s_.hostname), w.str());
+  MIGCLOCK_TRY(r);
+  return {};
+}
+
+Result<std::string> ControllerLink::ship(const OutboxItem& item, const snapshot::Snapshot& s) {
+  net::JsonWriter w;
+  w.begin_object();
+  w.key("vm_uuid").value(s.vm.uuid.empty() ? s.vm.name : s.vm.uuid);
+  w.key("vm_name").value(s.vm.name);
+  w.key("source").value(s_.hostname);
+  w.key("kind").value(std::string(item.kind == "save-restore" || item.kind == "suspend-resume" ? item.kind : "live"));
+  w.end_object();
+  auto created = request_ok("POST", "/api/v1/migrations", w.str());
+  MIGCLOCK_TRY(created);
+  auto doc = net::parse_object(*created);
+  if (!doc.ok() || !doc->HasMember("id") || !(*doc)["id"].IsString())
+    return make_error(errc::malformed_input, "POST /api/v1/migrations: no id in " + *created);
+  const std::string id = (*doc)["id"].GetString();
+  auto bytes = serialization::encode(s, serialization::Format::binary);
+  MIGCLOCK_TRY(bytes);
+  auto put = request_ok("PUT", "/api/v1/migrations/" + net::percent_encode(id) + "/snapshot", *bytes,
+                        "application/vnd.migclock.snapshot");
+  // 409: a different snapshot is already there (an earlier attempt of ours
+  // that crossed a capture): the controller keeps the first; ours is done.
+  if (!put && put.error().code != make_error_code(errc::conflict)) return put.error();
+  return id;
+}
+
+Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
+                                   int64_t now_ns) {
+  auto list = request_ok("GET", "/api/v1/migrations?vm=" + net::percent_encode(uuid) + "&active=true", "");
+  MIGCLOCK_TRY(list);
+  auto doc = net::parse_any(*list);
+  if (!doc.ok()) return make_error(errc::malformed_input, "GET /api/v1/migrations: not JSON");
+  // {"items": [...], "total": N, "next_offset": …}
+  const rapidjson::Value* arr = doc->IsObject() && doc->HasMember("items") ? &(*doc)["items"] : nullptr;
+  if (!arr || !arr->IsArray() || arr->Empty())
+    return make_error(errc::not_found, "no active migration of " + name + " (" + uuid + ") at the controller");
+  const auto& m = (*arr)[arr->Size() - 1];
+  if (!m.IsObject() || !m.HasMember("id") || !m["id"].IsString()) return make_error(errc::malformed_input, "migration without id");
+  net::JsonWriter w;
+  w.begin_object();
+  w.key("phase").value(std::string(o.ok ? "synced" : "degraded"));
+  w.key("host").value(s_.hostname);
+  w.key("at_ns").value(now_ns);
+  if (!o.ok) w.key("reason").value(o.message);
+  w.key("results").begin_object();
+  if (o.offset_before_ns) w.key("guest_offset_before_ns").value(*o.offset_before_ns);
+  if (o.offset_after_ns) w.key("guest_offset_after_ns").value(*o.offset_after_ns);
+  w.key("sync_rtt_ns").value(o.rtt_ns);
+  w.key("sync_spread_ns").value(o.spread_ns);
+  w.end_object();
+  w.end_object();
+  const std::string events = "/api/v1/migrations/" + net::percent_encode(m["id"].GetString()) + "/events";
+  auto r = request_ok("POST", events, w.str());
+  MIGCLOCK_TRY(r);
+  if (!o.ok) return {};
+  // The sync's own after-measurement is the verification: it closes the
+  // migration, so the VM's next migration gets a record of its own.
+  net::JsonWriter v;
+  v.begin_object();
+  v.key("phase").value("verified");
+  v.key("host").value(s_.hostname);
+  v.key("at_ns").value(now_ns);
+  v.key("results").begin_object().key("verification").begin_object();
+  v.key("method").value("guest-get-time NTP-style, lowest-RTT samples");
+  v.key("residual_ns").optional(o.offset_after_ns);
+  v.key("spread_ns").value(o.spread_ns);
+  v.key("rtt_ns").value(o.rtt_ns);
+  v.end_object().end_object();
+  v.end_object();
+  auto rv = request_ok("POST", events, v.str());
+  MIGCLOCK_TRY(rv);
+  return {};
+}
+
+}  // namespace migclock::agent
