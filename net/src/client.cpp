@@ -161,12 +161,18 @@ struct Client::Impl {
     low.expires_after(options.timeout);
     http::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
     run();
-    if (ec) return fail(req.method_string().to_string() + " " + std::string(req.target()), ec);
+    // A server may answer early (413 to a body it refuses) and stop
+    // reading: the write then fails, but the answer may be readable.
+    bool write_failed = ec && (ec == asio::error::broken_pipe || ec == asio::error::connection_reset);
+    beast::error_code write_ec = ec;
+    if (ec && !write_failed) return fail(req.method_string().to_string() + " " + std::string(req.target()), ec);
     http::response_parser<http::string_body> parser;
     parser.body_limit(options.max_response_bytes);
     parser.header_limit(64 * 1024);
+    low.expires_after(options.timeout);
     http::async_read(stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
     run();
+    if (ec && write_failed) return fail(req.method_string().to_string() + " " + std::string(req.target()), write_ec);
     if (ec) return fail("response to " + std::string(req.target()), ec);
     auto res = parser.release();
     out.status = res.result_int();
@@ -178,7 +184,7 @@ struct Client::Impl {
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       out.headers.emplace_back(std::move(name), std::string(f.value()));
     }
-    if (!res.keep_alive()) disconnect();
+    if (!res.keep_alive() || write_failed) disconnect();
     return {};
   }
 

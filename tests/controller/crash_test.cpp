@@ -51,8 +51,9 @@ TEST(CrashTest, KillDashNineMidStreamLosesNoAcknowledgedRecord) {
         std::string vm = "vm-" + std::to_string(t) + "-" + std::to_string(i);
         auto r = c.post("/api/v1/migrations", R"({"vm_uuid":")" + vm + R"(","source":"hv-a","destination":"hv-b"})");
         if (!r || r->status != 201) return;  // the controller is gone
-        auto id = net::parse_object(r->body).value()["id"].GetString();
-        std::string mid = id;
+        auto doc = net::parse_object(r->body);
+        if (!doc || !(*doc)["id"].IsString()) return;
+        std::string mid = (*doc)["id"].GetString();
         {
           std::lock_guard<std::mutex> l(mu);
           acked[mid] = -1;
@@ -73,13 +74,13 @@ TEST(CrashTest, KillDashNineMidStreamLosesNoAcknowledgedRecord) {
   }
   // Let a few hundred acknowledgements through, then kill -9 mid-stream.
   auto t0 = std::chrono::steady_clock::now();
-  while (acks < 400 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20))
+  while (acks < 2000 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20))
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   int st = child->kill_and_wait(SIGKILL);
   EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
   stop = true;
   for (auto& s : streams) s.join();
-  ASSERT_GE(acks.load(), 400) << "stream too slow to test anything";
+  ASSERT_GE(acks.load(), 2000) << "stream too slow to test anything";
 
   auto restarted = std::make_unique<Child>(controller_argv(dir));
   port = restarted->wait_port();
@@ -92,12 +93,14 @@ TEST(CrashTest, KillDashNineMidStreamLosesNoAcknowledgedRecord) {
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->status, 200u) << "acknowledged migration " << id << " lost";
     auto m = net::parse_object(r->body).value();
+    ASSERT_TRUE(m["phase"].IsString() && m["history"].IsArray()) << r->body;
     std::string now = m["phase"].GetString();
-    int want = phase;
-    int have = -1;
-    for (int p = 0; p < 5; ++p)
-      if (now == kPhases[p]) have = p;
-    EXPECT_GE(have, want) << id << " acknowledged " << (want < 0 ? "announced" : kPhases[want]) << " but has " << now;
+    // The acknowledged phase is in the history (later changes, such as a
+    // timeout to degraded after the restart, may follow it).
+    std::string want = phase < 0 ? "announced" : kPhases[phase];
+    bool found = false;
+    for (const auto& e : m["history"].GetArray()) found = found || want == e["phase"].GetString();
+    EXPECT_TRUE(found) << id << " acknowledged " << want << " but its history lacks it: " << r->body;
     if (now != "verified") ++in_flight;
   }
   EXPECT_GT(in_flight, 0u) << "no in-flight migration at the kill: the test proves less than it should";
@@ -105,14 +108,16 @@ TEST(CrashTest, KillDashNineMidStreamLosesNoAcknowledgedRecord) {
   // end degraded with a reason.
   std::this_thread::sleep_for(std::chrono::milliseconds(3500));
   auto list = c.get("/api/v1/migrations?active=true&limit=500");
-  ASSERT_TRUE(list.ok());
+  ASSERT_TRUE(list.ok()) << list.error().message();
   EXPECT_EQ(net::parse_object(list->body).value()["total"].GetInt(), 0) << list->body.substr(0, 300);
   auto degraded = c.get("/api/v1/migrations?phase=degraded&limit=1");
   auto dd = net::parse_object(degraded->body).value();
   EXPECT_GE(dd["total"].GetInt(), static_cast<int>(in_flight) - 0);
-  ASSERT_GE(dd["items"].Size(), 1u);
+  ASSERT_TRUE(dd["items"].IsArray() && dd["items"].Size() >= 1u) << degraded->body;
+  ASSERT_TRUE(dd["items"][0]["reason"].IsString());
   EXPECT_NE(std::string(dd["items"][0]["reason"].GetString()).find("timed out in phase"), std::string::npos);
-  restarted->kill_and_wait(SIGTERM);
+  int end = restarted->kill_and_wait(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(end) && WEXITSTATUS(end) == 0) << "restarted controller died: status " << end;
   std::string rm = "rm -rf " + dir;
   (void)std::system(rm.c_str());
 }
