@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "migclock/agent/json_out.hpp"
+#include "migclock/net/problem.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 
 namespace migclock::agent {
@@ -35,25 +36,10 @@ bool peer_allowed(const PeerCred& peer, const std::string& group, uid_t self_uid
 }
 
 ApiResponse error_response(const Error& e) {
-  int status = 500;
-  std::string code = "internal";
-  const auto& c = e.code;
-  if (c == make_error_code(errc::not_found)) { status = 404; code = "not_found"; }
-  else if (c == make_error_code(errc::invalid_argument) || c == make_error_code(errc::malformed_input) ||
-           c == make_error_code(errc::validation_failed) || c == make_error_code(errc::version_mismatch) ||
-           c == make_error_code(errc::checksum_mismatch) || c == make_error_code(errc::truncated)) {
-    status = 400; code = "bad_request";
-  } else if (c == make_error_code(errc::too_large)) { status = 413; code = "too_large"; }
-  else if (c == make_error_code(errc::conflict)) { status = 409; code = "conflict"; }
-  else if (c == make_error_code(errc::unavailable)) { status = 503; code = "unavailable"; }
-  else if (c == make_error_code(errc::timeout)) { status = 504; code = "timeout"; }
-  else if (c == make_error_code(errc::not_supported)) { status = 501; code = "not_supported"; }
-  JsonOut j;
-  j.w.StartObject();
-  j.kv("error", code);
-  j.kv("message", e.message());
-  j.w.EndObject();
-  return ApiResponse{status, "application/json", j.str()};
+  // net/'s table is the one mapping from errors to status codes, shared
+  // with the controller.
+  const net::Response r = net::to_response(net::problem_from(e));
+  return ApiResponse{static_cast<int>(r.status), r.content_type, r.body};
 }
 
 namespace {

@@ -1,93 +1,75 @@
 #include "migclock/agent/unix_http_server.hpp"
 
 #include <grp.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
-#include <list>
 #include <mutex>
 #include <spdlog/spdlog.h>
+#include <vector>
+
+#include "migclock/net/problem.hpp"
+#include "migclock/net/server.hpp"
 
 namespace migclock::agent {
 
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
-using local = asio::local::stream_protocol;
-
+// net::Server answers on its io threads, which must not block; some API
+// calls do (a capture talks QMP and the guest agent), so requests are
+// handed to a small pool and answered through the Responder.
 struct UnixHttpServer::Impl {
   Handler handler;
   Gate gate;
   std::function<void()> on_refused;
-  asio::io_context io;
-  std::unique_ptr<local::acceptor> acceptor;
-  std::thread accept_thread;
+  std::unique_ptr<net::Server> server;
   std::mutex mu;
-  struct Conn {
-    std::thread thread;
-    std::shared_ptr<local::socket> sock;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  std::list<Conn> conns;
-  std::atomic<bool> stopping{false};
-  std::string path;
+  std::condition_variable cv;
+  std::deque<std::pair<ApiRequest, net::Responder>> queue;
+  std::vector<std::thread> workers;
+  bool stopping = false;
 
-  void serve(std::shared_ptr<local::socket> sock) {
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    PeerCred peer;
-    if (::getsockopt(sock->native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-      peer = PeerCred{cred.pid, cred.uid, cred.gid};
-    }
-    // A stuck client must not pin a thread forever.
-    timeval tv{10, 0};
-    ::setsockopt(sock->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    boost::beast::flat_buffer buf;
-    const bool allowed = gate(peer);
-    while (!stopping.load()) {
-      http::request<http::string_body> req;
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(32u << 20);
-      boost::system::error_code ec;
-      http::read(*sock, buf, parser, ec);
-      if (ec) break;
-      req = parser.release();
-      http::response<http::string_body> res;
-      res.version(req.version());
-      if (!allowed) {
-        if (on_refused) on_refused();
-        spdlog::warn("local API: refused peer pid={} uid={} gid={} (not root, not in the socket group)", peer.pid,
-                     peer.uid, peer.gid);
-        res.result(http::status::forbidden);
-        res.set(http::field::content_type, "application/json");
-        res.body() = R"({"error":"forbidden","message":"peer is not root or in the agent's socket group"})";
-        res.keep_alive(false);
-      } else {
-        ApiRequest api{std::string(req.method_string()), std::string(req.target()), std::move(req.body()), peer};
-        ApiResponse out;
-        try {
-          out = handler(api);
-        } catch (const std::exception& e) {
-          out = ApiResponse{500, "application/json", std::string(R"({"error":"internal","message":")") + "exception" + "\"}"};
-          spdlog::error("local API: {} {}: {}", api.method, api.target, e.what());
-        }
-        res.result(static_cast<http::status>(out.status));
-        res.set(http::field::content_type, out.content_type);
-        res.body() = std::move(out.body);
-        res.keep_alive(req.keep_alive());
+  void work() {
+    while (true) {
+      std::pair<ApiRequest, net::Responder> job;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [this] { return stopping || !queue.empty(); });
+        if (stopping && queue.empty()) return;
+        job = std::move(queue.front());
+        queue.pop_front();
       }
-      res.prepare_payload();
-      http::write(*sock, res, ec);
-      if (ec || !res.keep_alive()) break;
+      ApiResponse out;
+      try {
+        out = handler(job.first);
+      } catch (const std::exception& e) {
+        spdlog::error("local API: {} {}: {}", job.first.method, job.first.target, e.what());
+        out = ApiResponse{500, "application/json", R"({"error":"internal","message":"unexpected exception"})"};
+      }
+      net::Response r = net::Response::text(static_cast<unsigned>(out.status), std::move(out.body), out.content_type);
+      job.second.send(std::move(r));
     }
-    boost::system::error_code ignore;
-    sock->shutdown(local::socket::shutdown_both, ignore);
-    sock->close(ignore);
+  }
+
+  void on_request(net::Request&& req, net::Responder out) {
+    PeerCred peer;
+    peer.pid = req.peer.pid.value_or(0);
+    peer.uid = req.peer.uid.value_or(static_cast<uint32_t>(-1));
+    peer.gid = req.peer.gid.value_or(static_cast<uint32_t>(-1));
+    if (!req.peer.uid || !gate(peer)) {
+      if (on_refused) on_refused();
+      spdlog::warn("local API: refused peer pid={} uid={} gid={} (not root, not in the socket group)", peer.pid,
+                   peer.uid, peer.gid);
+      out.send(net::problem(net::ApiErrc::forbidden, "peer is not root or in the agent's socket group"));
+      return;
+    }
+    ApiRequest api{req.method, req.target, std::move(req.body), peer};
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      queue.emplace_back(std::move(api), std::move(out));
+    }
+    cv.notify_one();
   }
 };
 
@@ -105,15 +87,14 @@ Status UnixHttpServer::start(const std::string& path, const std::string& group) 
   std::error_code fec;
   fs::create_directories(fs::path(path).parent_path(), fec);
   if (fec) return errno_error(fec.value(), "create " + fs::path(path).parent_path().string());
-  ::unlink(path.c_str());  // a stale socket from a previous run
-  impl_->path = path;
-  boost::system::error_code ec;
-  auto acc = std::make_unique<local::acceptor>(impl_->io);
-  acc->open(local::endpoint(path).protocol(), ec);
-  if (!ec) acc->bind(local::endpoint(path), ec);
-  if (!ec) acc->listen(64, ec);
-  if (ec) return make_error(errc::io_error, "listen on " + path + ": " + ec.message());
-  ::chmod(path.c_str(), 0660);
+  net::ServerOptions opts;
+  opts.threads = 1;
+  opts.body_limit = 16u << 20;  // VMM snapshots
+  opts.server_header = "migclock-agent";
+  impl_->server = std::make_unique<net::Server>(opts, [this](net::Request&& r, net::Responder out) {
+    impl_->on_request(std::move(r), std::move(out));
+  });
+  MIGCLOCK_TRY(impl_->server->listen_unix(path, 0660));
   if (!group.empty()) {
     if (struct group* g = ::getgrnam(group.c_str())) {
       if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
@@ -122,56 +103,21 @@ Status UnixHttpServer::start(const std::string& path, const std::string& group) 
       spdlog::warn("local API: group '{}' does not exist; only root may connect", group);
     }
   }
-  impl_->acceptor = std::move(acc);
-  impl_->accept_thread = std::thread([this] {
-    while (!impl_->stopping.load()) {
-      auto sock = std::make_shared<local::socket>(impl_->io);
-      boost::system::error_code aec;
-      impl_->acceptor->accept(*sock, aec);
-      if (aec) {
-        if (impl_->stopping.load()) return;
-        continue;
-      }
-      std::lock_guard<std::mutex> lock(impl_->mu);
-      // Reap connections that have finished.
-      for (auto it = impl_->conns.begin(); it != impl_->conns.end();) {
-        if (it->done->load()) {
-          it->thread.join();
-          it = impl_->conns.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      auto done = std::make_shared<std::atomic<bool>>(false);
-      std::thread t([this, sock, done] {
-        impl_->serve(sock);
-        done->store(true);
-      });
-      impl_->conns.push_back(Impl::Conn{std::move(t), sock, done});
-    }
-  });
-  return {};
+  for (int i = 0; i < 2; ++i) impl_->workers.emplace_back([this] { impl_->work(); });
+  return impl_->server->start();
 }
 
 void UnixHttpServer::stop() {
-  if (!impl_ || impl_->stopping.exchange(true)) return;
-  if (impl_->acceptor) {
-    // shutdown() wakes the blocking accept() on Linux.
-    ::shutdown(impl_->acceptor->native_handle(), SHUT_RDWR);
-  }
-  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
-  std::list<Impl::Conn> conns;
+  if (!impl_) return;
+  if (impl_->server) impl_->server->stop();
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    conns.swap(impl_->conns);
+    impl_->stopping = true;
   }
-  for (auto& c : conns) {
-    if (!c.done->load()) ::shutdown(c.sock->native_handle(), SHUT_RDWR);
-    c.thread.join();
-  }
-  boost::system::error_code ec;
-  if (impl_->acceptor) impl_->acceptor->close(ec);
-  if (!impl_->path.empty()) ::unlink(impl_->path.c_str());
+  impl_->cv.notify_all();
+  for (auto& t : impl_->workers) t.join();
+  impl_->workers.clear();
+  impl_->server.reset();
 }
 
 }  // namespace migclock::agent

@@ -1,10 +1,10 @@
-// HTTP/1.1 over a unix socket (Boost.Beast) for the local API. Each
-// connection's peer is identified by SO_PEERCRED before anything is read;
-// refused peers get 403 and the connection closes. The socket file is
-// created with mode 0660 so the filesystem agrees with the check.
+// The local API's HTTP/1.1 over a unix socket: migclock_net's server
+// (Boost.Beast; SO_PEERCRED read before the first byte) with the agent's
+// peer gate in front (refused peers get 403) and a small worker pool behind
+// (API calls may block; net's io threads must not). The socket file is
+// mode 0660, group `socket_group`, so the filesystem agrees with the gate.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,7 +24,7 @@ class UnixHttpServer {
   ~UnixHttpServer();
 
   // Binds (replacing a stale socket file), chowns to `group` if given, and
-  // starts serving on a background thread.
+  // starts serving on background threads.
   Status start(const std::string& path, const std::string& group);
   void stop();
 
