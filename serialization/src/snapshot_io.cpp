@@ -40,12 +40,22 @@ auto guarded(const char* what, Fn&& fn) -> Result<decltype(fn())> {
   try {
     return fn();
   } catch (const detail::DecodeError& e) {
-    return make_error(e.code(), e.what());
+    // Schema checks name their field; say which decoder too.
+    std::string message = e.what();
+    if (message.rfind("snapshot ", 0) != 0) message = std::string(what) + ": " + message;
+    return make_error(e.code(), std::move(message));
   } catch (const std::bad_alloc&) {
     return make_error(errc::too_large, std::string(what) + ": out of memory");
   } catch (const std::exception& e) {
-    std::string context = std::string(what) + ": " + e.what();
-    if (!detail::failed_path.empty()) context = std::string(what) + ": " + detail::failed_path + ": " + e.what();
+    std::string context = std::string(what) + ": ";
+    if (!detail::failed_path.empty()) context += detail::failed_path + ": ";
+    // cereal turns rapidjson's type checks into assertion texts
+    // ("data_.f.flags & kUint64Flag"); say what they mean first.
+    const std::string detail_text = e.what();
+    if (detail_text.find("rapidjson internal assertion failure") != std::string::npos)
+      context += "wrong JSON type or value out of range (" + detail_text + ")";
+    else
+      context += detail_text;
     return make_error(errc::malformed_input, std::move(context));
   } catch (...) {
     return make_error(errc::malformed_input, std::string(what) + ": unknown decoder failure");
