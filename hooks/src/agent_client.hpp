@@ -1,6 +1,6 @@
-// One HTTP request to the local agent over its unix socket, bounded by a
-// timeout (socket send/receive timeouts; a unix connect either succeeds or
-// fails at once). The hook has no other way to wait: libvirt waits for it.
+// One HTTP request to the local agent over its unix socket (migclock_net's
+// client), bounded by a deadline: libvirt waits for the hook, with no
+// timeout of its own.
 #pragma once
 
 #include <string>
