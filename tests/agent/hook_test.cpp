@@ -18,6 +18,7 @@
 #include "agent_process.hpp"
 #include "migclock/agent/domain_xml.hpp"
 #include "migclock/agent/paths.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
 
 namespace migclock::agent {
 namespace {
@@ -221,6 +222,41 @@ TEST_F(HookTest, ApiRejectsBadInputWithStatusCodes) {
   EXPECT_EQ(http_request(socket, "POST", "/api/v1/vms/nope/capture").status, 404);
   EXPECT_EQ(http_request(socket, "GET", "/api/v1/nothing").status, 404);
   EXPECT_EQ(http_request(socket, "POST", "/api/v1/vmm/snapshots", "[]").status, 400);
+}
+
+TEST_F(HookTest, OwnedVmmPostsItsSnapshotAndGetsRestoreInputs) {
+  snapshot::Snapshot s;
+  s.vm.name = "testvmm-1";
+  s.host.hostname = "vm";
+  s.host.boot_id = read_text("/proc/sys/kernel/random/boot_id");
+  s.host.boot_id.pop_back();
+  s.host.tsc_khz = 2'600'000;
+  s.captured.realtime_ns = 1'700'000'000'000'000'000;
+  s.captured.monotonic_raw_ns = 5'000'000'000;
+  s.software_version = "test";
+  s.clock.clock_ns = 123'456'789;
+  s.clock.flags = snapshot::kClockTscStable;
+  snapshot::VcpuClock v;
+  v.tsc_khz = 2'600'000;
+  v.tsc_offset = 42;
+  v.tsc_offset_valid = true;
+  s.vcpus.push_back(v);
+  auto json = serialization::encode(s, serialization::Format::json);
+  ASSERT_TRUE(json.ok());
+  const auto posted = http_request(socket, "POST", "/api/v1/vmm/snapshots", *json);
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const auto got = http_request(socket, "GET", "/api/v1/vmm/restore-inputs?vm=testvmm-1");
+  ASSERT_EQ(got.status, 200) << got.body;
+  rapidjson::Document d;
+  d.Parse(got.body.c_str());
+  ASSERT_TRUE(d.IsObject());
+  EXPECT_EQ(d["realtime_offset_ns"].GetInt64(), 0);
+  EXPECT_EQ(d["uncertainty_ns"].GetInt64(), 0);
+  EXPECT_NE(std::string(d["evidence"].GetString()).find("same host"), std::string::npos);
+  EXPECT_EQ(d["snapshot"]["vcpus"][0]["tsc_offset"].GetUint64(), 42u);
+  EXPECT_EQ(d["snapshot"]["clock"]["clock_ns"].GetUint64(), 123'456'789u);
+  EXPECT_EQ(http_request(socket, "GET", "/api/v1/vmm/restore-inputs?vm=nobody").status, 404);
+  EXPECT_EQ(http_request(socket, "GET", "/api/v1/vmm/restore-inputs?vm=..").status, 400);
 }
 
 TEST(HookInstall, NeverClobbersAnotherHook) {

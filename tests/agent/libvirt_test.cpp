@@ -384,5 +384,29 @@ TEST_F(RealLibvirt, ControllerGetsTheKeptSnapshotAndTheSyncResultOnceReachable) 
 #endif
 }
 
+TEST_F(RealLibvirt, AgentReconnectsWhenLibvirtRestarts) {
+  // Daemon 1 now runs the migrated guest; restart it under the agent.
+  const std::string pid_text = read_text(home(1) + "/run/libvirt/libvirtd.pid");
+  ASSERT_FALSE(pid_text.empty());
+  const double reconnects = agents[1]->metric("migclock_agent_libvirt_reconnects_total").value_or(-1);
+  ASSERT_EQ(kill(std::stoi(pid_text), SIGTERM), 0);
+  auto wait_metric = [&](const std::string& m, double want) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (agents[1]->metric(m).value_or(-1) == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_metric("migclock_agent_libvirt_connected", 0)) << agents[1]->log_text();
+  EXPECT_EQ(http_request(agents[1]->socket(), "GET", "/readyz").status, 503);
+  ASSERT_EQ(sh(kSandbox + " start 2 " + root + " >/dev/null"), 0);
+  EXPECT_TRUE(wait_metric("migclock_agent_libvirt_connected", 1)) << agents[1]->log_text();
+  EXPECT_EQ(agents[1]->metric("migclock_agent_libvirt_reconnects_total").value_or(-1), reconnects + 1);
+  EXPECT_EQ(http_request(agents[1]->socket(), "GET", "/readyz").status, 200);
+  rapidjson::Document vm;
+  EXPECT_TRUE(vm_entry(1, vm)) << "the inventory was rebuilt after the reconnect";
+}
+
 }  // namespace
 }  // namespace migclock::agent
