@@ -92,7 +92,12 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
     auto handle = std::make_shared<agent_sync::LibvirtDomainHandle>(dom->get());
     agent_sync::LibvirtGuestAgentChannel agent(handle);
     agent_sync::LibvirtQemuMonitorChannel monitor(handle);
+    req.options.apply_delay_hint_ns = delays_.hint(req.uuid);
+    req.options.apply_jitter_ns = delays_.jitter_ns(req.uuid);
     result = agent_sync::sync_when_agent_connects(agent, &monitor, time_, req.options, req.retry, *token);
+    if (result.ok()) {
+      for (int64_t d : result->report.implied_apply_delays_ns()) delays_.record(req.uuid, d);
+    }
   }
   const SyncOutcome outcome = outcome_from(req, result, started, time_.realtime_ns());
   gate_.finish(req.uuid, token);

@@ -14,6 +14,7 @@
 
 #include "migclock/agent/libvirt_handles.hpp"
 #include "migclock/agent/sync_types.hpp"
+#include "migclock/agent_sync/apply_delay_tracker.hpp"
 #include "migclock/agent_sync/sync_retry.hpp"
 #include "migclock/common/time_source.hpp"
 
@@ -53,6 +54,10 @@ class SyncRunner {
   const TimeSource& time_;
   Done done_;
   agent_sync::SupersedingGate gate_;
+  // Per VM: guest-set-time's send-to-apply delay learned from earlier syncs,
+  // the next sync's starting estimate (and its jitter, the gate for
+  // corrections).
+  agent_sync::ApplyDelayTracker delays_;
   std::mutex mu_;
   std::list<Worker> workers_;
   std::list<std::shared_ptr<agent_sync::CancelToken>> tokens_;
