@@ -3,12 +3,11 @@
 #include <grp.h>
 #include <pwd.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <vector>
 
-#include "migclock/agent/json_out.hpp"
+#include "migclock/agent/sync_json.hpp"
+#include "migclock/net/json.hpp"
 #include "migclock/net/problem.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 
@@ -44,7 +43,7 @@ ApiResponse error_response(const Error& e) {
 
 namespace {
 
-ApiResponse json_ok(JsonOut& j, int status = 200) { return ApiResponse{status, "application/json", j.str()}; }
+ApiResponse json_ok(net::JsonWriter& j, int status = 200) { return ApiResponse{status, "application/json", j.str()}; }
 
 Result<rapidjson::Document> parse_body(const std::string& body) {
   rapidjson::Document d;
@@ -72,27 +71,27 @@ std::string query_param(const std::string& target, const std::string& key) {
   return {};
 }
 
-void write_domain(JsonOut& j, const DomainRecord& r) {
-  j.w.StartObject();
-  j.kv("uuid", r.uuid);
-  j.kv("name", r.name);
-  j.kv("state", r.state);
-  j.kv("qemu_pid", r.qemu_pid);
-  j.w.Key("debugfs_dirs");
-  j.w.StartArray();
-  for (const auto& d : r.debugfs_dirs) j.w.String(d.c_str());
-  j.w.EndArray();
-  j.kv("vcpus", static_cast<int>(r.vcpus));
-  j.kv("clock_xml", r.clock_xml);
-  j.w.Key("agent_connected");
-  if (r.agent_connected) j.w.Bool(*r.agent_connected); else j.w.Null();
-  j.kv("last_event", r.last_event);
-  j.kv("last_event_ns", r.last_event_realtime_ns);
-  j.w.Key("last_sync");
-  if (r.last_sync) write_sync(j, *r.last_sync); else j.w.Null();
-  j.kv("last_capture_ns", r.last_capture_realtime_ns);
-  j.kv("last_capture_file", r.last_capture_file);
-  j.w.EndObject();
+void write_domain(net::JsonWriter& j, const DomainRecord& r) {
+  j.begin_object();
+  j.key("uuid").value(r.uuid);
+  j.key("name").value(r.name);
+  j.key("state").value(r.state);
+  j.key("qemu_pid").value(r.qemu_pid);
+  j.key("debugfs_dirs");
+  j.begin_array();
+  for (const auto& d : r.debugfs_dirs) j.value(d);
+  j.end_array();
+  j.key("vcpus").value(static_cast<int>(r.vcpus));
+  j.key("clock_xml").value(r.clock_xml);
+  j.key("agent_connected");
+  if (r.agent_connected) j.value(*r.agent_connected); else j.null();
+  j.key("last_event").value(r.last_event);
+  j.key("last_event_ns").value(r.last_event_realtime_ns);
+  j.key("last_sync");
+  if (r.last_sync) write_sync(j, *r.last_sync); else j.null();
+  j.key("last_capture_ns").value(r.last_capture_realtime_ns);
+  j.key("last_capture_file").value(r.last_capture_file);
+  j.end_object();
 }
 
 }  // namespace
@@ -109,27 +108,27 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
   if (path == "/metrics" && get) return ApiResponse{200, "text/plain; version=0.0.4", agent_.metrics().render()};
   if (path == "/api/v1/host" && get) {
     const auto& h = agent_.host();
-    JsonOut j;
-    j.w.StartObject();
-    j.kv("hostname", h.facts.hostname);
-    j.kv("boot_id", h.facts.boot_id);
-    j.kv("tsc_khz", static_cast<int64_t>(h.facts.tsc_khz));
-    j.kv("clocksource", h.facts.clocksource);
-    j.kv("scaling_supported", h.facts.scaling_supported);
-    j.kv("offset_honoured", h.facts.offset_honoured == snapshot::OffsetHonoured::yes  ? "yes"
+    net::JsonWriter j;
+    j.begin_object();
+    j.key("hostname").value(h.facts.hostname);
+    j.key("boot_id").value(h.facts.boot_id);
+    j.key("tsc_khz").value(static_cast<int64_t>(h.facts.tsc_khz));
+    j.key("clocksource").value(h.facts.clocksource);
+    j.key("scaling_supported").value(h.facts.scaling_supported);
+    j.key("offset_honoured").value(h.facts.offset_honoured == snapshot::OffsetHonoured::yes  ? "yes"
                             : h.facts.offset_honoured == snapshot::OffsetHonoured::no ? "no"
                                                                                      : "unknown");
-    j.kv("masterclock_possible", h.masterclock_possible);
-    j.kv("probe_error", h.probe_error);
-    j.kv("libvirt_connected", agent_.libvirt_connected());
-    j.w.EndObject();
+    j.key("masterclock_possible").value(h.masterclock_possible);
+    j.key("probe_error").value(h.probe_error);
+    j.key("libvirt_connected").value(agent_.libvirt_connected());
+    j.end_object();
     return json_ok(j);
   }
   if (path == "/api/v1/vms" && get) {
-    JsonOut j;
-    j.w.StartArray();
+    net::JsonWriter j;
+    j.begin_array();
     for (const auto& r : agent_.domains()) write_domain(j, r);
-    j.w.EndArray();
+    j.end_array();
     return json_ok(j);
   }
   const std::string vms_prefix = "/api/v1/vms/";
@@ -148,10 +147,10 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
     if (action == "sync") {
       auto st = agent_.request_sync(id, "on request");
       if (!st) return error_response(st.error());
-      JsonOut j;
-      j.w.StartObject();
-      j.kv("scheduled", true);
-      j.w.EndObject();
+      net::JsonWriter j;
+      j.begin_object();
+      j.key("scheduled").value(true);
+      j.end_object();
       return json_ok(j, 202);
     }
   }
@@ -168,10 +167,10 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
     if (d->HasMember("sent_at_ns") && (*d)["sent_at_ns"].IsInt64()) ev.sent_at_ns = (*d)["sent_at_ns"].GetInt64();
     if (ev.op.empty()) return error_response(make_error(errc::invalid_argument, "op: required"));
     agent_.record_hook_event(ev);
-    JsonOut j;
-    j.w.StartObject();
-    j.kv("recorded", true);
-    j.w.EndObject();
+    net::JsonWriter j;
+    j.begin_object();
+    j.key("recorded").value(true);
+    j.end_object();
     return json_ok(j);
   }
   if (post && path == "/api/v1/hook/migrate-begin") {
@@ -180,18 +179,18 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
     const std::string xml = str_field(*d, "xml");
     if (xml.empty()) return error_response(make_error(errc::invalid_argument, "xml: required"));
     const auto r = agent_.migrate_begin(str_field(*d, "name"), xml);
-    JsonOut j;
-    j.w.StartObject();
-    j.kv("action", to_string(r.decision.action));
-    j.kv("message", r.decision.message);
-    j.kv("warning", r.decision.warning);
-    j.kv("policy", to_string(r.inputs.policy));
-    j.kv("host_tsc_khz", static_cast<int64_t>(r.inputs.host_khz));
-    j.w.Key("source_tsc_khz");
-    if (r.inputs.source_khz) j.w.Int64(*r.inputs.source_khz); else j.w.Null();
-    j.kv("frequency_hz", static_cast<int64_t>(r.decision.frequency_hz));
-    j.kv("xml", r.xml);
-    j.w.EndObject();
+    net::JsonWriter j;
+    j.begin_object();
+    j.key("action").value(to_string(r.decision.action));
+    j.key("message").value(r.decision.message);
+    j.key("warning").value(r.decision.warning);
+    j.key("policy").value(to_string(r.inputs.policy));
+    j.key("host_tsc_khz").value(static_cast<int64_t>(r.inputs.host_khz));
+    j.key("source_tsc_khz");
+    if (r.inputs.source_khz) j.value(static_cast<int64_t>(*r.inputs.source_khz)); else j.null();
+    j.key("frequency_hz").value(static_cast<int64_t>(r.decision.frequency_hz));
+    j.key("xml").value(r.xml);
+    j.end_object();
     return json_ok(j);
   }
   if (post && path == "/api/v1/vmm/snapshots") {
@@ -199,10 +198,10 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
     if (!s) return error_response(s.error());
     auto stored = agent_.accept_vmm_snapshot(*s);
     if (!stored) return error_response(stored.error());
-    JsonOut j;
-    j.w.StartObject();
-    j.kv("stored", *stored);
-    j.w.EndObject();
+    net::JsonWriter j;
+    j.begin_object();
+    j.key("stored").value(*stored);
+    j.end_object();
     return json_ok(j, 201);
   }
   if (get && path == "/api/v1/vmm/restore-inputs") {
@@ -210,14 +209,14 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
     if (!r) return error_response(r.error());
     auto snap = serialization::encode(r->snapshot, serialization::Format::json);
     if (!snap) return error_response(snap.error());
-    JsonOut j;
-    j.w.StartObject();
-    j.w.Key("snapshot");
-    j.w.RawValue(snap->c_str(), snap->size(), rapidjson::kObjectType);
-    j.kv("realtime_offset_ns", r->realtime_offset_ns);
-    j.kv("uncertainty_ns", r->uncertainty_ns);
-    j.kv("evidence", r->evidence);
-    j.w.EndObject();
+    net::JsonWriter j;
+    j.begin_object();
+    j.key("snapshot");
+    j.raw(*snap);
+    j.key("realtime_offset_ns").value(r->realtime_offset_ns);
+    j.key("uncertainty_ns").value(r->uncertainty_ns);
+    j.key("evidence").value(r->evidence);
+    j.end_object();
     return json_ok(j);
   }
   return error_response(make_error(errc::not_found, req.method + " " + path + ": no such resource"));

@@ -1,0 +1,24 @@
+#include "migclock/agent/sync_json.hpp"
+
+namespace migclock::agent {
+
+void write_sync(net::JsonWriter& j, const SyncOutcome& o) {
+  j.begin_object();
+  j.key("reason").value(o.reason);
+  j.key("policy").value(to_string(o.policy));
+  j.key("ok").value(o.ok);
+  j.key("cancelled").value(o.cancelled);
+  j.key("message").value(o.message);
+  j.key("offset_before_ns").optional(o.offset_before_ns);
+  j.key("offset_after_ns").optional(o.offset_after_ns);
+  j.key("spread_ns").value(o.spread_ns);
+  j.key("rtt_ns").value(o.rtt_ns);
+  j.key("corrections").value(o.corrections);
+  j.key("agent_wait_ns").value(o.agent_wait_ns);
+  j.key("sync_ns").value(o.sync_ns);
+  j.key("started_ns").value(o.started_realtime_ns);
+  j.key("finished_ns").value(o.finished_realtime_ns);
+  j.end_object();
+}
+
+}  // namespace migclock::agent
