@@ -60,6 +60,12 @@ void Agent::ship_once() {
   if (now - last_heartbeat_mono_ns_ >= 10'000'000'000) {
     if (auto st = link_->register_host(host_, inventory_.all()); st) {
       last_heartbeat_mono_ns_ = now;
+      // The controller's clock vs ours (protocol §2): what makes elapsed
+      // time across two hosts meaningful.
+      if (auto theta = link_->measure_clock_offset(time_); theta)
+        spdlog::debug("controller: clock offset {} ns", *theta);
+      else
+        spdlog::warn("controller: clock offset not measured: {}", theta.error().message());
     } else {
       spdlog::warn("controller: heartbeat failed: {}", st.error().message());
       return;  // unreachable: keep everything for the next round

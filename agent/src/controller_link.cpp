@@ -1,5 +1,6 @@
 #include "migclock/agent/controller_link.hpp"
 
+#include <climits>
 #include <fstream>
 
 #include "migclock/net/client.hpp"
@@ -60,6 +61,40 @@ Status ControllerLink::register_host(const HostProfile& host, const std::vector<
   auto r = request_ok("PUT", "/api/v1/hosts/" + net::percent_encode(s_.hostname), w.str());
   MIGCLOCK_TRY(r);
   return {};
+}
+
+Result<int64_t> ControllerLink::measure_clock_offset(const TimeSource& time, int samples) {
+  int64_t best_rtt = INT64_MAX, best_theta = 0, best_t4 = 0;
+  int taken = 0;
+  for (int i = 0; i < samples; ++i) {
+    const int64_t t1 = time.realtime_ns();
+    net::JsonWriter w;
+    w.begin_object().key("t1_ns").value(t1).end_object();
+    auto reply = request_ok("POST", "/api/v1/time", w.str());
+    const int64_t t4 = time.realtime_ns();
+    MIGCLOCK_TRY(reply);
+    auto doc = net::parse_object(*reply);
+    if (!doc.ok() || !doc->HasMember("t2_ns") || !doc->HasMember("t3_ns") || !(*doc)["t2_ns"].IsInt64() ||
+        !(*doc)["t3_ns"].IsInt64())
+      return make_error(errc::malformed_input, "POST /api/v1/time: " + *reply);
+    const int64_t t2 = (*doc)["t2_ns"].GetInt64(), t3 = (*doc)["t3_ns"].GetInt64();
+    const int64_t rtt = (t4 - t1) - (t3 - t2);
+    ++taken;
+    if (rtt >= 0 && rtt < best_rtt) {
+      best_rtt = rtt;
+      best_theta = ((t2 - t1) + (t3 - t4)) / 2;
+      best_t4 = t4;
+    }
+  }
+  if (best_rtt == INT64_MAX) return make_error(errc::unavailable, "clock offset: no usable sample");
+  net::JsonWriter w;
+  w.begin_object();
+  w.key("offset_ns").value(best_theta).key("uncertainty_ns").value(best_rtt / 2).key("rtt_ns").value(best_rtt);
+  w.key("samples").value(taken).key("measured_at_ns").value(best_t4);
+  w.end_object();
+  auto r = request_ok("POST", "/api/v1/hosts/" + net::percent_encode(s_.hostname) + "/clock-offset", w.str());
+  MIGCLOCK_TRY(r);
+  return best_theta;
 }
 
 Result<std::string> ControllerLink::ship(const OutboxItem& item, const snapshot::Snapshot& s) {

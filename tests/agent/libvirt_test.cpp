@@ -381,6 +381,13 @@ TEST_F(RealLibvirt, ControllerGetsTheKeptSnapshotAndTheSyncResultOnceReachable) 
   EXPECT_TRUE((*mig)["results"].HasMember("guest_offset_after_ns"));
   EXPECT_EQ(agents[0]->metric("migclock_agent_outbox_pending").value_or(-1), 0);
   EXPECT_GE(agents[0]->metric("migclock_agent_snapshots_shipped_total").value_or(0), 1);
+  // Heartbeats registered both hosts, with a measured clock offset (one
+  // machine: the two clocks agree to within the exchange's RTT).
+  rapidjson::Document h;
+  h.Parse(controller_get("/api/v1/hosts/host1").c_str());
+  ASSERT_TRUE(h.IsObject() && h.HasMember("host")) << controller_get("/api/v1/hosts/host1");
+  ASSERT_TRUE(h["host"]["realtime_offset_ns"].IsInt64()) << controller_get("/api/v1/hosts/host1");
+  EXPECT_LT(std::llabs(h["host"]["realtime_offset_ns"].GetInt64()), 50'000'000);
 #endif
 }
 

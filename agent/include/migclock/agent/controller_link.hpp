@@ -14,6 +14,7 @@
 #include "migclock/agent/outbox.hpp"
 #include "migclock/agent/sync_types.hpp"
 #include "migclock/common/result.hpp"
+#include "migclock/common/time_source.hpp"
 #include "migclock/snapshot/snapshot.hpp"
 
 namespace migclock::net {
@@ -36,6 +37,10 @@ class ControllerLink {
 
   // PUT /api/v1/hosts/{hostname}.
   Status register_host(const HostProfile& host, const std::vector<DomainRecord>& vms);
+  // Protocol §2: `samples` NTP-style exchanges with POST /api/v1/time, the
+  // lowest-RTT one reported to POST /api/v1/hosts/{hostname}/clock-offset.
+  // Returns θ = controller clock − this host's clock.
+  Result<int64_t> measure_clock_offset(const TimeSource& time, int samples = 8);
   // POST /api/v1/migrations (idempotent per VM), then PUT its snapshot.
   // Returns the migration id.
   Result<std::string> ship(const OutboxItem& item, const snapshot::Snapshot& s);
