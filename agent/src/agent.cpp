@@ -54,6 +54,7 @@ void Agent::stop() {
   q_cv_.notify_all();
   ship_cv_.notify_all();
   if (shipper_.joinable()) shipper_.join();
+  if (poller_.joinable()) poller_.join();
   if (syncs_) syncs_->stop();
   if (session_) session_->stop();
   if (worker_.joinable()) worker_.join();
@@ -244,6 +245,13 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
 
 void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
   inventory_.note_sync(req.uuid, o);
+  static const std::string kCommand = "controller command ";
+  if (link_ && req.reason.rfind(kCommand, 0) == 0) {
+    std::lock_guard<std::mutex> lock(ship_mu_);
+    command_reports_.push_back(CommandReport{req.reason.substr(kCommand.size()), o.ok, o.message, o, 0});
+    ship_now_ = true;
+    ship_cv_.notify_all();
+  }
   if (o.cancelled) {
     metrics_.sync_cancelled++;
     spdlog::info("vm={} uuid={}: {}: sync superseded ({})", req.name, req.uuid, req.reason, o.message);

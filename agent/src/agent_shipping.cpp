@@ -25,7 +25,9 @@ void Agent::start_shipping(const AgentConfig& cfg) {
     s.token = *t;
   }
   link_ = std::make_unique<ControllerLink>(s);
+  poll_link_ = std::make_unique<ControllerLink>(s);
   shipper_ = std::thread([this] { ship_loop(); });
+  poller_ = std::thread([this] { poll_commands_loop(); });
   spdlog::info("controller {}: shipping snapshots as host {}", cfg.controller_url, s.hostname);
 }
 
@@ -50,6 +52,38 @@ void Agent::ship_loop() {
       if (stopping_) return;
     }
     ship_once();
+  }
+}
+
+void Agent::poll_commands_loop() {
+  // Short polls so SIGTERM is never held up for long by one in flight.
+  constexpr int kWaitS = 5;
+  auto stopping = [this] {
+    std::lock_guard<std::mutex> q(q_mu_);
+    return stopping_;
+  };
+  while (!stopping()) {
+    auto cmds = poll_link_->poll_commands(kWaitS);
+    if (!cmds) {
+      spdlog::debug("controller: command poll: {}", cmds.error().message());
+      std::unique_lock<std::mutex> lock(ship_mu_);
+      ship_cv_.wait_for(lock, std::chrono::seconds(config().outbox_retry_s), [&] {
+        std::lock_guard<std::mutex> q(q_mu_);
+        return stopping_;
+      });
+      continue;
+    }
+    for (const auto& c : *cmds) {
+      spdlog::info("vm={} uuid={}: controller command {} ({})", c.vm_name, c.vm_uuid, c.id, c.kind);
+      Status st = c.kind == "sync" ? request_sync(c.vm_uuid, "controller command " + c.id)
+                                   : Status(make_error(errc::not_supported, "command kind '" + c.kind + "'"));
+      if (!st) {
+        std::lock_guard<std::mutex> lock(ship_mu_);
+        command_reports_.push_back(CommandReport{c.id, false, st.error().message(), std::nullopt, 0});
+        ship_now_ = true;
+        ship_cv_.notify_all();
+      }
+    }
   }
 }
 
@@ -91,6 +125,21 @@ void Agent::ship_once() {
   {
     std::lock_guard<std::mutex> lock(ship_mu_);
     reports.swap(reports_);
+  }
+  std::deque<CommandReport> commands;
+  {
+    std::lock_guard<std::mutex> lock(ship_mu_);
+    commands.swap(command_reports_);
+  }
+  for (auto& c : commands) {
+    auto st = link_->report_command(c.id, c.ok, c.message, c.outcome ? &*c.outcome : nullptr);
+    if (st) continue;
+    if (++c.attempts >= 5) {
+      spdlog::warn("controller command {}: result not reported: {}", c.id, st.error().message());
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(ship_mu_);
+    command_reports_.push_back(c);
   }
   for (auto& r : reports) {
     auto st = link_->report_sync(r.uuid, r.name, r.outcome, time_.realtime_ns());

@@ -121,6 +121,45 @@ Result<std::string> ControllerLink::ship(const OutboxItem& item, const snapshot:
   return id;
 }
 
+Result<std::vector<ControllerCommand>> ControllerLink::poll_commands(int wait_s) {
+  client_->set_timeout(std::chrono::milliseconds((wait_s + 10) * 1000));
+  auto body = request_ok("GET", "/api/v1/hosts/" + net::percent_encode(s_.hostname) + "/commands?wait_s=" +
+                                    std::to_string(wait_s), "");
+  client_->set_timeout(std::chrono::milliseconds(10'000));
+  MIGCLOCK_TRY(body);
+  auto doc = net::parse_any(*body);
+  if (!doc.ok() || !doc->IsArray()) return make_error(errc::malformed_input, "commands: not a JSON array");
+  std::vector<ControllerCommand> out;
+  for (const auto& c : doc->GetArray()) {
+    ControllerCommand cmd;
+    net::FieldReader r(c);
+    r.string("id", cmd.id).string("kind", cmd.kind).string("vm_uuid", cmd.vm_uuid).string("vm_name", cmd.vm_name, false);
+    if (!r.ok()) return make_error(errc::malformed_input, "commands: " + r.problem()->message);
+    out.push_back(std::move(cmd));
+  }
+  return out;
+}
+
+Status ControllerLink::report_command(const std::string& id, bool ok, const std::string& message,
+                                      const SyncOutcome* o) {
+  net::JsonWriter w;
+  w.begin_object().key("ok").value(ok).key("message").value(message);
+  if (o) {
+    w.key("results").begin_object();
+    w.key("policy").value(to_string(o->policy));
+    w.key("guest_offset_before_ns").optional(o->offset_before_ns);
+    w.key("guest_offset_after_ns").optional(o->offset_after_ns);
+    w.key("sync_rtt_ns").value(o->rtt_ns).key("sync_spread_ns").value(o->spread_ns);
+    w.end_object();
+  }
+  w.end_object();
+  auto r = request_ok("POST", "/api/v1/hosts/" + net::percent_encode(s_.hostname) + "/commands/" +
+                                  net::percent_encode(id) + "/result",
+                      w.str());
+  MIGCLOCK_TRY(r);
+  return {};
+}
+
 Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
                                    int64_t now_ns) {
   auto list = request_ok("GET", "/api/v1/migrations?vm=" + net::percent_encode(uuid) + "&active=true", "");

@@ -82,10 +82,12 @@ class RealLibvirt : public ::testing::Test {
     }
   }
 #endif
-  static std::string controller_get(const std::string& target) {
-    std::string token = read_text(token_file);
-    token.pop_back();  // the newline
-    const auto r = run_process({"/usr/bin/curl", "-s", "-H", "Authorization: Bearer " + token,
+  static std::string controller_get(const std::string& target, std::string token = "", const std::string& method = "GET") {
+    if (token.empty()) {
+      token = read_text(token_file);
+      token.pop_back();  // the newline
+    }
+    const auto r = run_process({"/usr/bin/curl", "-s", "-X", method, "-H", "Authorization: Bearer " + token,
                                 "http://127.0.0.1:" + std::to_string(ctl_port) + target},
                                "", {"PATH=/usr/bin:/bin"});
     return r.out;
@@ -388,6 +390,33 @@ TEST_F(RealLibvirt, ControllerGetsTheKeptSnapshotAndTheSyncResultOnceReachable) 
   ASSERT_TRUE(h.IsObject() && h.HasMember("host")) << controller_get("/api/v1/hosts/host1");
   ASSERT_TRUE(h["host"]["realtime_offset_ns"].IsInt64()) << controller_get("/api/v1/hosts/host1");
   EXPECT_LT(std::llabs(h["host"]["realtime_offset_ns"].GetInt64()), 50'000'000);
+
+  // An operator's sync command reaches the agent that runs the VM (long
+  // poll) and its result comes back.
+  const auto tok = run_process({MIGCLOCK_CONTROLLER_BIN, "token", "create", "--data-dir", root + "/ctl", "--scope",
+                                "write", "--json"},
+                               "", {"PATH=/usr/bin:/bin"});
+  rapidjson::Document t;
+  t.Parse(tok.out.c_str());
+  ASSERT_TRUE(t.IsObject() && t.HasMember("token")) << tok.out << tok.err;
+  const std::string write_token = t["token"].GetString();
+  rapidjson::Document cmd;
+  const std::string queued = controller_get("/api/v1/vms/" + uuid + "/sync", write_token, "POST");
+  cmd.Parse(queued.c_str());
+  ASSERT_TRUE(cmd.IsObject() && cmd.HasMember("id")) << queued;
+  const std::string id = cmd["id"].GetString();
+  const auto until = std::chrono::steady_clock::now() + seconds(60);
+  std::string state;
+  while (std::chrono::steady_clock::now() < until) {
+    body = controller_get("/api/v1/commands/" + id, write_token);
+    cmd.Parse(body.c_str());
+    if (cmd.IsObject() && cmd.HasMember("finished_ns") && cmd["finished_ns"].GetInt64() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  ASSERT_TRUE(cmd.IsObject() && cmd["finished_ns"].GetInt64() > 0) << body << "\n" << agents[1]->log_text();
+  EXPECT_STREQ(cmd["host"].GetString(), "host1");
+  ASSERT_TRUE(cmd["results"].IsObject()) << body;
+  EXPECT_TRUE(cmd["results"].HasMember("guest_offset_after_ns")) << body;
 #endif
 }
 

@@ -100,6 +100,15 @@ class Agent {
   void ship_once();
   void wake_shipper();
 
+  void poll_commands_loop();  // protocol §4, its own link (net::Client per thread)
+
+  struct CommandReport {
+    std::string id;
+    bool ok = false;
+    std::string message;
+    std::optional<SyncOutcome> outcome;
+    int attempts = 0;
+  };
   struct PendingReport {
     std::string uuid, name;
     SyncOutcome outcome;
@@ -126,6 +135,9 @@ class Agent {
   std::mutex ship_mu_;
   std::condition_variable ship_cv_;
   std::deque<PendingReport> reports_;
+  std::deque<CommandReport> command_reports_;
+  std::unique_ptr<ControllerLink> poll_link_;
+  std::thread poller_;
   bool ship_now_ = false;
   std::thread shipper_;
   int64_t last_heartbeat_mono_ns_ = 0;

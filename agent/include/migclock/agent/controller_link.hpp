@@ -30,6 +30,12 @@ struct ControllerSettings {
   std::string hostname;    // this host's name in the registry
 };
 
+// A command the controller queued for this host (protocol §4).
+struct ControllerCommand {
+  std::string id, kind, vm_uuid, vm_name;
+};
+
+// One ControllerLink per thread: net::Client is not thread-safe.
 class ControllerLink {
  public:
   explicit ControllerLink(ControllerSettings s);
@@ -44,6 +50,9 @@ class ControllerLink {
   // POST /api/v1/migrations (idempotent per VM), then PUT its snapshot.
   // Returns the migration id.
   Result<std::string> ship(const OutboxItem& item, const snapshot::Snapshot& s);
+  // Long poll for commands (waits up to wait_s on the controller).
+  Result<std::vector<ControllerCommand>> poll_commands(int wait_s);
+  Status report_command(const std::string& id, bool ok, const std::string& message, const SyncOutcome* outcome);
   // Destination: find the VM's active migration and report the sync
   // (phase synced, or degraded with the reason when it failed).
   Status report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o, int64_t now_ns);
