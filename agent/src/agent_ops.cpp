@@ -158,22 +158,44 @@ Result<std::string> Agent::accept_vmm_snapshot(const snapshot::Snapshot& s) {
 Result<RestoreInputs> Agent::restore_inputs(const std::string& vm_id) const {
   if (!safe_id(vm_id)) return make_error(errc::invalid_argument, "vm: not a valid id");
   const std::string path = vmm_dir(config()) + "/" + vm_id + ".mcs";
-  auto s = serialization::load_file(path);
-  if (!s) {
-    if (s.error().code == std::make_error_code(std::errc::no_such_file_or_directory))
-      return make_error(errc::not_found, "no snapshot for VM '" + vm_id + "' on this host");
-    return s.error();
-  }
-  RestoreInputs r;
-  r.snapshot = std::move(*s);
-  if (r.snapshot.host.boot_id == host_.facts.boot_id && !r.snapshot.host.boot_id.empty()) {
+  auto local = serialization::load_file(path);
+  if (!local && local.error().code != std::make_error_code(std::errc::no_such_file_or_directory)) return local.error();
+  // Captured on this machine since it last booted (the boot id is per
+  // machine and boot, whatever name an agent goes by): one CLOCK_REALTIME.
+  if (local && !local->host.boot_id.empty() && local->host.boot_id == host_.facts.boot_id) {
+    RestoreInputs r;
+    r.snapshot = std::move(*local);
     r.evidence = "same host and boot: one CLOCK_REALTIME";
-  } else {
-    // Cross-host offsets come from the controller's measurement; without
-    // one the hosts are assumed to agree, and the answer says so.
-    r.evidence = "unmeasured: source " + r.snapshot.host.hostname + " (no controller measurement available)";
-    r.uncertainty_ns = -1;
+    return r;
   }
+  std::string why_unmeasured = "no controller configured";
+  if (controller_) {
+    // A link of its own: net::Client is one per thread, and this runs on
+    // the API's worker pool.
+    ControllerLink link(*controller_);
+    auto remote = link.restore_inputs(vm_id);
+    if (remote) {
+      RestoreInputs r;
+      r.snapshot = std::move(remote->snapshot);
+      r.realtime_offset_ns = remote->realtime_offset_ns;
+      r.uncertainty_ns = remote->uncertainty_ns;
+      r.evidence = "controller: migration " + remote->migration_id + ", " + remote->source + " -> " +
+                   host_.facts.hostname + " offset measured at " + std::to_string(remote->measured_at_ns) + " ns";
+      spdlog::info("vm={}: restore inputs from the controller (migration {}): host offset {} ns +- {} ns", vm_id,
+                   remote->migration_id, r.realtime_offset_ns, r.uncertainty_ns);
+      return r;
+    }
+    if (!local) return remote.error();
+    why_unmeasured = "controller: " + remote.error().message();
+  }
+  if (!local) return make_error(errc::not_found, "no snapshot for VM '" + vm_id + "' on this host (" + why_unmeasured + ")");
+  // A snapshot from another host (or boot) without a measured offset: the
+  // hosts are assumed to agree, and the answer says so.
+  RestoreInputs r;
+  r.snapshot = std::move(*local);
+  r.uncertainty_ns = -1;
+  r.evidence = "unmeasured: source " + r.snapshot.host.hostname + " (" + why_unmeasured + ")";
+  spdlog::warn("vm={}: restore inputs without a measured host offset: {}", vm_id, r.evidence);
   return r;
 }
 

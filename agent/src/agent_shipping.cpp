@@ -24,8 +24,12 @@ void Agent::start_shipping(const AgentConfig& cfg) {
     }
     s.token = *t;
   }
+  controller_ = s;
   link_ = std::make_unique<ControllerLink>(s);
   poll_link_ = std::make_unique<ControllerLink>(s);
+  // Register (and measure the clock offset) right away: a destination must
+  // be known to the controller before the first migration reaches it.
+  ship_now_ = true;
   shipper_ = std::thread([this] { ship_loop(); });
   poller_ = std::thread([this] { poll_commands_loop(); });
   spdlog::info("controller {}: shipping snapshots as host {}", cfg.controller_url, s.hostname);

@@ -160,8 +160,7 @@ Status ControllerLink::report_command(const std::string& id, bool ok, const std:
   return {};
 }
 
-Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
-                                   int64_t now_ns) {
+Result<std::string> ControllerLink::active_migration(const std::string& uuid, const std::string& name) {
   auto list = request_ok("GET", "/api/v1/migrations?vm=" + net::percent_encode(uuid) + "&active=true", "");
   MIGCLOCK_TRY(list);
   auto doc = net::parse_any(*list);
@@ -172,6 +171,40 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
     return make_error(errc::not_found, "no active migration of " + name + " (" + uuid + ") at the controller");
   const auto& m = (*arr)[arr->Size() - 1];
   if (!m.IsObject() || !m.HasMember("id") || !m["id"].IsString()) return make_error(errc::malformed_input, "migration without id");
+  return std::string(m["id"].GetString());
+}
+
+Result<ControllerRestoreInputs> ControllerLink::restore_inputs(const std::string& vm_id) {
+  auto id = active_migration(vm_id, vm_id);
+  MIGCLOCK_TRY(id);
+  const std::string target = "/api/v1/migrations/" + net::percent_encode(*id) +
+                             "/restore-inputs?destination=" + net::percent_encode(s_.hostname);
+  auto body = request_ok("GET", target, "");
+  MIGCLOCK_TRY(body);
+  auto doc = net::parse_object(*body, 64);
+  if (!doc.ok()) return make_error(errc::malformed_input, "GET " + target + ": " + doc.problem().message);
+  ControllerRestoreInputs in;
+  in.migration_id = *id;
+  const rapidjson::Value* snap = nullptr;
+  net::FieldReader r(*doc);
+  r.object("snapshot", snap, true)
+      .string("source", in.source)
+      .int64("realtime_offset_ns", in.realtime_offset_ns)
+      .int64("uncertainty_ns", in.uncertainty_ns)
+      .int64("measured_at_ns", in.measured_at_ns);
+  if (!r.ok()) return make_error(errc::malformed_input, "GET " + target + ": " + r.problem()->message);
+  net::JsonWriter w;
+  w.value(*snap);
+  auto decoded = serialization::decode(w.str(), serialization::Format::json);
+  MIGCLOCK_TRY(decoded);
+  in.snapshot = std::move(*decoded);
+  return in;
+}
+
+Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
+                                   int64_t now_ns) {
+  auto id = active_migration(uuid, name);
+  MIGCLOCK_TRY(id);
   net::JsonWriter w;
   w.begin_object();
   w.key("phase").value(std::string(o.ok ? "synced" : "degraded"));
@@ -185,7 +218,7 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
   w.key("sync_spread_ns").value(o.spread_ns);
   w.end_object();
   w.end_object();
-  const std::string events = "/api/v1/migrations/" + net::percent_encode(m["id"].GetString()) + "/events";
+  const std::string events = "/api/v1/migrations/" + net::percent_encode(*id) + "/events";
   auto r = request_ok("POST", events, w.str());
   MIGCLOCK_TRY(r);
   if (!o.ok) return {};

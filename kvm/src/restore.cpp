@@ -110,7 +110,8 @@ Result<RestoreOutcome> restore(ClockTarget& target, const snapshot::Snapshot& sn
 
   if (snap.pit.present && target.has_pit()) {
     // The blackout as the wall clock saw it (either mode).
-    const int64_t blackout = std::max<int64_t>(0, dst.realtime_now_ns - snap.captured.realtime_ns);
+    const int64_t blackout =
+        std::max<int64_t>(0, dst.realtime_now_ns - source_realtime_here(snap, policy, /*clock_tuple=*/false));
     MIGCLOCK_TRY(target.set_pit(
         rebase_pit(snap.pit, snap.captured.monotonic_raw_ns, target.monotonic_now_ns(), blackout, policy.pit)));
     out.pit_restored = true;

@@ -47,6 +47,11 @@ Status check_tsc_rate(uint32_t guest_khz, const DestinationFacts& dst, const Res
 
 }  // namespace
 
+int64_t source_realtime_here(const snapshot::Snapshot& snap, const RestorePolicy& policy, bool clock_tuple) {
+  const int64_t at_source = clock_tuple ? static_cast<int64_t>(snap.clock.realtime_ns) : snap.captured.realtime_ns;
+  return at_source + policy.realtime_offset_ns;
+}
+
 Result<Admission> admit(const snapshot::Snapshot& snap, const DestinationFacts& dst, const RestorePolicy& policy) {
   if (snap.vcpus.empty()) return make_error(errc::validation_failed, "snapshot has no vCPUs");
   if (snap.vcpus.size() != dst.vcpus)
@@ -68,7 +73,12 @@ Result<Admission> admit(const snapshot::Snapshot& snap, const DestinationFacts& 
       a.degraded = true;
       a.degraded_reason = "snapshot has no KVM_CLOCK_REALTIME (source masterclock off): kvmclock restored by value";
     } else {
-      const int64_t ahead = static_cast<int64_t>(snap.clock.realtime_ns) - dst.realtime_now_ns;
+      const int64_t src_realtime = source_realtime_here(snap, policy);
+      if (src_realtime <= 0)
+        return make_error(errc::validation_failed, "snapshot realtime moved by the host offset " +
+                                                       std::to_string(policy.realtime_offset_ns) +
+                                                       " ns is not a time");
+      const int64_t ahead = src_realtime - dst.realtime_now_ns;
       if (ahead > policy.future_tolerance_ns && !policy.force_future)
         return make_error(errc::realtime_in_future,
                           "snapshot realtime is " + std::to_string(ahead / 1'000'000) +
@@ -76,7 +86,7 @@ Result<Admission> admit(const snapshot::Snapshot& snap, const DestinationFacts& 
                               std::to_string(policy.future_tolerance_ns / 1'000'000) +
                               " ms; check the hosts' clock agreement or force)");
       a.clock.flags = KVM_CLOCK_REALTIME;
-      a.clock.realtime = snap.clock.realtime_ns;
+      a.clock.realtime = static_cast<uint64_t>(src_realtime);
       if (ahead < 0) predicted += static_cast<uint64_t>(-ahead);
     }
     if (!snap.clock.host_tsc_valid()) {

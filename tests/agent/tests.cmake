@@ -3,6 +3,8 @@
 #   agent_hook_tests   the real hook binary driven exactly as libvirt runs it
 #                      (argv + stdin + libvirt's environment) against a real
 #                      agent over its unix socket; install; SO_PEERCRED
+#   agent_owned_vmm_tests  the real test VMM (/dev/kvm) migrating between two
+#                      real agents through the real controller
 #   agent_libvirt_tests  a real agent against real session libvirt daemons
 #                      with a real TCG guest (tools/libvirt-sandbox): events,
 #                      capture, suspend/resume sync, policies, migration + hook
@@ -19,12 +21,18 @@ if(TARGET migclock_agent_core AND TARGET migclock-hook)
     MIGCLOCK_AGENT_BIN="$<TARGET_FILE:migclock-agent>"
     MIGCLOCK_HOOK_BIN="$<TARGET_FILE:migclock-hook>"
     MIGCLOCK_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-  foreach(t hook libvirt)
+  if(TARGET migclock-testvmm)
+    list(APPEND MIGCLOCK_AGENT_TEST_DEFS MIGCLOCK_TESTVMM_BIN="$<TARGET_FILE:migclock-testvmm>")
+  endif()
+  foreach(t hook libvirt owned_vmm)
     if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${t}_test.cpp)
       add_executable(agent_${t}_tests ${CMAKE_CURRENT_LIST_DIR}/${t}_test.cpp ${CMAKE_CURRENT_LIST_DIR}/agent_process.cpp)
       target_link_libraries(agent_${t}_tests PRIVATE migclock_agent_core cereal::cereal GTest::gtest_main)
       target_compile_definitions(agent_${t}_tests PRIVATE ${MIGCLOCK_AGENT_TEST_DEFS})
       add_dependencies(agent_${t}_tests migclock-agent migclock-hook)
+      if(TARGET migclock-testvmm)
+        add_dependencies(agent_${t}_tests migclock-testvmm)
+      endif()
       if(TARGET migclock-controller)
         target_compile_definitions(agent_${t}_tests PRIVATE MIGCLOCK_CONTROLLER_BIN="$<TARGET_FILE:migclock-controller>")
         add_dependencies(agent_${t}_tests migclock-controller)

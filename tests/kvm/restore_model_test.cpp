@@ -5,6 +5,7 @@
 // both sides of the host's (and across 2^64).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "hypervisor_model.hpp"
@@ -164,6 +165,54 @@ TEST(ByValueRestoreModelTest, GuestClocksLoseTheBlackout) {
   const int64_t tsc_error =
       static_cast<int64_t>(dst.guest_tsc(0) - snap.vcpus[0].msr_tsc) - ns_to_cycles(elapsed, sc.guest_khz);
   EXPECT_NEAR(static_cast<double>(tsc_error), -static_cast<double>(ns_to_cycles(sc.pause_ns, sc.guest_khz)), 3e6);
+}
+
+// Two hosts whose CLOCK_REALTIMEs disagree by `skew` (destination − source,
+// what the controller measures). Given that offset, the guest's clocks
+// advance by the true blackout; without it, by the blackout plus the skew
+// (or, with the destination behind, the snapshot looks like the future).
+TEST(HostClockOffsetModelTest, MeasuredOffsetKeepsTheSkewOutOfTheBlackout) {
+  for (int64_t skew : {int64_t{40'000'000}, int64_t{-250'000'000}, 3 * kSecond}) {
+    Scenario sc{"skew", 2'596'124, 2'596'124, 2'596'124, 50'000'000'000'000ull, 9'000'000'000ull, {0, 0},
+                200'000'000};
+    ModelHypervisor src = make_source(sc);
+    const snapshot::Snapshot snap = src.capture();
+    const int64_t true_src_real = static_cast<int64_t>(snap.clock.realtime_ns);
+
+    ModelHypervisor dst(sc.dst_host_khz, sc.dst_host_tsc0, true_src_real + sc.pause_ns + skew, 2);
+    RestorePolicy policy;
+    policy.realtime_offset_ns = skew;
+    auto outcome = restore(dst, snap, policy, dst);
+    ASSERT_TRUE(outcome.ok()) << "skew " << skew << ": " << outcome.error().message();
+    auto v = verify(dst, snap, *outcome);
+    ASSERT_TRUE(v.ok());
+    EXPECT_TRUE(v->offsets_honoured);
+    EXPECT_FALSE(v->stepped_back);
+    // True elapsed time: the destination's clock minus the skew.
+    const int64_t elapsed = dst.realtime_ns() - skew - true_src_real;
+    EXPECT_EQ(static_cast<int64_t>(dst.kvmclock_ns() - snap.clock.clock_ns), elapsed) << "skew " << skew;
+    const uint64_t ideal = guest_tsc_at(snap.clock.host_tsc, src.vcpu(0).scale, sc.src_offsets[0]) +
+                           static_cast<uint64_t>(ns_to_cycles(elapsed, sc.guest_khz));
+    EXPECT_LE(std::llabs(static_cast<int64_t>(dst.guest_tsc(0) - ideal)), 4) << "skew " << skew;
+
+    // The same restore without the measured offset: the skew lands in the
+    // guest's clock, or (destination behind) the snapshot is refused as
+    // coming from the future.
+    ModelHypervisor blind(sc.dst_host_khz, sc.dst_host_tsc0, true_src_real + sc.pause_ns + skew, 2);
+    auto unmeasured = restore(blind, snap, RestorePolicy{}, blind);
+    if (skew + sc.pause_ns < -RestorePolicy{}.future_tolerance_ns) {
+      ASSERT_FALSE(unmeasured.ok());
+      EXPECT_EQ(unmeasured.error().code, errc::realtime_in_future);
+    } else {
+      ASSERT_TRUE(unmeasured.ok()) << unmeasured.error().message();
+      const int64_t blind_error =
+          static_cast<int64_t>(blind.kvmclock_ns() - snap.clock.clock_ns) - (blind.realtime_ns() - skew - true_src_real);
+      // KVM never steps back: a destination behind by more than the pause
+      // leaves the guest the pause (plus a few modelled ioctls) behind.
+      EXPECT_NEAR(static_cast<double>(blind_error), static_cast<double>(std::max<int64_t>(skew, -sc.pause_ns)), 1e6)
+          << "skew " << skew;
+    }
+  }
 }
 
 TEST(StepBackModelTest, RefusedOnlyWhenAGuestSawTheDestinationClock) {

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <cstdio>
 
+#include <optional>
+
+#include "agent_link.hpp"
 #include "args.hpp"
 #include "commands.hpp"
 #include "migclock/kvm/capture.hpp"
@@ -18,12 +21,18 @@ namespace migclock::testvmm {
 namespace {
 
 const char* kUsage =
-    "usage: migclock-testvmm capture --vcpus N --out FILE [--run-ms MS] [--json]\n"
+    "usage: migclock-testvmm capture --vcpus N (--out FILE | --agent SOCKET) [--name VM]\n"
+    "                                [--run-ms MS] [--json]\n"
     "\n"
     "Boots the test guest with N vCPUs (1-64), lets every vCPU sample its clocks\n"
     "for MS milliseconds (default 20), stops them, captures the VM's clock state\n"
     "(kvm/ capture) and writes the snapshot to FILE (.json or .mcs).\n"
-    "--json prints {capture_us, vcpus, out, clock_ns, realtime_ns}.\n";
+    "  --agent SOCKET  hand the snapshot to the local migclock-agent (its unix\n"
+    "                  socket, POST /api/v1/vmm/snapshots), which ships it to the\n"
+    "                  controller; with --out as well, both happen\n"
+    "  --name VM       the VM's name in the snapshot (default migclock-testvmm-PID);\n"
+    "                  the destination asks for its restore inputs by this name\n"
+    "--json prints {capture_us, vcpus, out, stored, clock_ns, realtime_ns}.\n";
 
 int fail(const Error& e) {
   std::fprintf(stderr, "migclock-testvmm capture: %s\n", e.message().c_str());
@@ -33,16 +42,21 @@ int fail(const Error& e) {
 }  // namespace
 
 int cmd_capture(int argc, char** argv) {
-  Args args(argc, argv, {"json", "help"}, {"vcpus", "out", "run-ms"});
+  Args args(argc, argv, {"json", "help"}, {"vcpus", "out", "run-ms", "agent", "name"});
   if (args.flag("help")) {
     std::fputs(kUsage, stdout);
     return kExitOk;
   }
   const auto vcpus = static_cast<uint32_t>(args.integer("vcpus", 1, 1, kvm::ClockGuest::kMaxVcpus));
-  const std::string out = args.require("out");
+  const std::string agent = args.str("agent");
+  const std::string out = agent.empty() ? args.require("out") : args.str("out");
   const int64_t run_ms = args.integer("run-ms", 20, 0, 600'000);
-  auto fmt = serialization::format_for_path(out);
-  if (!fmt) return fail(fmt.error());
+  std::optional<serialization::Format> fmt;
+  if (!out.empty()) {
+    auto f = serialization::format_for_path(out);
+    if (!f) return fail(f.error());
+    fmt = *f;
+  }
 
   auto sys = kvm::System::open();
   if (!sys) return fail(sys.error());
@@ -53,7 +67,7 @@ int cmd_capture(int argc, char** argv) {
   ctx.host.scaling_supported = probe->scaling_supported;
   ctx.host.offset_honoured =
       probe->offset.honoured() ? snapshot::OffsetHonoured::yes : snapshot::OffsetHonoured::no;
-  ctx.vm.name = "migclock-testvmm-" + std::to_string(::getpid());
+  ctx.vm.name = args.str("name", "migclock-testvmm-" + std::to_string(::getpid()));
 
   auto guest = kvm::ClockGuest::create(*sys, vcpus);
   if (!guest) return fail(guest.error());
@@ -68,7 +82,14 @@ int cmd_capture(int argc, char** argv) {
   auto snap = kvm::capture(guest->vm(), guest->vcpus(), ctx);
   const auto t1 = std::chrono::steady_clock::now();
   if (!snap) return fail(snap.error());
-  if (auto saved = serialization::save_file(out, *snap); !saved) return fail(saved.error());
+  if (!out.empty())
+    if (auto saved = serialization::save_file(out, *snap); !saved) return fail(saved.error());
+  std::string stored;
+  if (!agent.empty()) {
+    auto posted = post_snapshot(agent, *snap);
+    if (!posted) return fail(posted.error());
+    stored = *posted;
+  }
   const auto capture_us = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
   if (args.flag("json")) {
     rapidjson::StringBuffer buf;
@@ -77,13 +98,17 @@ int cmd_capture(int argc, char** argv) {
     w.Key("capture_us"); w.Int64(capture_us);
     w.Key("vcpus"); w.Uint(vcpus);
     w.Key("out"); w.String(out.c_str());
+    w.Key("stored"); w.String(stored.c_str());
+    w.Key("name"); w.String(snap->vm.name.c_str());
     w.Key("clock_ns"); w.Uint64(snap->clock.clock_ns);
     w.Key("realtime_ns"); w.Uint64(snap->clock.realtime_ns);
     w.EndObject();
     std::printf("%s\n", buf.GetString());
   } else {
-    std::printf("captured %u vCPUs in %lld us to %s (%s)\n", vcpus, static_cast<long long>(capture_us), out.c_str(),
-                serialization::format_name(*fmt));
+    std::printf("captured %u vCPUs of %s in %lld us", vcpus, snap->vm.name.c_str(), static_cast<long long>(capture_us));
+    if (fmt) std::printf(" to %s (%s)", out.c_str(), serialization::format_name(*fmt));
+    if (!stored.empty()) std::printf("; the agent stored it as %s", stored.c_str());
+    std::printf("\n");
   }
   return kExitOk;
 }

@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
+#include "agent_link.hpp"
 #include "args.hpp"
 #include "commands.hpp"
 #include "migclock/kvm/clock_guest.hpp"
@@ -16,11 +18,20 @@ namespace migclock::testvmm {
 namespace {
 
 const char* kUsage =
-    "usage: migclock-testvmm restore --in FILE [--mode precise|by-value] [--pit advance|freeze]\n"
-    "                                [--vcpus N] [--force] [--tolerance-ns NS] [--json]\n"
+    "usage: migclock-testvmm restore (--in FILE | --agent SOCKET --vm VM) [--mode precise|by-value]\n"
+    "                                [--pit advance|freeze] [--vcpus N] [--force] [--tolerance-ns NS]\n"
+    "                                [--realtime-offset-ns NS] [--json]\n"
     "\n"
     "Creates a new VM (this process), restores the snapshot FILE onto it, resumes\n"
     "the guest and reports what its first clock reads show.\n"
+    "  --agent SOCKET --vm VM\n"
+    "                 ask the local migclock-agent for VM's restore inputs instead\n"
+    "                 (GET /api/v1/vmm/restore-inputs): the snapshot and this\n"
+    "                 host's realtime minus the source's, as the controller measured;\n"
+    "                 waits up to --wait-s S (default 10) for the snapshot to arrive\n"
+    "  --realtime-offset-ns NS\n"
+    "                 this host's realtime minus the source host's (with --in;\n"
+    "                 default 0, one host)\n"
     "  --mode         precise (default; KVM_CLOCK_REALTIME + recomputed TSC offsets)\n"
     "                 or by-value (as QEMU: kvmclock and MSR_IA32_TSC by value)\n"
     "  --pit          advance (default; PIT counts through the blackout) or freeze\n"
@@ -46,9 +57,9 @@ bool is_refusal(const Error& e) {
 // realtime elapsed until g; realtime at g comes from the kernel's own
 // (clock, realtime) pair taken just after it: realtime_after - (clock_after - g).
 Result<std::vector<VcpuReading>> read_after_resume(const kvm::ClockGuest& guest, const snapshot::Snapshot& snap,
-                                                    int64_t& blackout_ns) {
-  const int64_t src_realtime =
-      snap.clock.realtime_valid() ? static_cast<int64_t>(snap.clock.realtime_ns) : snap.captured.realtime_ns;
+                                                    const kvm::RestorePolicy& policy, int64_t& blackout_ns) {
+  // The source's instant on this host's clock (the measured host offset applied).
+  const int64_t src_realtime = kvm::source_realtime_here(snap, policy, snap.clock.realtime_valid());
   std::vector<VcpuReading> readings;
   for (uint32_t i = 0; i < guest.vcpus().size(); ++i) {
     auto before = guest.vm().get_clock();
@@ -100,7 +111,8 @@ void judge(ContinuityReport& r, const snapshot::Snapshot& snap, int64_t toleranc
 
 int cmd_restore(int argc, char** argv) {
   Args args(argc, argv, {"json", "help", "force"},
-            {"in", "mode", "pit", "vcpus", "tolerance-ns", "capture-us", "pause-ms"});
+            {"in", "mode", "pit", "vcpus", "tolerance-ns", "capture-us", "pause-ms", "agent", "vm",
+             "realtime-offset-ns", "wait-s"});
   if (args.flag("help")) {
     std::fputs(kUsage, stdout);
     return kExitOk;
@@ -115,8 +127,31 @@ int cmd_restore(int argc, char** argv) {
   policy.force_future = args.flag("force");
   const int64_t tolerance_ns = args.integer("tolerance-ns", 1'000'000, 0, INT64_MAX);
 
-  auto snap = serialization::load_file(args.require("in"));
-  if (!snap) return fail(snap.error());
+  Result<snapshot::Snapshot> snap = make_error(errc::invalid_argument, "no snapshot");
+  ContinuityReport report;
+  if (args.has("agent")) {
+    if (args.has("in") || args.has("realtime-offset-ns"))
+      return fail(make_error(errc::invalid_argument, "--agent takes the snapshot and the offset from the agent: "
+                                                     "not with --in or --realtime-offset-ns"),
+                  kExitUsage);
+    // The source's snapshot may still be on its way through the controller.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.integer("wait-s", 10, 0, 600));
+    auto inputs = fetch_restore_inputs(args.str("agent"), args.require("vm"));
+    while (!inputs && inputs.error().code == errc::not_found && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      inputs = fetch_restore_inputs(args.str("agent"), args.require("vm"));
+    }
+    if (!inputs) return fail(inputs.error(), inputs.error().code == errc::validation_failed ? kExitRefused : kExitError);
+    policy.realtime_offset_ns = inputs->realtime_offset_ns;
+    report.realtime_offset = OffsetInputs{inputs->realtime_offset_ns, inputs->uncertainty_ns, inputs->evidence};
+    snap = std::move(inputs->snapshot);
+  } else {
+    policy.realtime_offset_ns = args.integer("realtime-offset-ns", 0, INT64_MIN / 2, INT64_MAX / 2);
+    if (args.has("realtime-offset-ns"))
+      report.realtime_offset = OffsetInputs{policy.realtime_offset_ns, -1, "--realtime-offset-ns"};
+    snap = serialization::load_file(args.require("in"));
+    if (!snap) return fail(snap.error(), snap.error().code == errc::validation_failed ? kExitRefused : kExitError);
+  }
   const auto vcpus = static_cast<uint32_t>(
       args.integer("vcpus", static_cast<int64_t>(snap->vcpus.size()), 1, kvm::ClockGuest::kMaxVcpus));
 
@@ -138,7 +173,6 @@ int cmd_restore(int argc, char** argv) {
   auto verification = kvm::verify(target, *snap, *outcome);
   if (!verification) return fail(verification.error());
 
-  ContinuityReport report;
   report.mode = kvm::clock_mode_name(policy.mode);
   report.vcpus = vcpus;
   report.pause_ms = args.integer("pause-ms", 0, 0, INT64_MAX);
@@ -154,7 +188,7 @@ int cmd_restore(int argc, char** argv) {
   report.tsc_honoured = verification->offsets_honoured;
 
   // Resume: the guest's first reads.
-  auto readings = read_after_resume(*guest, *snap, report.blackout_ns);
+  auto readings = read_after_resume(*guest, *snap, policy, report.blackout_ns);
   if (!readings) return fail(readings.error());
   report.readings = *readings;
   report.kvmclock_error_ns = report.readings.at(0).kvmclock_error_ns;

@@ -13,14 +13,15 @@ namespace {
 const char* kUsage =
     "usage: migclock-testvmm <command> [options]   ('<command> --help' for details)\n"
     "\n"
-    "  capture --vcpus N --out FILE [--run-ms MS] [--json]\n"
+    "  capture --vcpus N (--out FILE | --agent SOCKET) [--name VM] [--run-ms MS] [--json]\n"
     "      boot the guest, run it, pause, capture its clock state, write the\n"
     "      snapshot (FILE.json or FILE.mcs), exit\n"
-    "  restore --in FILE [--mode precise|by-value] [--json] [...]\n"
+    "  restore (--in FILE | --agent SOCKET --vm VM) [--mode precise|by-value] [--json] [...]\n"
     "      a new VM in this process: restore, resume, let the guest read its\n"
     "      clocks, print the continuity report\n"
-    "  migrate --vcpus N --pause-ms D [--mode precise|by-value] [--json]\n"
+    "  migrate --vcpus N --pause-ms D [--mode precise|by-value] [--agent SOCKET] [--json]\n"
     "      capture in one process, pause D ms, restore in a second process\n"
+    "  --agent: the snapshot goes through migclock-agent's local API (owned VMM)\n"
     "\n"
     "exit status: 0 ok, 1 error, 2 usage, 3 snapshot refused, 4 continuity violated\n";
 

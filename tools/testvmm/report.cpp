@@ -18,6 +18,12 @@ std::string to_json(const ContinuityReport& r) {
   if (r.capture_us) w.Int64(*r.capture_us); else w.Null();
   w.Key("restore_us"); w.Int64(r.restore_us);
   w.Key("blackout_ns"); w.Int64(r.blackout_ns);
+  w.Key("realtime_offset_ns");
+  if (r.realtime_offset) w.Int64(r.realtime_offset->offset_ns); else w.Null();
+  if (r.realtime_offset) {
+    w.Key("realtime_offset_uncertainty_ns"); w.Int64(r.realtime_offset->uncertainty_ns);
+    w.Key("realtime_offset_evidence"); w.String(r.realtime_offset->evidence.c_str());
+  }
   w.Key("kvmclock_error_ns"); w.Int64(r.kvmclock_error_ns);
   w.Key("stepped_back"); w.Bool(r.stepped_back);
   w.Key("tsc_honoured"); w.Bool(r.tsc_honoured);
@@ -64,6 +70,9 @@ std::string to_text(const ContinuityReport& r) {
   o << "mode " << r.mode << ", " << r.vcpus << " vCPUs, pause " << r.pause_ms << " ms\n";
   if (r.capture_us) o << "capture        " << *r.capture_us << " us\n";
   o << "restore        " << r.restore_us << " us\n";
+  if (r.realtime_offset)
+    o << "host offset    " << r.realtime_offset->offset_ns << " ns (this host - source; "
+      << r.realtime_offset->evidence << ")\n";
   o << "kvmclock error " << r.kvmclock_error_ns << " ns (guest's first read vs value at pause + elapsed realtime)\n";
   o << "stepped back   " << (r.stepped_back ? "YES" : "no") << "\n";
   o << "TSC            " << (r.tsc_honoured ? "honoured" : "NOT honoured by this host (no TSC continuity claimed)");

@@ -19,12 +19,20 @@ struct VcpuReading {
   bool in_bracket = false;  // KVM_GET_CLOCK before <= guest kvmclock <= KVM_GET_CLOCK after
 };
 
+// The realtime offset between the hosts the restore corrected for.
+struct OffsetInputs {
+  int64_t offset_ns = 0;       // destination realtime − source realtime
+  int64_t uncertainty_ns = 0;  // -1: not measured
+  std::string evidence;
+};
+
 struct ContinuityReport {
   std::string mode;
   uint32_t vcpus = 0;
   int64_t pause_ms = 0;
   std::optional<int64_t> capture_us;  // known when this process or its parent captured
   int64_t restore_us = 0;
+  std::optional<OffsetInputs> realtime_offset;  // set when one was given
   int64_t blackout_ns = 0;  // wall time from the source's KVM_GET_CLOCK to the first guest read
   // The guest's first kvmclock read after resume minus the ideal: its value
   // at pause plus the realtime elapsed until that read (vCPU 0).

@@ -131,6 +131,8 @@ class Agent {
   bool stopping_ = false;
   std::thread worker_;
 
+  // Set once by start() before the local API serves; read-only after.
+  std::optional<ControllerSettings> controller_;
   std::unique_ptr<ControllerLink> link_;
   std::mutex ship_mu_;
   std::condition_variable ship_cv_;

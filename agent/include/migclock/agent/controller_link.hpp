@@ -35,6 +35,17 @@ struct ControllerCommand {
   std::string id, kind, vm_uuid, vm_name;
 };
 
+// GET /api/v1/migrations/{id}/restore-inputs (protocol §3): an owned VMM's
+// snapshot as the source shipped it, and this host's realtime minus the
+// source's as the controller measured it.
+struct ControllerRestoreInputs {
+  std::string migration_id, source;
+  snapshot::Snapshot snapshot;
+  int64_t realtime_offset_ns = 0;
+  int64_t uncertainty_ns = 0;
+  int64_t measured_at_ns = 0;
+};
+
 // One ControllerLink per thread: net::Client is not thread-safe.
 class ControllerLink {
  public:
@@ -56,8 +67,12 @@ class ControllerLink {
   // Destination: find the VM's active migration and report the sync
   // (phase synced, or degraded with the reason when it failed).
   Status report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o, int64_t now_ns);
+  // Destination of an owned VMM: the VM's active migration's restore inputs.
+  Result<ControllerRestoreInputs> restore_inputs(const std::string& vm_id);
 
  private:
+  // The id of the VM's newest non-terminal migration (not_found if none).
+  Result<std::string> active_migration(const std::string& uuid, const std::string& name);
   Result<std::string> request_ok(const std::string& method, const std::string& target, const std::string& body,
                                  const std::string& content_type = "application/json");
   ControllerSettings s_;

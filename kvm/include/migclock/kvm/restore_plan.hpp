@@ -52,7 +52,17 @@ struct RestorePolicy {
   bool force_future = false;
   // KVM's own tolerance for "same TSC rate" (tsc_tolerance_ppm).
   uint32_t tsc_tolerance_ppm = 250;
+  // Destination CLOCK_REALTIME minus the source's, as the controller measured
+  // it (docs/protocol.md §2). The snapshot's realtime was read on the
+  // source's clock, and KVM_CLOCK_REALTIME compares it with this host's: it
+  // is moved onto this host's clock first, or the blackout would absorb the
+  // hosts' disagreement. 0 on one host.
+  int64_t realtime_offset_ns = 0;
 };
+
+// The snapshot's capture instant on this host's CLOCK_REALTIME (kvm_clock
+// realtime, or the capture timestamp when `clock_tuple` is false).
+int64_t source_realtime_here(const snapshot::Snapshot& snap, const RestorePolicy& policy, bool clock_tuple = true);
 
 // What the destination is, as far as admission needs to know.
 struct DestinationFacts {
