@@ -112,8 +112,9 @@ Result<RestoreOutcome> restore(ClockTarget& target, const snapshot::Snapshot& sn
     // The blackout as the wall clock saw it (either mode).
     const int64_t blackout =
         std::max<int64_t>(0, dst.realtime_now_ns - source_realtime_here(snap, policy, /*clock_tuple=*/false));
-    MIGCLOCK_TRY(target.set_pit(
-        rebase_pit(snap.pit, snap.captured.monotonic_raw_ns, target.monotonic_now_ns(), blackout, policy.pit)));
+    out.pit_written =
+        rebase_pit(snap.pit, snap.captured.monotonic_raw_ns, target.monotonic_now_ns(), blackout, policy.pit);
+    MIGCLOCK_TRY(target.set_pit(out.pit_written));
     out.pit_restored = true;
   }
 

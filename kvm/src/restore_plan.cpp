@@ -117,9 +117,24 @@ std::vector<uint64_t> plan_tsc_offsets(const snapshot::Snapshot& snap, const Des
                                        const std::vector<TscScale>& dst_scale) {
   const int64_t elapsed_ns = static_cast<int64_t>(dst.clock_ns - snap.clock.clock_ns);
   std::vector<uint64_t> offsets(snap.vcpus.size());
+  auto same_group = [&](size_t a, size_t b) {
+    const snapshot::VcpuClock& x = snap.vcpus[a];
+    const snapshot::VcpuClock& y = snap.vcpus[b];
+    return x.tsc_offset_valid && y.tsc_offset_valid && x.tsc_offset == y.tsc_offset && x.tsc_khz == y.tsc_khz &&
+           x.tsc_scaling_ratio == y.tsc_scaling_ratio && x.tsc_scaling_frac_bits == y.tsc_scaling_frac_bits &&
+           dst_scale[a].ratio == dst_scale[b].ratio && dst_scale[a].frac_bits == dst_scale[b].frac_bits;
+  };
   for (size_t i = 0; i < snap.vcpus.size(); ++i) {
-    // Same inputs (source offset and scaling, destination scaling) give the
-    // same output: vCPUs that matched on the source match here.
+    // vCPUs that matched on the source get the first one's offset: with an
+    // exact host_tsc the arithmetic would agree anyway, but the fallback
+    // (per-vCPU MSR_IA32_TSC, each read at its own instant) would not.
+    size_t leader = i;
+    for (size_t j = 0; j < i && leader == i; ++j)
+      if (same_group(i, j)) leader = j;
+    if (leader != i) {
+      offsets[i] = offsets[leader];
+      continue;
+    }
     const uint64_t src = source_guest_tsc(snap, i).guest_tsc;
     const uint64_t dst_guest = src + static_cast<uint64_t>(ns_to_cycles(elapsed_ns, snap.vcpus[i].tsc_khz));
     offsets[i] = dst_guest - scale_tsc(dst.host_tsc, dst_scale[i]);

@@ -1,5 +1,7 @@
 #include "migclock/kvm/verify.hpp"
 
+#include <cstdlib>
+
 namespace migclock::kvm {
 namespace {
 
@@ -57,6 +59,26 @@ Result<Verification> verify(const ClockTarget& target, const snapshot::Snapshot&
     for (size_t j = 0; j < i; ++j)
       if (source_offsets_matched(snap, i, j) && v.offsets[i].read_back != v.offsets[j].read_back)
         v.offsets_matched = false;
+
+  if (outcome.pit_restored) {
+    auto pit = target.get_pit();
+    if (!pit) return pit.error();
+    v.pit_state_holds = v.pit_load_times_hold = true;
+    for (uint32_t ch = 0; ch < 3; ++ch) {
+      const kvm_pit_channel_state& w = outcome.pit_written.channels[ch];
+      const kvm_pit_channel_state& r = pit->channels[ch];
+      PitCheck c;
+      c.channel = ch;
+      c.state_holds = w.mode == r.mode && w.rw_mode == r.rw_mode && w.gate == r.gate &&
+                      (w.count == r.count || (w.count == 0 && r.count == 0x10000));  // 0 means 65536
+      c.count_load_time_written = w.count_load_time;
+      c.count_load_time_read_back = r.count_load_time;
+      c.load_time_holds = std::llabs(r.count_load_time - w.count_load_time) <= kPitLoadTimeSlackNs;
+      v.pit_state_holds &= c.state_holds;
+      v.pit_load_times_hold &= c.load_time_holds;
+      v.pit.push_back(c);
+    }
+  }
 
   auto clock = target.get_clock();
   if (!clock) return clock.error();

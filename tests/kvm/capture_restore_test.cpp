@@ -78,9 +78,57 @@ TEST(CaptureTest, SnapshotJsonExposesTheIssueKeys) {
   ASSERT_OK(json);
   rapidjson::Document doc;
   ASSERT_FALSE(doc.Parse(json->c_str()).HasParseError());
-  // Nested as the serialization schema nests them; the names are the contract.
-  for (const char* key : {"\"realtime_ns\"", "\"clock_ns\"", "\"tsc_offset\""})
-    EXPECT_NE(json->find(key), std::string::npos) << key;
+  // The names are the contract: the KVM_GET_CLOCK tuple under "clock",
+  // each vCPU's offset under "vcpus", with the values captured.
+  ASSERT_TRUE(doc.HasMember("clock") && doc["clock"].IsObject());
+  const auto& clock = doc["clock"];
+  ASSERT_TRUE(clock.HasMember("realtime_ns") && clock["realtime_ns"].IsUint64());
+  ASSERT_TRUE(clock.HasMember("clock_ns") && clock["clock_ns"].IsUint64());
+  EXPECT_EQ(clock["realtime_ns"].GetUint64(), snap->clock.realtime_ns);
+  EXPECT_EQ(clock["clock_ns"].GetUint64(), snap->clock.clock_ns);
+  ASSERT_TRUE(doc.HasMember("vcpus") && doc["vcpus"].IsArray());
+  ASSERT_EQ(doc["vcpus"].Size(), 2u);
+  for (rapidjson::SizeType i = 0; i < 2; ++i) {
+    ASSERT_TRUE(doc["vcpus"][i].HasMember("tsc_offset") && doc["vcpus"][i]["tsc_offset"].IsUint64());
+    EXPECT_EQ(doc["vcpus"][i]["tsc_offset"].GetUint64(), snap->vcpus[i].tsc_offset);
+  }
+}
+
+// KVM_SET_PIT2 keeps every channel's mode, count and gate, but reloads the
+// count at the call (i8254.c): channels 1-2 read back count_load_time =
+// the time of the call, whatever the restore wrote, so the PIT's counting
+// phase is not carried across (docs/kvm.md). Verification must say so.
+TEST(RestoreTest, PitStateHoldsButTheKernelRestartsItsCountAtSetPit2) {
+  MIGCLOCK_REQUIRE_KVM(sys);
+  auto src = ClockGuest::create(sys, 1);
+  ASSERT_OK(src);
+  ASSERT_OK(src->sample(0));
+  ::usleep(20'000);  // the source PIT's load time is now >= 20 ms in the past
+  auto snap = capture(src->vm(), src->vcpus(), context_for(sys));
+  ASSERT_OK(snap);
+  ASSERT_TRUE(snap->pit.present);
+  auto dst = ClockGuest::create(sys, 1, ClockGuest::Entry::resume);
+  ASSERT_OK(dst);
+  KvmClockTarget target(dst->vm(), dst->vcpus(), false, true);
+  timespec t0{}, t1{};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  auto outcome = restore(target, *snap, RestorePolicy{}, SystemTimeSource::instance());
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ASSERT_OK(outcome);
+  ASSERT_TRUE(outcome->pit_restored);
+  auto v = verify(target, *snap, *outcome);
+  ASSERT_OK(v);
+  ASSERT_EQ(v->pit.size(), 3u);
+  EXPECT_TRUE(v->pit_state_holds);
+  const int64_t lo = t0.tv_sec * 1'000'000'000ll + t0.tv_nsec, hi = t1.tv_sec * 1'000'000'000ll + t1.tv_nsec;
+  for (uint32_t ch = 1; ch < 3; ++ch) {
+    const PitCheck& c = v->pit[ch];
+    EXPECT_LT(c.count_load_time_written, lo - 10'000'000) << "channel " << ch;  // rebased >= 20 ms back
+    EXPECT_GE(c.count_load_time_read_back, lo) << "channel " << ch;
+    EXPECT_LE(c.count_load_time_read_back, hi) << "channel " << ch;
+    EXPECT_FALSE(c.load_time_holds) << "channel " << ch;
+  }
+  EXPECT_FALSE(v->pit_load_times_hold);
 }
 
 TEST(RestoreTest, InProcessRestoreIsHonestAboutOffsets) {
@@ -217,8 +265,15 @@ TEST(TwoProcessTest, PreciseMigrationKeepsKvmclockContinuous) {
   EXPECT_LT(std::llabs(doc["kvmclock_error_ns"].GetInt64()), 1'000'000) << r.out;
   EXPECT_EQ(doc["tsc_honoured"].GetBool(), report->offset.honoured());
   EXPECT_EQ(doc["tsc_error_cycles"].IsNull(), !doc["tsc_honoured"].GetBool());
-  EXPECT_TRUE(doc["offsets_matched"].IsBool());
+  EXPECT_TRUE(doc["offsets_matched"].GetBool());  // one offset written for both vCPUs
   EXPECT_TRUE(doc["tsc_stable"].IsBool());
+  EXPECT_TRUE(doc["pit_state_holds"].GetBool());
+  for (const auto& v : doc["per_vcpu"].GetArray()) {
+    // The point estimate lies within the bounds taken with CLOCK_REALTIME
+    // around the guest's KVM_RUN.
+    EXPECT_LE(v["kvmclock_error_bounds_ns"][0].GetInt64(), v["kvmclock_error_ns"].GetInt64()) << r.out;
+    EXPECT_GE(v["kvmclock_error_bounds_ns"][1].GetInt64(), v["kvmclock_error_ns"].GetInt64()) << r.out;
+  }
   EXPECT_TRUE(doc["clock_msrs_hold"].GetBool());
   for (const auto& v : doc["per_vcpu"].GetArray()) EXPECT_TRUE(v["in_get_clock_bracket"].GetBool());
 }
@@ -269,12 +324,65 @@ TEST(TwoProcessTest, RestoreRefusesVcpuMismatchAndFutureRealtime) {
   ::unlink(future.c_str());
 }
 
+TEST(TwoProcessTest, TscRateBeyond250PpmIsRefusedEitherSign) {
+  MIGCLOCK_REQUIRE_KVM(sys);
+  if (sys.check_extension(Capability::tsc_control).value_or(0) > 0)
+    GTEST_SKIP() << "host has KVM_CAP_TSC_CONTROL: the rate would be scaled, not refused";
+  const std::string file = temp_path("rate");
+  ChildRun cap = run("capture --vcpus 1 --out " + file + " --json");
+  ASSERT_EQ(cap.status, 0) << cap.out;
+  auto snap = serialization::load_file(file);
+  ASSERT_OK(snap);
+  const uint32_t khz = snap->vcpus[0].tsc_khz;
+  for (int ppm : {300, -300, 200}) {
+    auto s = *snap;
+    s.vcpus[0].tsc_khz = static_cast<uint32_t>(khz + static_cast<int64_t>(khz) * ppm / 1'000'000);
+    const std::string skewed = temp_path(("rate" + std::to_string(ppm)).c_str());
+    ASSERT_OK(serialization::save_file(skewed, s));
+    ChildRun r = run("restore --in " + skewed + " --json 2>&1");
+    if (ppm == 200) {
+      EXPECT_NE(r.status, 3) << "200 ppm is within KVM's tolerance: " << r.out;
+    } else {
+      EXPECT_EQ(r.status, 3) << ppm << " ppm: " << r.out;
+      EXPECT_NE(r.out.find("cannot scale the TSC"), std::string::npos) << r.out;
+    }
+    ::unlink(skewed.c_str());
+  }
+  ::unlink(file.c_str());
+}
+
+// --realtime-offset-ns (destination − source, what the controller measures
+// between two hosts) moves the snapshot's realtime onto this host's clock.
+// One machine, so the true offset is 0: claiming −2 s makes the restore
+// count 2 s more of blackout; claiming +2 s puts the snapshot 2 s in this
+// host's future, which is refused.
+TEST(TwoProcessTest, HostRealtimeOffsetIsAppliedToTheRestore) {
+  MIGCLOCK_REQUIRE_KVM(sys);
+  const std::string file = temp_path("offset");
+  ChildRun cap = run("capture --vcpus 1 --out " + file + " --json");
+  ASSERT_EQ(cap.status, 0) << cap.out;
+  ChildRun behind = run("restore --in " + file + " --realtime-offset-ns -2000000000 --json");
+  ASSERT_EQ(behind.status, 0) << behind.out;
+  rapidjson::Document doc;
+  ASSERT_FALSE(doc.Parse(behind.out.c_str()).HasParseError()) << behind.out;
+  EXPECT_EQ(doc["realtime_offset_ns"].GetInt64(), -2'000'000'000);
+  EXPECT_GE(doc["blackout_ns"].GetInt64(), 2'000'000'000);  // as this host's clock counts it
+  EXPECT_LT(std::llabs(doc["kvmclock_error_ns"].GetInt64()), 1'000'000) << behind.out;
+  ChildRun ahead = run("restore --in " + file + " --realtime-offset-ns 2000000000 --json 2>&1");
+  EXPECT_EQ(ahead.status, 3) << ahead.out;
+  EXPECT_NE(ahead.out.find("in the future"), std::string::npos) << ahead.out;
+  ::unlink(file.c_str());
+}
+
 TEST(TwoProcessTest, BadInputIsAClearErrorNotACrash) {
   ChildRun missing = run("restore --in /nonexistent/snap.json 2>&1");
   EXPECT_EQ(missing.status, 1) << missing.out;
   EXPECT_NE(missing.out.find("/nonexistent/snap.json"), std::string::npos) << missing.out;
   ChildRun usage = run("migrate --vcpus 0 2>&1");
   EXPECT_EQ(usage.status, 2) << usage.out;
+  ChildRun mode = run("migrate --vcpus 1 --mode bogus 2>&1");  // refused before any capture
+  EXPECT_EQ(mode.status, 2) << mode.out;
+  EXPECT_EQ(mode.out.find("capture"), std::string::npos) << mode.out;
   ChildRun unknown = run("frobnicate 2>&1");
   EXPECT_EQ(unknown.status, 2) << unknown.out;
   ChildRun help = run("restore --help");

@@ -86,10 +86,19 @@ class ModelHypervisor final : public ClockTarget, public TimeSource {
     return vcpus_[i].offset;
   }
   bool has_pit() const override { return true; }
+  // KVM_SET_PIT2 as arch/x86/kvm/i8254.c does it: every channel's count is
+  // reloaded at the call (pit_load_count); channels 1-2 get
+  // count_load_time = now, channel 0 keeps the value written but counts
+  // from a restarted hrtimer.
   Status set_pit(const kvm_pit_state2& pit) override {
     tick();
     pit_ = pit;
+    for (int i = 1; i < 3; ++i) pit_.channels[i].count_load_time = t_ns_;
     return {};
+  }
+  Result<kvm_pit_state2> get_pit() const override {
+    tick();
+    return pit_;
   }
   Status kvmclock_ctrl(size_t i) override {
     tick();

@@ -215,6 +215,45 @@ TEST(HostClockOffsetModelTest, MeasuredOffsetKeepsTheSkewOutOfTheBlackout) {
   }
 }
 
+// Without KVM_CLOCK_HOST_TSC the source guest TSC comes from each vCPU's
+// MSR_IA32_TSC, read one after another (µs apart on real KVM): vCPUs whose
+// offsets matched must still get one identical offset (the masterclock
+// needs it), not one per read instant.
+TEST(MatchedOffsetsModelTest, StayIdenticalWhenTheSnapshotHasNoHostTsc) {
+  Scenario sc{"no_host_tsc", 2'596'124, 2'596'124, 2'596'124, 50'000'000'000'000ull, 9'000'000'000ull,
+              {777, 777, 9'999}, 200'000'000};
+  ModelHypervisor src = make_source(sc);
+  snapshot::Snapshot snap = src.capture();
+  snap.clock.flags &= ~static_cast<uint32_t>(KVM_CLOCK_HOST_TSC);
+  snap.clock.host_tsc = 0;
+  snap.vcpus[1].msr_tsc += 15'000;  // read ~6 µs after vCPU 0's
+  snap.vcpus[2].msr_tsc += 30'000;
+  ModelHypervisor dst(sc.dst_host_khz, sc.dst_host_tsc0, static_cast<int64_t>(snap.clock.realtime_ns) + sc.pause_ns, 3);
+  auto outcome = restore(dst, snap, RestorePolicy{}, dst);
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message();
+  EXPECT_FALSE(outcome->offsets_from_exact_tsc);
+  EXPECT_TRUE(outcome->admission.degraded);
+  EXPECT_EQ(dst.vcpu(1).offset, dst.vcpu(0).offset);
+  EXPECT_NE(dst.vcpu(2).offset, dst.vcpu(0).offset);  // it did not match on the source
+  auto v = verify(dst, snap, *outcome);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->offsets_matched);
+}
+
+// KVM_KVMCLOCK_CTRL answers EINVAL for a vCPU whose guest never enabled
+// kvmclock: counted, not fatal.
+TEST(KvmclockCtrlModelTest, EinvalWithoutAGuestKvmclockIsCounted) {
+  Scenario sc{"no_kvmclock", 2'596'124, 2'596'124, 2'596'124, 1'000'000ull, 2'000'000ull, {0, 0, 0}, 1'000'000};
+  ModelHypervisor src = make_source(sc);
+  src.vcpu(1).system_time_msr = 0;  // vCPU 1's guest has no kvmclock
+  const snapshot::Snapshot snap = src.capture();
+  ModelHypervisor dst(sc.dst_host_khz, sc.dst_host_tsc0, static_cast<int64_t>(snap.clock.realtime_ns) + sc.pause_ns, 3);
+  auto outcome = restore(dst, snap, RestorePolicy{}, dst);
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message();
+  EXPECT_EQ(outcome->kvmclock_ctrl_einval, 1u);
+  EXPECT_EQ(outcome->kvmclock_ctrl_ok, 2u);
+}
+
 TEST(StepBackModelTest, RefusedOnlyWhenAGuestSawTheDestinationClock) {
   Scenario sc{"step", 2'596'124, 2'596'124, 2'596'124, 1'000'000ull, 2'000'000ull, {0}, 1'000'000};
   ModelHypervisor src = make_source(sc);

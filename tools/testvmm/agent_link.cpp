@@ -23,7 +23,10 @@ Error agent_error(const std::string& what, const net::Response& r) {
   std::string message = r.body;
   auto doc = net::parse_object(r.body);
   if (doc.ok() && doc->HasMember("message") && (*doc)["message"].IsString()) message = (*doc)["message"].GetString();
-  const errc code = r.status == 404 ? errc::not_found : r.status == 400 ? errc::invalid_argument : errc::unavailable;
+  const errc code = r.status == 404   ? errc::not_found
+                    : r.status == 409 ? errc::conflict
+                    : r.status == 400 ? errc::invalid_argument
+                                      : errc::unavailable;
   return make_error(code, what + ": agent answered " + std::to_string(r.status) + ": " + message);
 }
 

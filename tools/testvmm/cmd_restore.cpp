@@ -37,6 +37,9 @@ const char* kUsage =
     "  --pit          advance (default; PIT counts through the blackout) or freeze\n"
     "  --vcpus N      destination vCPUs (default: the snapshot's; a mismatch is refused)\n"
     "  --force        restore even when the snapshot's realtime is in the future\n"
+    "  --future-tolerance-ns NS\n"
+    "                 how far the snapshot's realtime may be ahead of this host's\n"
+    "                 before it is refused (default 100000000 = 100 ms)\n"
     "  --tolerance-ns largest |kvmclock error| that still counts as continuous in\n"
     "                 precise mode (default 1000000)\n"
     "exit status: 0 ok, 1 error, 3 refused, 4 continuity violated\n";
@@ -64,7 +67,9 @@ Result<std::vector<VcpuReading>> read_after_resume(const kvm::ClockGuest& guest,
   for (uint32_t i = 0; i < guest.vcpus().size(); ++i) {
     auto before = guest.vm().get_clock();
     if (!before) return before.error();
+    const int64_t host_before = SystemTimeSource::instance().realtime_ns();
     auto s = guest.sample(i);
+    const int64_t host_after = SystemTimeSource::instance().realtime_ns();
     if (!s) return s.error();
     auto after = guest.vm().get_clock();
     if (!after) return after.error();
@@ -78,6 +83,9 @@ Result<std::vector<VcpuReading>> read_after_resume(const kvm::ClockGuest& guest,
     r.guest_kvmclock_ns = s->kvmclock_ns;
     r.guest_tsc = s->guest_tsc;
     r.kvmclock_error_ns = static_cast<int64_t>(s->kvmclock_ns) - ideal;
+    const int64_t at_pause = static_cast<int64_t>(snap.clock.clock_ns) - src_realtime;
+    r.kvmclock_error_min_ns = static_cast<int64_t>(s->kvmclock_ns) - (at_pause + host_after);
+    r.kvmclock_error_max_ns = static_cast<int64_t>(s->kvmclock_ns) - (at_pause + host_before);
     r.in_bracket = before->clock <= s->kvmclock_ns && s->kvmclock_ns <= after->clock;
     if (i == 0) blackout_ns = realtime_at_read - src_realtime;
     readings.push_back(r);
@@ -92,6 +100,7 @@ void judge(ContinuityReport& r, const snapshot::Snapshot& snap, int64_t toleranc
   };
   if (r.stepped_back) violate("kvmclock stepped backwards");
   if (!r.clock_msrs_hold) violate("kvmclock MSRs did not read back as written");
+  if (r.pit_restored && !r.pit_state_holds) violate("PIT modes/counts/gates did not read back as written");
   for (const auto& g : r.readings) {
     if (!g.in_bracket) violate("vcpu " + std::to_string(g.vcpu) + ": guest kvmclock outside the KVM_GET_CLOCK bracket");
     if (g.guest_kvmclock_ns < snap.clock.clock_ns) violate("vcpu " + std::to_string(g.vcpu) + ": guest read before the pause value");
@@ -112,7 +121,7 @@ void judge(ContinuityReport& r, const snapshot::Snapshot& snap, int64_t toleranc
 int cmd_restore(int argc, char** argv) {
   Args args(argc, argv, {"json", "help", "force"},
             {"in", "mode", "pit", "vcpus", "tolerance-ns", "capture-us", "pause-ms", "agent", "vm",
-             "realtime-offset-ns", "wait-s"});
+             "realtime-offset-ns", "wait-s", "future-tolerance-ns"});
   if (args.flag("help")) {
     std::fputs(kUsage, stdout);
     return kExitOk;
@@ -125,6 +134,7 @@ int cmd_restore(int argc, char** argv) {
   if (pit != "advance" && pit != "freeze") return fail(make_error(errc::invalid_argument, "--pit " + pit), kExitUsage);
   policy.pit = pit == "advance" ? kvm::PitPolicy::advance : kvm::PitPolicy::freeze;
   policy.force_future = args.flag("force");
+  policy.future_tolerance_ns = args.integer("future-tolerance-ns", policy.future_tolerance_ns, 0, INT64_MAX / 2);
   const int64_t tolerance_ns = args.integer("tolerance-ns", 1'000'000, 0, INT64_MAX);
 
   Result<snapshot::Snapshot> snap = make_error(errc::invalid_argument, "no snapshot");
@@ -137,7 +147,11 @@ int cmd_restore(int argc, char** argv) {
     // The source's snapshot may still be on its way through the controller.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args.integer("wait-s", 10, 0, 600));
     auto inputs = fetch_restore_inputs(args.str("agent"), args.require("vm"));
-    while (!inputs && inputs.error().code == errc::not_found && std::chrono::steady_clock::now() < deadline) {
+    // 404: no snapshot yet; 409: a host's clock offset not measured yet.
+    auto not_yet = [&] {
+      return !inputs && (inputs.error().code == errc::not_found || inputs.error().code == errc::conflict);
+    };
+    while (not_yet() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       inputs = fetch_restore_inputs(args.str("agent"), args.require("vm"));
     }
@@ -182,6 +196,11 @@ int cmd_restore(int argc, char** argv) {
   report.degraded_reason = outcome->admission.degraded_reason;
   report.kvmclock_ctrl_einval = outcome->kvmclock_ctrl_einval;
   report.pit_restored = outcome->pit_restored;
+  report.pit_state_holds = verification->pit_state_holds;
+  report.pit_load_times_hold = verification->pit_load_times_hold;
+  if (outcome->kvmclock_ctrl_einval)
+    std::fprintf(stderr, "migclock-testvmm restore: KVM_KVMCLOCK_CTRL: EINVAL on %u vCPU(s) (guest without kvmclock)\n",
+                 outcome->kvmclock_ctrl_einval);
   report.offsets = verification->offsets;
   report.offsets_matched = verification->offsets_matched;
   report.clock_msrs_hold = verification->msrs_hold;

@@ -25,6 +25,10 @@ std::string to_json(const ContinuityReport& r) {
     w.Key("realtime_offset_evidence"); w.String(r.realtime_offset->evidence.c_str());
   }
   w.Key("kvmclock_error_ns"); w.Int64(r.kvmclock_error_ns);
+  if (!r.readings.empty()) {
+    w.Key("kvmclock_error_bounds_ns");
+    w.StartArray(); w.Int64(r.readings[0].kvmclock_error_min_ns); w.Int64(r.readings[0].kvmclock_error_max_ns); w.EndArray();
+  }
   w.Key("stepped_back"); w.Bool(r.stepped_back);
   w.Key("tsc_honoured"); w.Bool(r.tsc_honoured);
   w.Key("tsc_error_cycles");
@@ -38,6 +42,10 @@ std::string to_json(const ContinuityReport& r) {
   }
   w.Key("kvmclock_ctrl_einval"); w.Uint(r.kvmclock_ctrl_einval);
   w.Key("pit_restored"); w.Bool(r.pit_restored);
+  if (r.pit_restored) {
+    w.Key("pit_state_holds"); w.Bool(r.pit_state_holds);
+    w.Key("pit_load_times_hold"); w.Bool(r.pit_load_times_hold);
+  }
   w.Key("continuity_violated"); w.Bool(r.continuity_violated);
   w.Key("violations");
   w.StartArray();
@@ -52,6 +60,8 @@ std::string to_json(const ContinuityReport& r) {
     w.Key("guest_kvmclock_ns"); w.Uint64(g.guest_kvmclock_ns);
     w.Key("guest_tsc"); w.Uint64(g.guest_tsc);
     w.Key("kvmclock_error_ns"); w.Int64(g.kvmclock_error_ns);
+    w.Key("kvmclock_error_bounds_ns");
+    w.StartArray(); w.Int64(g.kvmclock_error_min_ns); w.Int64(g.kvmclock_error_max_ns); w.EndArray();
     w.Key("in_get_clock_bracket"); w.Bool(g.in_bracket);
     if (i < r.offsets.size()) {
       w.Key("tsc_offset_written"); w.Uint64(r.offsets[i].written);
@@ -74,6 +84,14 @@ std::string to_text(const ContinuityReport& r) {
     o << "host offset    " << r.realtime_offset->offset_ns << " ns (this host - source; "
       << r.realtime_offset->evidence << ")\n";
   o << "kvmclock error " << r.kvmclock_error_ns << " ns (guest's first read vs value at pause + elapsed realtime)\n";
+  if (!r.readings.empty())
+    o << "  bounds       [" << r.readings[0].kvmclock_error_min_ns << ", " << r.readings[0].kvmclock_error_max_ns
+      << "] ns (against CLOCK_REALTIME around the guest's KVM_RUN)\n";
+  if (r.pit_restored)
+    o << "PIT            state " << (r.pit_state_holds ? "holds" : "DOES NOT hold") << ", count phase "
+      << (r.pit_load_times_hold ? "kept" : "restarted by the kernel at KVM_SET_PIT2") << "\n";
+  if (r.kvmclock_ctrl_einval)
+    o << "KVMCLOCK_CTRL  EINVAL on " << r.kvmclock_ctrl_einval << " vCPU(s): their guest has no kvmclock\n";
   o << "stepped back   " << (r.stepped_back ? "YES" : "no") << "\n";
   o << "TSC            " << (r.tsc_honoured ? "honoured" : "NOT honoured by this host (no TSC continuity claimed)");
   if (r.tsc_error_cycles) o << ", error " << *r.tsc_error_cycles << " cycles";

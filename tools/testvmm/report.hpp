@@ -16,6 +16,11 @@ struct VcpuReading {
   uint64_t guest_kvmclock_ns = 0;
   uint64_t guest_tsc = 0;
   int64_t kvmclock_error_ns = 0;
+  // The same error against CLOCK_REALTIME read by this process just before
+  // and after the KVM_RUN in which the guest read: bounds that do not lean
+  // on KVM's own (clock, realtime) pairing, as wide as that KVM_RUN.
+  int64_t kvmclock_error_min_ns = 0;
+  int64_t kvmclock_error_max_ns = 0;
   bool in_bracket = false;  // KVM_GET_CLOCK before <= guest kvmclock <= KVM_GET_CLOCK after
 };
 
@@ -47,6 +52,8 @@ struct ContinuityReport {
   std::string degraded_reason;
   uint32_t kvmclock_ctrl_einval = 0;
   bool pit_restored = false;
+  bool pit_state_holds = false;      // modes, counts, gates read back as written
+  bool pit_load_times_hold = false;  // count_load_time kept (the kernel restarts counts: no)
   std::vector<VcpuReading> readings;
   std::vector<kvm::OffsetCheck> offsets;
   bool continuity_violated = false;

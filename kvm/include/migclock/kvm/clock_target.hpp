@@ -34,6 +34,7 @@ class ClockTarget {
   virtual Result<uint64_t> get_tsc_offset(size_t vcpu) const = 0;
   virtual bool has_pit() const = 0;
   virtual Status set_pit(const kvm_pit_state2& pit) = 0;
+  virtual Result<kvm_pit_state2> get_pit() const = 0;
   virtual Status kvmclock_ctrl(size_t vcpu) = 0;
   virtual int64_t monotonic_now_ns() const = 0;  // the PIT's clock (CLOCK_MONOTONIC)
   virtual uint64_t host_tsc_now() const = 0;     // only when KVM_GET_CLOCK has no host_tsc
@@ -65,6 +66,7 @@ class KvmClockTarget final : public ClockTarget {
   Result<uint64_t> get_tsc_offset(size_t vcpu) const override { return vcpus_[vcpu].get_tsc_offset(); }
   bool has_pit() const override { return has_pit_; }
   Status set_pit(const kvm_pit_state2& pit) override { return vm_.set_pit2(pit); }
+  Result<kvm_pit_state2> get_pit() const override { return vm_.get_pit2(); }
   Status kvmclock_ctrl(size_t vcpu) override { return vcpus_[vcpu].kvmclock_ctrl(); }
   int64_t monotonic_now_ns() const override;
   uint64_t host_tsc_now() const override;

@@ -38,6 +38,7 @@ struct RestoreOutcome {
   uint64_t msr_write_host_tsc_before = 0;
   uint64_t msr_write_host_tsc_after = 0;
   bool pit_restored = false;
+  kvm_pit_state2 pit_written{};           // what KVM_SET_PIT2 got (pit_restored)
   uint32_t kvmclock_ctrl_ok = 0;
   uint32_t kvmclock_ctrl_einval = 0;      // vCPUs without a guest kvmclock
 };

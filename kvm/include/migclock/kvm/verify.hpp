@@ -29,6 +29,21 @@ struct MsrCheck {
   bool holds = false;
 };
 
+// One PIT channel after KVM_SET_PIT2. The kernel reloads every channel's
+// count at the call (i8254.c pit_load_count): modes, counts and gates are
+// kept, but the counting phase restarts, so count_load_time - what the
+// advance/freeze policy sets - is not carried (channels 1-2 read back the
+// time of the call; channel 0 reads back what was written while its
+// hrtimer restarts at the call).
+struct PitCheck {
+  uint32_t channel = 0;
+  bool state_holds = false;                // mode, rw_mode, count, gate read back as written
+  int64_t count_load_time_written = 0;
+  int64_t count_load_time_read_back = 0;
+  bool load_time_holds = false;            // read back within kPitLoadTimeSlackNs of the write
+};
+inline constexpr int64_t kPitLoadTimeSlackNs = 10'000;
+
 struct Verification {
   std::vector<OffsetCheck> offsets;
   std::vector<MsrCheck> msrs;
@@ -44,6 +59,10 @@ struct Verification {
   // or below the destination's own value before the restore when a guest
   // there had already run.
   bool stepped_back = false;
+  // PIT (only when the restore wrote one).
+  std::vector<PitCheck> pit;
+  bool pit_state_holds = false;
+  bool pit_load_times_hold = false;
 };
 
 // In by-value mode a read-back within this many ns worth of cycles of the
