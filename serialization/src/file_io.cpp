@@ -61,14 +61,33 @@ Status write_all(int fd, const std::string& bytes, const std::string& what) {
   return {};
 }
 
+Error not_regular(const std::string& path, mode_t mode) {
+  const char* kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISSOCK(mode) ? "a socket"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                                      : "of an unknown type";
+  return make_error(errc::invalid_argument, path + ": not a regular file (it is " + kind + ")");
+}
+
 }  // namespace
 
 Result<std::string> read_snapshot_bytes(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error(errno, path);
+  // A FIFO (or a device) named x.json must be refused, not waited on:
+  // open() of a FIFO blocks until a writer appears. Refuse non-regular
+  // files before opening them, then open non-blocking and check the opened
+  // file again, in case the path was swapped in between.
   struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno_error(errno, path);
+  if (!S_ISREG(st.st_mode)) return not_regular(path, st.st_mode);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) return errno_error(errno, path);
   if (::fstat(fd.get(), &st) != 0) return errno_error(errno, path + ": fstat");
-  if (!S_ISREG(st.st_mode)) return make_error(errc::invalid_argument, path + ": not a regular file");
+  if (!S_ISREG(st.st_mode)) return not_regular(path, st.st_mode);
+  // Plain blocking reads from here on (O_NONBLOCK was only for the open).
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) return errno_error(errno, path + ": fcntl");
   if (static_cast<uint64_t>(st.st_size) > kMaxEncodedBytes)
     return make_error(errc::too_large, path + ": " + std::to_string(st.st_size) + " bytes exceed the limit of " +
                                            std::to_string(kMaxEncodedBytes));

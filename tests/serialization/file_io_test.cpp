@@ -8,8 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "migclock/serialization/snapshot_io.hpp"
 #include "snapshot_fixtures.hpp"
@@ -86,6 +89,34 @@ TEST_F(FileIo, DirectoryIsNotASnapshot) {
   auto r = load_file(dir_ + "/d.json");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find("not a regular file"), std::string::npos);
+}
+
+TEST_F(FileIo, FifoIsRefusedWithoutWaitingForAWriter) {
+  for (const char* name : {"/fifo.json", "/fifo.mcs"}) {
+    const std::string path = dir_ + name;
+    ASSERT_EQ(::mkfifo(path.c_str(), 0644), 0);
+    // Should the loader block in open() again, this writer lets it go after
+    // 3 s (a blocked reader makes a non-blocking writer open succeed), so a
+    // regression fails here instead of hanging the suite.
+    std::atomic<bool> done{false}, had_to_unblock{false};
+    std::thread watchdog([&] {
+      for (int i = 0; i < 300 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (done) return;
+      int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0) {
+        had_to_unblock = true;
+        ::close(fd);
+      }
+    });
+    auto r = load_file(path);
+    done = true;
+    watchdog.join();
+    EXPECT_FALSE(had_to_unblock) << name << ": load_file blocked opening a FIFO";
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.error().code, make_error_code(errc::invalid_argument));
+    EXPECT_NE(r.error().message().find("not a regular file (it is a FIFO)"), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find(name + 1), std::string::npos) << r.error().message();
+  }
 }
 
 TEST_F(FileIo, LoadValidatesAndNamesTheField) {
