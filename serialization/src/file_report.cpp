@@ -6,10 +6,20 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include "utf8.hpp"
+
 namespace migclock::serialization {
 namespace {
 
 using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+// The writer copies string bytes as they are; a snapshot that failed the
+// utf8_string rule (or an error message quoting its bytes) must not make
+// the report invalid JSON. Keys and syntax are ASCII, so replacing
+// ill-formed bytes in the finished text touches string contents only.
+std::string finished(const rapidjson::StringBuffer& buffer) {
+  return detail::valid_utf8(std::string_view(buffer.GetString(), buffer.GetSize())) + "\n";
+}
 
 void put(Writer& w, const char* key, const std::string& value) {
   w.Key(key);
@@ -89,7 +99,7 @@ std::string file_report_json(const FileReport& r, bool with_snapshot) {
     }
   }
   w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  return finished(buffer);
 }
 
 std::string convert_report_json(const std::string& in, const std::string& out, Format format, long long bytes) {
@@ -102,7 +112,7 @@ std::string convert_report_json(const std::string& in, const std::string& out, F
   w.Key("bytes");
   w.Int64(bytes);
   w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  return finished(buffer);
 }
 
 }  // namespace migclock::serialization

@@ -8,11 +8,36 @@
 
 #include "migclock/serialization/enum_names.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
+#include "utf8.hpp"
 
 namespace migclock::serialization {
 namespace {
 
 using snapshot::Snapshot;
+
+struct TextScan {
+  bool control = false;                         // C0, DEL or C1 control characters
+  std::size_t bad_utf8_at = std::string::npos;  // offset of the first ill-formed sequence
+};
+
+// Strings go into JSON (which must be UTF-8), terminals and logs, so they
+// must be well-formed UTF-8 and free of control characters, including the
+// C1 ones (U+0080..U+009F), which terminals act on just like C0.
+TextScan scan_text(const std::string& value) {
+  TextScan scan;
+  for (std::size_t i = 0; i < value.size();) {
+    const std::size_t len = detail::utf8_sequence_length(value, i);
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (len == 0) {
+      if (scan.bad_utf8_at == std::string::npos) scan.bad_utf8_at = i;
+      ++i;
+      continue;
+    }
+    if (c < 0x20 || c == 0x7F || (c == 0xC2 && static_cast<unsigned char>(value[i + 1]) <= 0x9F)) scan.control = true;
+    i += len;
+  }
+  return scan;
+}
 
 class Checker {
  public:
@@ -40,11 +65,10 @@ class Checker {
     if (value.size() > kMaxStringBytes)
       fail(field, "bounded_string",
            std::to_string(value.size()) + " bytes exceed the limit of " + std::to_string(kMaxStringBytes));
-    for (unsigned char c : value)
-      if (c < 0x20 || c == 0x7F) {
-        fail(field, "printable_string", "contains control characters");
-        break;
-      }
+    const TextScan scan = scan_text(value);
+    if (scan.control) fail(field, "printable_string", "contains control characters");
+    if (scan.bad_utf8_at != std::string::npos)
+      fail(field, "utf8_string", "is not valid UTF-8 (bad byte sequence at offset " + std::to_string(scan.bad_utf8_at) + ")");
   }
 
   template <class E>

@@ -92,6 +92,15 @@ const Case kCases[] = {
     {"LongClocksource", [](Snapshot& s) { s.host.clocksource = std::string(1000, 'c'); }, "host.clocksource", "bounded_string"},
     {"LongRtcSource", [](Snapshot& s) { s.rtc.source = std::string(300, 'r'); }, "rtc.source", "bounded_string"},
     {"ControlCharInBootId", [](Snapshot& s) { s.host.boot_id = "abc\ndef"; }, "host.boot_id", "printable_string"},
+    // strings are well-formed UTF-8 (adjacent literals keep hex escapes short)
+    {"InvalidByteInVmName", [](Snapshot& s) { s.vm.name = "gold\xFF" "en"; }, "vm.name", "utf8_string"},
+    {"OverlongSlashInHostname", [](Snapshot& s) { s.host.hostname = "h\xC0\xAF" "st"; }, "host.hostname", "utf8_string"},
+    {"SurrogateInClocksource", [](Snapshot& s) { s.host.clocksource = "ts\xED\xA0\x80" "c"; }, "host.clocksource",
+     "utf8_string"},
+    {"BeyondU10FFFFInUuid", [](Snapshot& s) { s.vm.uuid = "\xF4\x90\x80\x80"; }, "vm.uuid", "utf8_string"},
+    {"TruncatedSequenceInRtcSource", [](Snapshot& s) { s.rtc.source = "qmp\xE2\x82"; }, "rtc.source", "utf8_string"},
+    {"C1ControlInSoftwareVersion", [](Snapshot& s) { s.software_version = "0.1\xC2\x85"; }, "software_version",
+     "printable_string"},
     {"NoHostname", [](Snapshot& s) { s.host.hostname.clear(); }, "host.hostname", "required"},
     {"NoSoftwareVersion", [](Snapshot& s) { s.software_version.clear(); }, "software_version", "required"},
     {"NoVmIdentity", [](Snapshot& s) { s.vm.uuid.clear(); s.vm.name.clear(); }, "vm", "identity"},
@@ -108,6 +117,24 @@ TEST(Validation, SampleAndGoldenAreValid) {
   EXPECT_TRUE(validate(sample_snapshot(1)).empty());
   EXPECT_TRUE(validate(sample_snapshot(kMaxVcpus)).empty());
   EXPECT_TRUE(validate(testing::golden_v1_snapshot()).empty());
+}
+
+TEST(Validation, WellFormedUtf8IsAccepted) {
+  Snapshot s = sample_snapshot(1);
+  s.vm.name = "g\xC3\xA4st-\xE6\x97\xB6\xE9\x92\x9F";     // "gäst-时钟"
+  s.host.hostname = "h\xF0\x9F\x95\x90" "st";              // U+1F550
+  s.rtc.source = "\xF4\x8F\xBF\xBF \xEF\xBF\xBD \xC2\xA0";  // U+10FFFF, U+FFFD, U+00A0
+  EXPECT_TRUE(validate(s).empty()) << validate(s)[0].to_string();
+}
+
+TEST(Validation, ControlCharactersAndBadUtf8InOneStringAreBothReported) {
+  Snapshot s = sample_snapshot(1);
+  s.vm.name = "a\tb\xFF";
+  auto errors = validate(s);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].rule, "printable_string");
+  EXPECT_EQ(errors[1].rule, "utf8_string");
+  EXPECT_NE(errors[1].message.find("offset 3"), std::string::npos) << errors[1].message;
 }
 
 TEST(Validation, AbsentPitAndRtcAreNotChecked) {
