@@ -2,11 +2,16 @@
 // fields at top level:
 //   {"format": "migclock.snapshot", "format_major": 1, "format_minor": 0,
 //    "cereal_class_version": 1, "vm": {...}, ..., "vcpus": [...], ...}
+#include <cstring>
+#include <map>
+#include <memory>
 #include <sstream>
+#include <vector>
 
 #include <cereal/archives/json.hpp>
 // Debian builds cereal against the system rapidjson (rapidjson-dev); cereal
 // must come first so RAPIDJSON_ASSERT throws instead of aborting.
+#include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/encodedstream.h>
 #include <rapidjson/memorystream.h>
@@ -24,56 +29,214 @@ constexpr const char* kFormatName = "migclock.snapshot";
 // parser recurses per level, so depth is bounded before it runs.
 constexpr int kMaxJsonDepth = 16;
 
-// SAX pass (iterative, no recursion): syntax, depth, and a root object.
-struct DepthGuard : RAPIDJSON_NAMESPACE::BaseReaderHandler<RAPIDJSON_NAMESPACE::UTF8<>, DepthGuard> {
-  int depth = 0;
-  bool too_deep = false;
+namespace rj = RAPIDJSON_NAMESPACE;
+
+// The keys the JSON form may hold, as a tree (object members; array
+// elements [0] and [1..] apart, because cereal writes cereal_class_version
+// only into the first object of each type, so vcpus[1] must not carry one:
+// cereal would ignore it). Learnt from this build's own encoder, so it can
+// never drift from the schema in cereal_snapshot.hpp.
+struct Shape {
+  std::map<std::string, std::unique_ptr<Shape>, std::less<>> members;
+  std::unique_ptr<Shape> first, rest;
+};
+
+void learn(const rj::Value& v, Shape& shape) {
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      auto& child = shape.members[std::string(m.name.GetString(), m.name.GetStringLength())];
+      if (!child) child = std::make_unique<Shape>();
+      learn(m.value, *child);
+    }
+  } else if (v.IsArray()) {
+    for (rj::SizeType i = 0; i < v.Size(); ++i) {
+      auto& element = i == 0 ? shape.first : shape.rest;
+      if (!element) element = std::make_unique<Shape>();
+      learn(v[i], *element);
+    }
+  }
+}
+
+const Shape& schema() {
+  static const Shape shape = [] {
+    // Every optional part present and every list with at least two
+    // elements, so that each key the encoder can write appears.
+    snapshot::Snapshot s;
+    s.vcpus.resize(2);
+    s.guest_time.emplace();
+    rj::Document doc;
+    doc.Parse(encode_json_throwing(s).c_str());
+    Shape learnt;
+    learn(doc, learnt);
+    return learnt;
+  }();
+  return shape;
+}
+
+// A key as it may be shown in an error: printable ASCII, at most 64 bytes.
+std::string shown(std::string_view key) {
+  std::string out;
+  for (unsigned char c : key.substr(0, 64)) {
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (key.size() > 64) out += "...";
+  return out;
+}
+
+// SAX pass (iterative, no recursion) before cereal reads the text. Fatal
+// at once: a syntax error, a root that is not an object, nesting deeper
+// than kMaxJsonDepth, a number that is not a 64-bit integer. Recorded
+// (the first one), to be reported once the version checks have had their
+// say: a key the schema does not have, a key repeated in one object, a
+// string holding NUL. cereal would read all three wrongly and silently: it
+// ignores unknown keys, takes one of two duplicates, and cuts a string at
+// its NUL ("gold\u0000en" reads as "gold").
+class ShapeCheck : public rj::BaseReaderHandler<rj::UTF8<>, ShapeCheck> {
+ public:
+  explicit ShapeCheck(const Shape& schema) : schema_(schema), frames_(kMaxJsonDepth) {}
+
   bool root_not_object = false;
-  bool seen_root = false;
-  bool Default() {
-    if (!seen_root) root_not_object = true;
-    seen_root = true;
-    return !root_not_object;
-  }
-  bool open(bool is_object) {
-    if (!seen_root && !is_object) root_not_object = true;
-    seen_root = true;
-    if (++depth > kMaxJsonDepth) too_deep = true;
-    return !too_deep && !root_not_object;
-  }
+  bool too_deep = false;
   // The schema has only integer fields. A number rapidjson would hold as a
   // double (fraction, exponent, beyond 64 bits) is refused here, which also
   // keeps it away from rapidjson 1.1's full-precision strtod (cereal's
   // setting), whose DiyFp::Normalize calls clz(0) on such input.
   bool not_integer = false;
+  std::string problem;  // "vm.name: ...", the first key or string problem
+
+  bool Default() { return value(false); }  // null, booleans, integers
   bool Double(double) {
-    if (!seen_root) root_not_object = true;
-    seen_root = true;
-    not_integer = true;
+    if (value(false)) not_integer = true;
     return false;
+  }
+  bool String(const char* text, rj::SizeType length, bool) {
+    if (!value(false)) return false;
+    if (problem.empty() && std::memchr(text, '\0', length))
+      problem = path() + ": the string contains a NUL character (\\u0000), which the JSON reader would cut it at";
+    return true;
+  }
+  bool Key(const char* text, rj::SizeType length, bool) {
+    Frame& f = frames_[depth_ - 1];
+    f.key = nullptr;
+    f.member = nullptr;
+    if (!problem.empty()) return true;  // one problem is enough; syntax is still checked
+    const std::string_view key(text, length);
+    if (f.shape) {
+      if (auto it = f.shape->members.find(key); it != f.shape->members.end()) {
+        f.key = &it->first;
+        f.member = it->second.get();
+      }
+    }
+    if (!f.member) {
+      const std::string parent = path();
+      problem = (parent.empty() ? "" : parent + ".") + shown(key) + ": unknown key (format " +
+                std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor) + " has no such field)";
+      return true;
+    }
+    for (const Shape* seen : f.seen)
+      if (seen == f.member) {
+        problem = path() + ": duplicate key (a key may appear once per object)";
+        return true;
+      }
+    f.seen.push_back(f.member);
+    return true;
   }
   bool StartObject() { return open(true); }
   bool StartArray() { return open(false); }
-  bool EndObject(RAPIDJSON_NAMESPACE::SizeType) { --depth; return true; }
-  bool EndArray(RAPIDJSON_NAMESPACE::SizeType) { --depth; return true; }
+  bool EndObject(rj::SizeType) { return close(); }
+  bool EndArray(rj::SizeType) { return close(); }
+
+ private:
+  struct Frame {
+    const Shape* shape = nullptr;  // what may appear inside; null: nothing
+    bool object = false;
+    long index = -1;                   // array: the current element
+    const std::string* key = nullptr;  // object: the current key (the schema's copy)
+    const Shape* member = nullptr;     // object: the current key's shape
+    std::vector<const Shape*> seen;    // object: the keys met so far
+  };
+
+  // Every value starts here: finds its place (root, member, element).
+  bool value(bool is_object) {
+    if (depth_ == 0) {
+      if (!is_object) root_not_object = true;
+      current_ = &schema_;
+      return is_object;
+    }
+    Frame& f = frames_[depth_ - 1];
+    if (f.object) {
+      current_ = f.member;
+    } else {
+      ++f.index;
+      current_ = !f.shape ? nullptr : f.index == 0 ? f.shape->first.get() : f.shape->rest.get();
+    }
+    return true;
+  }
+  bool open(bool is_object) {
+    if (!value(is_object)) return false;
+    if (depth_ == kMaxJsonDepth) {
+      too_deep = true;
+      return false;
+    }
+    Frame& f = frames_[depth_++];
+    f.shape = current_;
+    f.object = is_object;
+    f.index = -1;
+    f.key = nullptr;
+    f.member = nullptr;
+    f.seen.clear();
+    return true;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+  // "vcpus[2].tsc_khz": where the current value is.
+  std::string path() const {
+    std::string out;
+    for (int i = 0; i < depth_; ++i) {
+      const Frame& f = frames_[i];
+      if (!f.object) {
+        out += "[" + std::to_string(f.index) + "]";
+      } else if (f.key) {
+        if (!out.empty()) out += '.';
+        out += *f.key;
+      }
+    }
+    return out;
+  }
+
+  const Shape& schema_;
+  std::vector<Frame> frames_;
+  int depth_ = 0;
+  const Shape* current_ = nullptr;
 };
 
-void check_json_shape(std::string_view text) {
-  namespace rj = RAPIDJSON_NAMESPACE;
+// Throws for what must stop decoding at once; returns the recorded problem
+// ("" if none).
+std::string check_json_shape(std::string_view text) {
   rj::MemoryStream bytes(text.data(), text.size());
   rj::EncodedInputStream<rj::UTF8<>, rj::MemoryStream> stream(bytes);
   rj::Reader reader;
-  DepthGuard guard;
-  rj::ParseResult result = reader.Parse<rj::kParseIterativeFlag>(stream, guard);
-  if (guard.root_not_object) throw DecodeError("snapshot JSON: the document must be an object");
-  if (guard.too_deep)
+  ShapeCheck check(schema());
+  rj::ParseResult result = reader.Parse<rj::kParseIterativeFlag>(stream, check);
+  if (check.root_not_object) throw DecodeError("snapshot JSON: the document must be an object");
+  if (check.too_deep)
     throw DecodeError("snapshot JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  if (guard.not_integer)
+  if (check.not_integer)
     throw DecodeError("snapshot JSON: the number at offset " + std::to_string(result.Offset()) +
                       " is not an integer within 64 bits (every snapshot field is an integer)");
   if (result.IsError())
     throw DecodeError("snapshot JSON: parse error at offset " + std::to_string(result.Offset()) + ": " +
                       rj::GetParseError_En(result.Code()));
+  return check.problem;
 }
 
 }  // namespace
@@ -97,7 +260,7 @@ std::string encode_json_throwing(const snapshot::Snapshot& s) {
 }
 
 snapshot::Snapshot decode_json_throwing(std::string_view text) {
-  check_json_shape(text);
+  const std::string problem = check_json_shape(text);
   ViewStreamBuf buf(text);
   std::istream in(&buf);
   cereal::JSONInputArchive ar(in);
@@ -120,6 +283,9 @@ snapshot::Snapshot decode_json_throwing(std::string_view text) {
   check_class_version("Snapshot", class_version);
   snapshot::Snapshot s;
   cereal::snapshot_fields(ar, s);
+  // After cereal, so that a newer format or class version is reported as
+  // such (its new keys are unknown here), as is any error cereal finds.
+  if (!problem.empty()) throw DecodeError("snapshot JSON: " + problem);
   return s;
 }
 

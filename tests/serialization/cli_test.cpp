@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -46,8 +47,9 @@ class Cli : public ::testing::Test {
   }
 
   CliRun run(const std::string& args) {
-    const std::string cmd = std::string("'") + MIGCLOCK_BINARY + "' snapshot " + args + " >'" + path("stdout") +
-                            "' 2>'" + path("stderr") + "'";
+    // A hang (say, on a FIFO) fails the test (status 124) instead of the suite.
+    const std::string cmd = std::string("timeout 60 '") + MIGCLOCK_BINARY + "' snapshot " + args + " >'" +
+                            path("stdout") + "' 2>'" + path("stderr") + "'";
     int status = std::system(cmd.c_str());
     CliRun r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -200,6 +202,46 @@ TEST_F(Cli, UnreadableInputs) {
   r = run("inspect --json " + path("garbage.mcs"));
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(has(r.err, "bad magic")) << r.err;
+}
+
+TEST_F(Cli, FifoIsRefusedNotWaitedOn) {
+  for (const char* name : {"fifo.json", "fifo.mcs"}) {
+    ASSERT_EQ(::mkfifo(path(name).c_str(), 0644), 0);
+    for (const char* verb : {"validate ", "inspect "}) {
+      CliRun r = run(verb + path(name));
+      EXPECT_EQ(r.code, 1) << verb << name;
+      EXPECT_TRUE(has(r.err, "not a regular file (it is a FIFO)")) << r.err;
+    }
+  }
+}
+
+TEST_F(Cli, InvalidUtf8IsInvalidAndNeverReachesJsonOutput) {
+  auto bad = good_;
+  bad.vm.name = "gold\xFF" "en";
+  ASSERT_TRUE(save_file(path("utf8.mcs"), bad).ok());  // save does not validate
+  CliRun r = run("validate " + path("utf8.mcs"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, "vm.name: is not valid UTF-8")) << r.err;
+  EXPECT_TRUE(has(r.err, "[utf8_string]")) << r.err;
+  r = run("convert " + path("utf8.mcs") + " " + path("utf8.json"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(slurp(path("utf8.json")), "") << "nothing written from an invalid input";
+  // inspect --json still shows it, as valid UTF-8 (U+FFFD for the bad byte).
+  r = run("inspect --json " + path("utf8.mcs"));
+  EXPECT_EQ(r.code, 1);
+  rapidjson::Document doc;
+  ASSERT_FALSE(doc.Parse<rapidjson::kParseValidateEncodingFlag>(r.out.c_str()).HasParseError()) << r.out;
+  EXPECT_STREQ(doc["snapshot"]["vm"]["name"].GetString(), "gold\xEF\xBF\xBD" "en");
+  EXPECT_STREQ(doc["validation_errors"][0]["rule"].GetString(), "utf8_string");
+}
+
+TEST_F(Cli, NulInAJsonStringIsRefused) {
+  std::string json = slurp(path("good.json"));
+  json.replace(json.find("\"guest-a\""), 9, "\"gold\\u0000en\"");
+  write("nul.json", json);
+  CliRun r = run("validate " + path("nul.json"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(has(r.err, "vm.name: the string contains a NUL character")) << r.err;
 }
 
 TEST_F(Cli, ConvertBothWaysPreservesTheSnapshot) {

@@ -139,6 +139,80 @@ TEST(JsonDecode, BinaryGivenAsJsonIsMalformed) {
   expect_error(*encode(sample_snapshot(1), Format::binary), errc::malformed_input, "parse error");
 }
 
+// cereal's JSON reader would cut "gold\u0000en" to "gold"; the binary
+// form keeps the NUL and validation refuses it (printable_string), so the
+// JSON form must not turn it into a valid name.
+TEST(JsonDecode, NulInAStringIsRefusedNotTruncated) {
+  expect_error(replaced(valid_json(), "\"name\": \"guest-a\"", "\"name\": \"gold\\u0000en\""),
+               errc::malformed_input, "snapshot JSON: vm.name: the string contains a NUL character");
+  // in an enum name, and in the format name (which cereal would then match)
+  expect_error(replaced(valid_json(), "\"source\": \"owned_vmm\"", "\"source\": \"owned_vmm\\u0000x\""),
+               errc::malformed_input, "snapshot JSON: source: the string contains a NUL");
+  expect_error(replaced(valid_json(), "\"migclock.snapshot\"", "\"migclock.snapshot\\u0000v2\""),
+               errc::malformed_input, "snapshot JSON: format: the string contains a NUL");
+}
+
+TEST(JsonDecode, NulInAKeyIsAnUnknownKey) {
+  // cereal compares keys as C strings: "clock_ns\u0000x" would match clock_ns.
+  expect_error(replaced(valid_json(), "\"clock_ns\"", "\"clock_ns\\u0000x\""), errc::malformed_input,
+               "snapshot JSON: clock.clock_ns\\x00x: unknown key");
+}
+
+TEST(JsonDecode, DuplicateKeysAreRefused) {
+  // cereal would silently take one of the two values.
+  expect_error(replaced(valid_json(), "\"clock_ns\": 12345678901", "\"clock_ns\": 1, \"clock_ns\": 12345678901"),
+               errc::malformed_input, "snapshot JSON: clock.clock_ns: duplicate key");
+  expect_error(replaced(valid_json(), "\"software_version\"", "\"vm\": {}, \"software_version\""),
+               errc::malformed_input, "snapshot JSON: vm: duplicate key");
+  auto text = *encode(sample_snapshot(3), Format::json);
+  auto third = text.find("\"id\": 2,");
+  ASSERT_NE(third, std::string::npos);
+  text.insert(third, "\"msr_tsc\": 5, ");
+  expect_error(text, errc::malformed_input, "snapshot JSON: vcpus[2].msr_tsc: duplicate key");
+}
+
+// A document that says format 1.0 holds exactly the keys of 1.0: a newer
+// writer says 1.1 (refused by version), so an extra key is a typo or
+// tampering, and ignoring it would drop data from a "lossless" conversion.
+TEST(JsonDecode, UnknownKeysAreRefusedNamingThePath) {
+  expect_error(replaced(valid_json(), "\"software_version\"", "\"comment\": \"hi\", \"software_version\""),
+               errc::malformed_input, "snapshot JSON: comment: unknown key (format 1.0 has no such field)");
+  expect_error(replaced(valid_json(), "\"clock_ns\"", "\"clock_nanos\": 5, \"clock_ns\""), errc::malformed_input,
+               "snapshot JSON: clock.clock_nanos: unknown key");
+  expect_error(replaced(valid_json(), "\"present\": true,\n    \"value\": {",
+                        "\"present\": true,\n    \"value\": {\"leap_s\": 1,"),
+               errc::malformed_input, "snapshot JSON: guest_time.value.leap_s: unknown key");
+  // An object where the schema has a number: its keys are unknown too.
+  expect_error(replaced(valid_json(), "\"flags\": 14", "\"flags\": {\"x\": 14}"), errc::malformed_input,
+               "clock.flags");
+}
+
+TEST(JsonDecode, ClassVersionOnlyInTheFirstObjectOfAType) {
+  // cereal reads vcpus[0]'s and would ignore one in vcpus[1].
+  auto text = *encode(sample_snapshot(2), Format::json);
+  auto second = text.find("\"id\": 1,");
+  ASSERT_NE(second, std::string::npos);
+  text.insert(second, "\"cereal_class_version\": 7, ");
+  expect_error(text, errc::malformed_input, "snapshot JSON: vcpus[1].cereal_class_version: unknown key");
+}
+
+TEST(JsonDecode, VersionErrorsComeBeforeUnknownKeys) {
+  // A newer minor's new fields are unknown here; the version says why.
+  std::string text = replaced(valid_json(), "\"format_minor\": 0", "\"format_minor\": 1");
+  text = replaced(text, "\"clock_ns\"", "\"clock_tai_ns\": 5, \"clock_ns\"");
+  expect_error(text, errc::version_mismatch, "format version 1.1 is newer");
+}
+
+TEST(JsonDecode, AbsentGuestTimeNeedsNoValueKey) {
+  auto s = sample_snapshot(1);
+  s.guest_time.reset();
+  auto text = *encode(s, Format::json);
+  EXPECT_NE(text.find("\"guest_time\": {\n    \"present\": false\n  }"), std::string::npos) << text;
+  auto r = decode(text, Format::json);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_FALSE(r->guest_time.has_value());
+}
+
 TEST(JsonDecode, KeyOrderDoesNotMatter) {
   // People and other tools may reorder keys: move "vm" to the end.
   std::string text = valid_json();
