@@ -70,6 +70,18 @@ std::string Agent::reload(AgentConfig cfg) {
     if (cfg.vms.size() != cfg_.vms.size()) changed += "vms ";
     if (cfg.effective_socket_path() != cfg_.effective_socket_path())
       spdlog::warn("reload: socket path changes take effect on restart");
+    // The controller link and the state dir are wired at start: say so
+    // rather than pretend a reload applied them.
+    for (const auto& [what, changed_too] :
+         {std::pair<const char*, bool>{"controller_url", cfg.controller_url != cfg_.controller_url},
+          {"controller_token_file", cfg.controller_token_file != cfg_.controller_token_file},
+          {"controller_ca_file", cfg.controller_ca_file != cfg_.controller_ca_file},
+          {"hostname", cfg.hostname != cfg_.hostname},
+          {"state_dir", cfg.effective_state_dir() != cfg_.effective_state_dir()}})
+      if (changed_too) {
+        spdlog::warn("reload: {} changed: takes effect on restart", what);
+        changed += std::string(what) + "(on restart) ";
+      }
     cfg_ = std::move(cfg);
   }
   if (session_) session_->reconfigure(libvirt_options(config()));
@@ -114,6 +126,8 @@ void Agent::handle(const DomainEvent& ev) {
     case DomainEvent::Kind::agent_lifecycle: {
       const bool up = ev.agent_state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED;
       inventory_.set_agent_connected(ev.uuid, up);
+      // A sync waiting for this agent tries again now, not at its next poll.
+      if (up) syncs_->nudge(ev.uuid);
       spdlog::info("vm={} uuid={}: {}", ev.name, ev.uuid, describe(ev));
       return;
     }
@@ -152,6 +166,11 @@ void Agent::handle(const DomainEvent& ev) {
     if (ev.detail == VIR_DOMAIN_EVENT_STARTED_RESTORED || ev.detail == VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT)
       schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
     return;
+  }
+  if (ev.event == VIR_DOMAIN_EVENT_SUSPENDED) {
+    // From the event, not the re-read above: a resume that already happened
+    // by now must still find the guest "paused" and get its sync.
+    inventory_.set_state(ev.uuid, "paused");
   }
   if (ev.event == VIR_DOMAIN_EVENT_STOPPED || ev.event == VIR_DOMAIN_EVENT_SUSPENDED) {
     syncs_->cancel(ev.uuid);  // a sync against a paused or gone guest only burns its wait
@@ -225,8 +244,11 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
   req.options.residual_threshold_ns = cfg.residual_threshold_ns;
   req.options.backward = cfg.backward_step;
   req.options.max_backward_step_ns = cfg.max_backward_step_ns;
-  req.options.rtc = cfg.rtc_catchup_for(uuid, name) ? agent_sync::RtcCatchupPolicy::reset_reinjection
-                                                    : agent_sync::RtcCatchupPolicy::none;
+  // auto: the domain's own <clock> says whether QEMU re-injects missed RTC ticks.
+  const auto domain = inventory_.get(uuid);
+  const bool rtc_reset =
+      cfg.rtc_catchup_for(uuid, name).value_or(domain && rtc_catches_up(domain->clock_xml));
+  req.options.rtc = rtc_reset ? agent_sync::RtcCatchupPolicy::reset_reinjection : agent_sync::RtcCatchupPolicy::none;
   req.retry.deadline = std::chrono::milliseconds(int64_t{cfg.sync_agent_wait_s} * 1000);
   if (req.options.policy == SyncPolicy::off) {
     spdlog::info("vm={} uuid={}: {}: sync policy off, guest clock left alone", name, uuid, reason);

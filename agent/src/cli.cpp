@@ -50,7 +50,8 @@ on a local unix socket (/healthz /readyz /metrics /api/v1/...).
   --tsc-pin-policy P         lenient (default) | strict   (migrate begin hook)
   --tsc-pin-xml BOOL         print the pinned XML in migrate begin (default false:
                              libvirt 9.0 rejects a changed <timer> at migration)
-  --rtc-catchup BOOL         rtc-reset-reinjection after a step (default false)
+  --rtc-catchup BOOL|auto    rtc-reset-reinjection after a step (default auto: when
+                             the domain has <timer name='rtc' tickpolicy='catchup'/>)
   --backward-step P          refuse | allow_small (default: up to --max-backward-step-ns,
                              default 5000000) | allow — a guest found ahead of the host
   --sync-agent-wait S        wait this long for a guest agent (default 60)
@@ -110,7 +111,7 @@ std::string describe_config(const AgentConfig& c) {
     << "sync_policy = " << to_string(c.sync_policy) << "\n"
     << "tsc_pin_policy = " << to_string(c.tsc_pin_policy) << "\n"
     << "tsc_pin_xml = " << (c.tsc_pin_xml ? "true" : "false") << "\n"
-    << "rtc_catchup = " << (c.rtc_catchup ? "true" : "false") << "\n"
+    << "rtc_catchup = " << (c.rtc_catchup ? (*c.rtc_catchup ? "true" : "false") : "auto") << "\n"
     << "backward_step = " << agent_sync::to_string(c.backward_step) << "\n"
     << "max_backward_step_ns = " << c.max_backward_step_ns << "\n"
     << "sync_agent_wait_s = " << c.sync_agent_wait_s << "\n"

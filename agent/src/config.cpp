@@ -71,7 +71,7 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
     if (!p) fail(w, "must be lenient or strict, not '" + value + "'");
     cfg.tsc_pin_policy = *p;
   } else if (key == "tsc_pin_xml") cfg.tsc_pin_xml = parse_bool(value, w);
-  else if (key == "rtc_catchup") cfg.rtc_catchup = parse_bool(value, w);
+  else if (key == "rtc_catchup") cfg.rtc_catchup = value == "auto" ? std::nullopt : std::optional<bool>(parse_bool(value, w));
   else if (key == "backward_step") {
     if (value == "refuse") cfg.backward_step = agent_sync::BackwardStepPolicy::refuse;
     else if (value == "allow_small") cfg.backward_step = agent_sync::BackwardStepPolicy::allow_small;
@@ -126,7 +126,8 @@ AgentConfig parse_config(const std::string& text, const std::string& origin) {
     } else if (key == "sync_policy") {
       cfg.vms[vm].sync_policy = sync_policy_or_fail(value, where + ": " + key);
     } else if (key == "rtc_catchup") {
-      cfg.vms[vm].rtc_catchup = parse_bool(value, where + ": " + key);
+      cfg.vms[vm].rtc_catchup =
+          value == "auto" ? std::nullopt : std::optional<bool>(parse_bool(value, where + ": " + key));
     } else {
       fail(where, "setting '" + key + "' is not allowed in a [vm] section (sync_policy, rtc_catchup)");
     }
@@ -150,7 +151,7 @@ SyncPolicy AgentConfig::sync_policy_for(const std::string& uuid, const std::stri
   return sync_policy;
 }
 
-bool AgentConfig::rtc_catchup_for(const std::string& uuid, const std::string& name) const {
+std::optional<bool> AgentConfig::rtc_catchup_for(const std::string& uuid, const std::string& name) const {
   for (const std::string* key : {&uuid, &name}) {
     auto it = vms.find(*key);
     if (!key->empty() && it != vms.end() && it->second.rtc_catchup) return *it->second.rtc_catchup;

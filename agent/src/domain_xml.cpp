@@ -121,16 +121,17 @@ std::string indentation_before(const std::string& xml, size_t pos) {
   return xml.substr(start, i - start);
 }
 
-Span find_tsc_timer(const std::string& xml, const Span& clock) {
+Span find_timer(const std::string& xml, const Span& clock, const char* name) {
   if (!clock.found() || clock.self_closing) return Span{};
   size_t from = clock.tag_end;
   while (true) {
     Span t = find_element(xml, "timer", from, clock.end);
     if (!t.found()) return t;
-    if (attr_in_tag(xml, t.begin, t.tag_end, "name").value_or("") == "tsc") return t;
+    if (attr_in_tag(xml, t.begin, t.tag_end, "name").value_or("") == name) return t;
     from = t.end;
   }
 }
+Span find_tsc_timer(const std::string& xml, const Span& clock) { return find_timer(xml, clock, "tsc"); }
 
 }  // namespace
 
@@ -153,6 +154,11 @@ std::optional<uint64_t> tsc_timer_frequency_hz(const std::string& xml) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+bool rtc_catches_up(const std::string& xml) {
+  const Span t = find_timer(xml, find_element(xml, "clock"), "rtc");
+  return t.found() && attr_in_tag(xml, t.begin, t.tag_end, "tickpolicy").value_or("") == "catchup";
 }
 
 bool requires_invtsc(const std::string& xml) {

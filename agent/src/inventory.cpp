@@ -91,6 +91,12 @@ void Inventory::set_agent_connected(const std::string& uuid, bool connected) {
   if (it != by_uuid_.end()) it->second.agent_connected = connected;
 }
 
+void Inventory::set_state(const std::string& uuid, const std::string& state) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_uuid_.find(uuid);
+  if (it != by_uuid_.end()) it->second.state = state;
+}
+
 void Inventory::note_event(const std::string& uuid, const std::string& event, int64_t realtime_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_uuid_.find(uuid);

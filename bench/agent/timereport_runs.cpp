@@ -103,7 +103,11 @@ class Lab {
         SyncOptions o;
         o.apply_delay_hint_ns = delays_.hint(cfg_.domain);
         o.apply_jitter_ns = delays_.jitter_ns(cfg_.domain);
-        auto synced = sync_when_agent_connects(*agent_, nullptr, host_clock(), o, RetryOptions{}, never);
+        // Polling every 10 ms stands in for the daemon's wake-up on the
+        // agent-connected event: "connected" is then known to 10 ms.
+        auto synced = sync_when_agent_connects(*agent_, nullptr, host_clock(), o,
+                                               RetryOptions{std::chrono::milliseconds(60'000), std::chrono::milliseconds(10)},
+                                               never);
         if (!synced) {
           run.error = synced.error().message();
           run.after_event = run.before;  // unknown: the sync failed before reporting it
@@ -114,7 +118,10 @@ class Lab {
         for (int64_t d : r.report.implied_apply_delays_ns()) delays_.record(cfg_.domain, d);
         run.sync_report_json = agent_sync::to_json(r.report);
         run.after_event = *r.report.before;
-        run.after_repair.push_back(*r.report.after);
+        // A fresh measurement, as for the peers: the sync's own last one
+        // decided when to stop, so it is not an independent judge
+        // (it stays in the sync report).
+        run.after_repair.push_back(measure());
         run.attempts = r.attempts;
         run.connected_to_synced_ns = r.report.finished_at_host_ns - r.connected_at_ns;
         if (!r.report.steps.empty()) {

@@ -309,6 +309,32 @@ TEST(SyncRetryModelTest, OtherErrorsAreNotRetried) {
   EXPECT_EQ(m.guest.commands.size(), 1u);
 }
 
+// The agent-lifecycle "connected" event nudges the waiting sync: it tries
+// again at once instead of sleeping out its interval, and is not cancelled.
+TEST(SyncRetryModelTest, AConnectedEventEndsTheWaitWithoutCancelling) {
+  Model m;
+  m.guest.offset_ns = -50'000'000;
+  m.guest.unavailable_for_calls = 1;
+  SupersedingGate gate;
+  auto token = gate.begin("vm-a");
+  std::thread connected([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    gate.nudge("vm-b");  // another VM's agent: no effect on vm-a
+    gate.nudge("vm-a");
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = sync_when_agent_connects(m.guest, nullptr, m.host, SyncOptions{},
+                                    RetryOptions{std::chrono::milliseconds(600'000), std::chrono::milliseconds(300'000)},
+                                    *token);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  connected.join();
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_FALSE(token->cancelled());
+  EXPECT_LT(waited, std::chrono::seconds(60));  // far below the 300 s interval it would otherwise sleep
+  EXPECT_EQ(m.guest.offset_ns, 0);
+}
+
 TEST(SyncRetryModelTest, ANewerEventForTheSameVmCancelsTheWait) {
   Model m;
   m.guest.unavailable_for_calls = 1'000'000;  // never connects; model time never reaches the deadline

@@ -37,8 +37,10 @@ rtc_catchup = true
   EXPECT_EQ(c.sync_policy_for("other-uuid", "db1"), SyncPolicy::measure);
   EXPECT_EQ(c.sync_policy_for("other-uuid", "web1"), SyncPolicy::off);
   EXPECT_EQ(c.sync_policy_for("0b5f9a3e-0000-4000-8000-000000000001", "web1"), SyncPolicy::step);
-  EXPECT_TRUE(c.rtc_catchup_for("0b5f9a3e-0000-4000-8000-000000000001", "x"));
-  EXPECT_FALSE(c.rtc_catchup_for("u", "web1"));
+  EXPECT_EQ(c.rtc_catchup_for("0b5f9a3e-0000-4000-8000-000000000001", "x"), std::optional<bool>(true));
+  EXPECT_EQ(c.rtc_catchup_for("u", "web1"), std::nullopt);  // auto: decided by the domain's <clock>
+  EXPECT_EQ(parse_config("rtc_catchup = false\n", "f").rtc_catchup_for("u", "web1"), std::optional<bool>(false));
+  EXPECT_EQ(parse_config("rtc_catchup = auto\n", "f").rtc_catchup_for("u", "web1"), std::nullopt);
 }
 
 void expect_error(const std::string& text, const std::string& needle) {

@@ -85,6 +85,14 @@ const char* kDomain = R"(<domain type='qemu'>
 </domain>
 )";
 
+TEST(DomainXml, RtcCatchupIsReadFromTheClockElement) {
+  EXPECT_TRUE(rtc_catches_up("<domain><clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock></domain>"));
+  EXPECT_FALSE(rtc_catches_up("<domain><clock offset='utc'><timer name='rtc' tickpolicy='delay'/></clock></domain>"));
+  EXPECT_FALSE(rtc_catches_up("<domain><clock offset='utc'><timer name='pit' tickpolicy='catchup'/></clock></domain>"));
+  EXPECT_FALSE(rtc_catches_up("<domain><clock offset='utc'/></domain>"));
+  EXPECT_FALSE(rtc_catches_up("<domain/>"));
+}
+
 TEST(DomainXml, ReadsFactsTheAgentNeeds) {
   EXPECT_EQ(xml_text_of(kDomain, "uuid"), "0b5f9a3e-0000-4000-8000-000000000001");
   EXPECT_TRUE(requires_invtsc(kDomain));

@@ -15,9 +15,19 @@ bool CancelToken::cancelled() const {
   return cancelled_;
 }
 
+void CancelToken::wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++wakes_;
+  }
+  cv_.notify_all();
+}
+
 bool CancelToken::wait_for(std::chrono::nanoseconds d) const {
   std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, d, [this] { return cancelled_; });
+  const uint64_t wakes = wakes_;
+  cv_.wait_for(lock, d, [&] { return cancelled_ || wakes_ != wakes; });
+  return cancelled_;
 }
 
 std::shared_ptr<CancelToken> SupersedingGate::begin(const std::string& vm_id) {
@@ -37,6 +47,16 @@ void SupersedingGate::finish(const std::string& vm_id, const std::shared_ptr<Can
   std::lock_guard<std::mutex> lock(mu_);
   auto it = latest_.find(vm_id);
   if (it != latest_.end() && it->second == token) latest_.erase(it);
+}
+
+void SupersedingGate::nudge(const std::string& vm_id) {
+  std::shared_ptr<CancelToken> token;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = latest_.find(vm_id);
+    if (it != latest_.end()) token = it->second;
+  }
+  if (token) token->wake();
 }
 
 std::size_t SupersedingGate::active() const {

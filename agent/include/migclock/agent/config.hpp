@@ -53,7 +53,9 @@ struct AgentConfig {
   SyncPolicy sync_policy = SyncPolicy::step;
   TscPinPolicy tsc_pin_policy = TscPinPolicy::lenient;
   bool tsc_pin_xml = false;  // emit the pinned XML (see tsc_pin.hpp: libvirt's ABI check)
-  bool rtc_catchup = false;               // rtc-reset-reinjection after a sync
+  // rtc-reset-reinjection after a step: unset ("auto") = when the domain's
+  // <clock> has <timer name='rtc' tickpolicy='catchup'/>.
+  std::optional<bool> rtc_catchup;
   // A guest found ahead is only stepped back as far as this allows.
   agent_sync::BackwardStepPolicy backward_step = agent_sync::BackwardStepPolicy::allow_small;
   int64_t max_backward_step_ns = 5'000'000;
@@ -69,7 +71,8 @@ struct AgentConfig {
   // The policy for one VM: a [vm UUID] section wins over [vm NAME], both
   // over the global setting.
   SyncPolicy sync_policy_for(const std::string& uuid, const std::string& name) const;
-  bool rtc_catchup_for(const std::string& uuid, const std::string& name) const;
+  // The VM's explicit setting, else the global one; nullopt: auto.
+  std::optional<bool> rtc_catchup_for(const std::string& uuid, const std::string& name) const;
 
   std::string effective_socket_path() const;
   std::string effective_state_dir() const;

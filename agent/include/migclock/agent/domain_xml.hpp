@@ -26,6 +26,10 @@ std::optional<uint64_t> tsc_timer_frequency_hz(const std::string& xml);
 // name='invtsc'/>): QEMU then refuses migration without an explicit
 // tsc-frequency.
 bool requires_invtsc(const std::string& xml);
+// <clock><timer name='rtc' tickpolicy='catchup'/>: QEMU re-injects the RTC
+// interrupts missed while the guest was stopped, on top of a clock step,
+// unless rtc-reset-reinjection clears them.
+bool rtc_catches_up(const std::string& xml);
 
 // State of the org.qemu.guest_agent.0 channel in live XML: true
 // (state='connected'), false (disconnected), nullopt (no agent channel or

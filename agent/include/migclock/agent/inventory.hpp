@@ -43,6 +43,7 @@ class Inventory {
   void upsert(DomainRecord rec);  // keeps history
   void remove(const std::string& uuid);
   void set_agent_connected(const std::string& uuid, bool connected);
+  void set_state(const std::string& uuid, const std::string& state);
   void note_event(const std::string& uuid, const std::string& event, int64_t realtime_ns);
   void note_sync(const std::string& uuid, const SyncOutcome& outcome);
   void note_capture(const std::string& uuid, int64_t realtime_ns, const std::string& file);

@@ -40,6 +40,8 @@ class SyncRunner {
   void request(ConnHandle conn, SyncRequest req);
   // Cancels the VM's running sync (domain stopped, paused again, …).
   void cancel(const std::string& uuid);
+  // The VM's guest agent connected: a sync waiting for it retries now.
+  void nudge(const std::string& uuid) { gate_.nudge(uuid); }
   void stop();
   size_t active() const { return gate_.active(); }
 

@@ -25,6 +25,9 @@ class CancelToken {
  public:
   void cancel();
   bool cancelled() const;
+  // Ends a wait_for early without cancelling: "try again now" (the guest
+  // agent just connected).
+  void wake();
   // Sleeps up to `d`; returns true if cancelled (before or during the wait).
   bool wait_for(std::chrono::nanoseconds d) const;
 
@@ -32,6 +35,7 @@ class CancelToken {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   bool cancelled_ = false;
+  uint64_t wakes_ = 0;
 };
 
 // One token per VM: begin(vm) cancels the previous token of that VM and
@@ -41,6 +45,8 @@ class SupersedingGate {
   std::shared_ptr<CancelToken> begin(const std::string& vm_id);
   // Drops the VM's entry if `token` is still its newest (call when done).
   void finish(const std::string& vm_id, const std::shared_ptr<CancelToken>& token);
+  // Wakes the VM's newest token (CancelToken::wake), if any.
+  void nudge(const std::string& vm_id);
   std::size_t active() const;
 
  private:
