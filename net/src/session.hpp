@@ -1,18 +1,22 @@
-// One connection: [TLS handshake] → read head → check limits → read body →
-// handler → write → keep-alive or close. Templated on the stream so TLS,
+// One connection: [TLS handshake] → [idle wait for the first byte] → read
+// head → check limits (and the application's refuse_before_body) → read
+// body → handler → write → keep-alive or close. Templated on the stream so TLS,
 // plain TCP and unix sockets share one implementation.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -44,7 +48,8 @@ struct Shared {
 bool to_request(const http::request<http::string_body>& in, Request& out);
 http::response<http::string_body> to_beast(const Response& r, unsigned version, bool keep_alive,
                                            const std::string& server_header);
-// 431/413/400/408 for a read failure, or nullopt when the peer just went away.
+// 431/413/400 for a read failure, or nullopt when the peer just went away
+// (timeouts are the session's own: see fail_read).
 std::optional<Problem> problem_for_read_error(const beast::error_code& ec);
 
 template <class S> struct is_tls : std::false_type {};
@@ -62,34 +67,69 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (ec) return self->close();
-                                self->read_head(false);
+                                self->next_request(false);
                               });
     } else {
-      read_head(false);
+      next_request(false);
     }
   }
 
  private:
   auto& lowest() { return beast::get_lowest_layer(stream_); }
 
-  void read_head(bool idle) {
+  // Deadlines: a keep-alive connection may sit idle for idle_timeout; from
+  // the first byte of a request (or, for a connection's first request, from
+  // the handshake) head and body together get ONE read_timeout. Re-arming
+  // per phase would let a peer stretch a request to twice the limit, and
+  // covering the next head by the idle budget would make a slowloris of
+  // every second request.
+  void next_request(bool kept_alive) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.header_limit));
     // Beast checks Content-Length against the limit while finishing the
     // head; the real (per-route) limit is applied in on_head().
     parser_->body_limit((std::numeric_limits<std::uint64_t>::max)());
-    // The first byte of a keep-alive request may come after idle_timeout;
-    // once it has, the whole request must arrive within read_timeout. Beast
-    // reads the head in one operation, so the idle budget covers it.
-    lowest().expires_after(idle ? shared_->options.idle_timeout : shared_->options.read_timeout);
+    if (!kept_alive || buffer_.size() > 0) return read_head();  // pipelined bytes count as arrived
+    lowest().expires_after(shared_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstRead),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close();  // idle expiry or peer gone: nothing to answer
+                              self->buffer_.commit(n);
+                              self->read_head();
+                            });
+  }
+
+  void read_head() {
+    arm_deadline();
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_head(ec);
                             });
   }
 
+  // Our own timer rather than the stream's expiry: the stream closes the
+  // socket when it expires, and then the 408 could not be written. This one
+  // only cancels the pending read.
+  void arm_deadline() {
+    lowest().expires_never();
+    timed_out_ = false;
+    deadline_.expires_after(shared_->options.read_timeout);
+    deadline_.async_wait([self = this->shared_from_this(), gen = ++deadline_gen_](beast::error_code ec) {
+      if (ec || gen != self->deadline_gen_) return;  // disarmed or re-armed meanwhile
+      self->timed_out_ = true;
+      self->lowest().cancel();
+    });
+  }
+
+  void disarm_deadline() {
+    ++deadline_gen_;
+    deadline_.cancel();
+  }
+
   void on_head(beast::error_code ec) {
-    if (ec) return fail_read(ec);
+    // timed_out_ without an error: the head completed just as the deadline
+    // fired; its cancel came too late to stop the read, so stop here.
+    if (ec || timed_out_) return fail_read(ec);
     const auto& head = parser_->get();
     std::size_t limit = shared_->options.body_limit;
     if (shared_->options.body_limit_for) {
@@ -97,12 +137,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       std::string path = target.substr(0, target.find('?'));
       limit = shared_->options.body_limit_for(std::string(head.method_string()), path);
     }
+    if (!parser_->is_done() && shared_->options.refuse_before_body) {
+      // A body follows: let the application refuse (401/404...) before we
+      // spend bandwidth and memory on it (and before telling a stranger the limits).
+      Request req;
+      req.peer = peer_;
+      version_ = head.version();
+      if (to_request(head, req)) {
+        if (auto refusal = shared_->options.refuse_before_body(req)) return reply_and_close(std::move(*refusal));
+      }
+    }
     if (auto len = parser_->content_length(); len && *len > limit) {
-      return reply_and_close(problem(ApiErrc::payload_too_large,
-                                     "body of " + std::to_string(*len) + " bytes exceeds " + std::to_string(limit)));
+      return reply_and_close(to_response(problem(
+          ApiErrc::payload_too_large, "body of " + std::to_string(*len) + " bytes exceeds " + std::to_string(limit))));
     }
     parser_->body_limit(limit);
-    lowest().expires_after(shared_->options.read_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec2, std::size_t) {
       self->on_body(ec2);
     });
@@ -110,7 +159,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void on_body(beast::error_code ec) {
     if (ec) return fail_read(ec);
-    lowest().expires_never();
+    disarm_deadline();
     auto msg = parser_->release();
     version_ = msg.version();
     keep_alive_ = msg.keep_alive();
@@ -130,19 +179,30 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void fail_read(const beast::error_code& ec) {
+    keep_alive_ = false;
+    if (timed_out_) {
+      // Bytes of this request arrived but not all of it: say why we hang
+      // up. A connection that sent nothing gets no answer.
+      if (buffer_.size() == 0 && !parser_->got_some()) return close();
+      // A trickling peer has little in flight: a short linger suffices, and
+      // the connection ends close to the deadline rather than a second on.
+      linger_ = std::min<std::chrono::milliseconds>(kMaxLinger, shared_->options.read_timeout / 4);
+      return reply_and_close(to_response(problem(
+          ApiErrc::request_timeout, "request not received within " +
+                                        std::to_string(shared_->options.read_timeout.count()) + " ms")));
+    }
     auto p = problem_for_read_error(ec);
     if (!p) return close();
-    keep_alive_ = false;
-    reply_and_close(*p);
+    reply_and_close(to_response(*p));
   }
 
-  void reply_and_close(const Problem& p) {
+  void reply_and_close(Response r) {
     keep_alive_ = false;
     // The peer may still be sending the body we refused: read and discard
     // it for a moment after answering (a lingering close), or the kernel
     // resets the connection and the client never sees the 413.
     drain_ = true;
-    respond(to_response(p));
+    respond(std::move(r));
   }
 
   void drain() {
@@ -154,6 +214,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void respond(Response r) {
+    disarm_deadline();  // a deadline firing now would cancel the write
     res_ = std::make_shared<http::response<http::string_body>>(
         to_beast(r, version_, keep_alive_, shared_->options.server_header));
     lowest().expires_after(shared_->options.write_timeout);
@@ -161,15 +222,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       self->res_.reset();
       if (!ec && self->drain_) {
         self->drain_ = false;
-        self->lowest().expires_after(std::chrono::seconds(1));
+        self->lowest().expires_after(self->linger_);
         return self->drain();
       }
       if (ec || !self->keep_alive_) return self->close();
-      self->read_head(true);
+      self->next_request(true);
     });
   }
 
   void close() {
+    disarm_deadline();  // its pending wait would keep this session alive until it fires
     if constexpr (is_tls<Stream>::value) {
       lowest().expires_after(std::chrono::seconds(2));
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
@@ -183,7 +245,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
   }
 
+  static constexpr std::size_t kFirstRead = 4096;
+  static constexpr std::chrono::milliseconds kMaxLinger{1000};
+
   Stream stream_;
+  asio::steady_timer deadline_{stream_.get_executor()};
+  std::uint64_t deadline_gen_ = 0;
+  bool timed_out_ = false;
+  std::chrono::milliseconds linger_ = kMaxLinger;
   std::shared_ptr<Shared> shared_;
   PeerInfo peer_;
   beast::flat_buffer buffer_;

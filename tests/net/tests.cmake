@@ -3,6 +3,7 @@
 add_executable(net_tests
   ${CMAKE_CURRENT_LIST_DIR}/net_test_support.cpp
   ${CMAKE_CURRENT_LIST_DIR}/server_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/deadline_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/json_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/router_test.cpp
 )

@@ -5,7 +5,8 @@
 // APIs; SO_PEERCRED is in Request::peer). Every connection gets the same
 // limits: header bytes (431), body bytes (413, per route if wanted), and a
 // read timeout covering the TLS handshake and each whole request, so a
-// slowloris peer is dropped (408) and an idle keep-alive one closed.
+// slowloris peer is dropped (408) and an idle keep-alive one closed. The
+// application may refuse a request from its head before the body is read.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "migclock/common/result.hpp"
@@ -28,8 +30,17 @@ struct ServerOptions {
   // Optional per-request body limit decided from the head (e.g. snapshots
   // get 16 MiB); returns the limit in bytes.
   std::function<std::size_t(const std::string& method, const std::string& path)> body_limit_for;
-  std::chrono::milliseconds read_timeout{10'000};   // handshake / one whole request
-  std::chrono::milliseconds idle_timeout{60'000};   // between keep-alive requests
+  // The TLS handshake must finish within read_timeout; so must each request
+  // (head + body, one deadline) from its first byte — a connection's first
+  // request from the handshake. A request that started but did not finish
+  // gets a 408 and the connection closes.
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive: until the next request's first byte
+  // Optional: called with the head (body empty) of a request that has a
+  // body, before the body is read. A Response returned is sent and the
+  // connection closed unread, so e.g. an unauthenticated peer cannot make
+  // the server take in megabytes only to be refused.
+  std::function<std::optional<Response>(const Request& head)> refuse_before_body;
   std::chrono::milliseconds write_timeout{30'000};
   std::string server_header = "migclock";
 };
