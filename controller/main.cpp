@@ -1,6 +1,7 @@
 // migclock-controller: the cluster service (docs/controller.md).
 //
 //   migclock-controller --listen HOST:PORT --data-dir DIR --tls-cert PEM --tls-key PEM
+//   (under systemd: TLS files from $CREDENTIALS_DIRECTORY, journal in $STATE_DIRECTORY)
 //   migclock-controller --listen 127.0.0.1:8080 --data-dir DIR --plain-http
 //   migclock-controller token create --data-dir DIR --scope read|write|agent [--label TEXT]
 #include <signal.h>
@@ -32,14 +33,25 @@ const char* kUsage =
     "Options:\n"
     "  --listen HOST:PORT      address to listen on (default 127.0.0.1:8443)\n"
     "  --data-dir DIR          journal directory (required; systemd: $STATE_DIRECTORY)\n"
-    "  --tls-cert PEM          server certificate chain\n"
-    "  --tls-key PEM           server private key\n"
+    "  --tls-cert PEM          server certificate chain (default: $CREDENTIALS_DIRECTORY/tls.crt if set)\n"
+    "  --tls-key PEM           server private key (default: $CREDENTIALS_DIRECTORY/tls.key if set)\n"
     "  --plain-http            plain HTTP instead of TLS; only on a loopback address\n"
     "  --threads N             io threads (default 2: one per core)\n"
     "  --phase-timeout-s N     a migration with no phase change for N s ends degraded (default 600)\n"
-    "  --read-timeout-ms N     TLS handshake / whole-request deadline (default 10000)\n"
+    "  --read-timeout-ms N     TLS handshake / whole-request deadline, from the request's\n"
+    "                          first byte; late requests get 408 (default 10000)\n"
     "  --log-level LEVEL       trace|debug|info|warn|error (default info)\n"
     "  --help                  this text\n";
+
+// systemd's LoadCredential= puts root-only files where the service user
+// (DynamicUser) can read them: $CREDENTIALS_DIRECTORY/tls.crt and tls.key
+// stand in for flags not given.
+void tls_from_credentials(AppOptions& o) {
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (o.plain_http || !dir || !*dir) return;
+  if (o.tls_cert.empty()) o.tls_cert = std::string(dir) + "/tls.crt";
+  if (o.tls_key.empty()) o.tls_key = std::string(dir) + "/tls.key";
+}
 
 [[noreturn]] void usage_error(const std::string& msg) {
   std::fprintf(stderr, "migclock-controller: %s\n\n%s", msg.c_str(), kUsage);
@@ -106,6 +118,7 @@ int main(int argc, char** argv) {
     else if (a == "--log-level") spdlog::set_level(spdlog::level::from_str(next()));
     else usage_error("unknown option " + a);
   }
+  tls_from_credentials(o);
   if (o.data_dir.empty()) {
     if (const char* sd = std::getenv("STATE_DIRECTORY")) o.data_dir = sd;
     else usage_error("--data-dir is required");

@@ -22,29 +22,57 @@ std::size_t Api::body_limit_for(const std::string& method, const std::string& pa
   return kDefault;
 }
 
-void Api::handle(net::Request&& req, net::Responder out) {
-  auto m = router_.match(req.method, req.path);
-  std::string label = m.route ? m.route->pattern : (m.allow.empty() ? "unmatched" : "method_not_allowed");
-  net::Responder counted([this, label, out](net::Response r) {
-    metrics.count_request(label, r.status);
-    out.send(std::move(r));
-  });
+std::string Api::route_label(const net::Match& m) {
+  return m.route ? m.route->pattern : (m.allow.empty() ? "unmatched" : "method_not_allowed");
+}
+
+std::optional<net::Response> Api::gate(const net::Request& req, const net::Match& m) {
   if (!m.route) {
     auto r = net::to_response(m.problem);
     if (!m.allow.empty()) r.headers.emplace_back("Allow", m.allow);
-    return counted.send(std::move(r));
+    return r;
   }
-  if (m.route->tag != kPublic) {
-    std::string token = req.bearer_token();
-    if (token.empty())
-      return counted.send(problem(ApiErrc::unauthorized, "missing bearer token (Authorization: Bearer <token>)"));
-    auto scope = core.token_scope(token);
-    if (!scope) return counted.send(problem(ApiErrc::unauthorized, "unknown or revoked token"));
-    if (!scope_allows(*scope, m.route->tag))
-      return counted.send(problem(ApiErrc::forbidden, std::string("a token of scope '") + scope_name(*scope) +
-                                                          "' may not " + req.method + " " + m.route->pattern));
-  }
+  if (m.route->tag == kPublic) return std::nullopt;
+  std::string token = req.bearer_token();
+  if (token.empty())
+    return net::to_response(problem(ApiErrc::unauthorized, "missing bearer token (Authorization: Bearer <token>)"));
+  auto scope = core.token_scope(token);
+  if (!scope) return net::to_response(problem(ApiErrc::unauthorized, "unknown or revoked token"));
+  if (!scope_allows(*scope, m.route->tag))
+    return net::to_response(problem(ApiErrc::forbidden, std::string("a token of scope '") + scope_name(*scope) +
+                                                            "' may not " + req.method + " " + m.route->pattern));
+  return std::nullopt;
+}
+
+std::optional<net::Response> Api::refuse_before_body(const net::Request& head) {
+  auto m = router_.match(head.method, head.path);
+  auto refusal = gate(head, m);
+  if (refusal) metrics.count_request(route_label(m), refusal->status);
+  return refusal;
+}
+
+void Api::handle(net::Request&& req, net::Responder out) {
+  auto m = router_.match(req.method, req.path);
+  net::Responder counted([this, label = route_label(m), out](net::Response r) {
+    metrics.count_request(label, r.status);
+    out.send(std::move(r));
+  });
+  if (auto refusal = gate(req, m)) return counted.send(std::move(*refusal));
   m.handler(req, m.params, counted);
+}
+
+void Api::reply(const net::Responder& out, net::Response r) {
+  journal.when_committed(journal.last_appended(), [out, r = std::move(r)](const Status& st) mutable {
+    if (!st.ok()) return out.send(problem(ApiErrc::unavailable, "journal commit failed: " + st.error().message()));
+    out.send(std::move(r));
+  });
+}
+
+void Api::add_read(std::string method, std::string pattern, unsigned tag, net::Router::SyncHandler h) {
+  router_.add(std::move(method), std::move(pattern), tag,
+              [this, h = std::move(h)](const net::Request& req, const net::Params& p, net::Responder out) {
+                reply(out, h(req, p));
+              });
 }
 
 net::Outcome<rapidjson::Document> json_body(const net::Request& req) {

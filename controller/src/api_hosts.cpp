@@ -64,7 +64,7 @@ void Api::add_host_routes() {
                  [](const Applied<Host>& a) { return Response::json(200, host_json(a.value)); });
   });
 
-  router_.add_sync("GET", "/api/v1/hosts", kRead, [this](const Request&, const Params&) {
+  add_read("GET", "/api/v1/hosts", kRead, [this](const Request&, const Params&) {
     JsonWriter w;
     w.begin_object().key("items").begin_array();
     for (const auto& h : core.hosts()) write(w, h);
@@ -72,7 +72,7 @@ void Api::add_host_routes() {
     return Response::json(200, w.str());
   });
 
-  router_.add_sync("GET", "/api/v1/hosts/{hostname}", kRead | kAgent, [this](const Request&, const Params& p) {
+  add_read("GET", "/api/v1/hosts/{hostname}", kRead | kAgent, [this](const Request&, const Params& p) {
     auto h = core.host(p.at("hostname"));
     if (!h) return net::to_response(h.problem());
     return Response::json(200, host_json(*h));
@@ -91,12 +91,14 @@ void Api::add_host_routes() {
                 if (o.uncertainty_ns < 0)
                   return out.send(problem(ApiErrc::bad_request, "must be >= 0", "uncertainty_ns"));
                 if (o.rtt_ns < 0) return out.send(problem(ApiErrc::bad_request, "must be >= 0", "rtt_ns"));
-                metrics.observe_offset(o.offset_ns, o.uncertainty_ns);
-                commit<bool>(core.report_offset(p.at("hostname"), o), out,
-                             [](const Applied<bool>&) { return Response::no_content(); });
+                // Observed once accepted and committed: a refused report is no sample.
+                commit<bool>(core.report_offset(p.at("hostname"), o), out, [this, o](const Applied<bool>&) {
+                  metrics.observe_offset(o.offset_ns, o.uncertainty_ns);
+                  return Response::no_content();
+                });
               });
 
-  router_.add_sync("GET", "/api/v1/hosts/{hostname}/clock-offset", kRead | kAgent,
+  add_read("GET", "/api/v1/hosts/{hostname}/clock-offset", kRead | kAgent,
                    [this](const Request&, const Params& p) {
                      auto h = core.host(p.at("hostname"));
                      if (!h) return net::to_response(h.problem());
@@ -107,7 +109,7 @@ void Api::add_host_routes() {
                      return Response::json(200, w.str());
                    });
 
-  router_.add_sync("GET", "/api/v1/hosts/offset", kRead | kAgent, [this](const Request& req, const Params&) {
+  add_read("GET", "/api/v1/hosts/offset", kRead | kAgent, [this](const Request& req, const Params&) {
     std::string from = req.query_or("from"), to = req.query_or("to");
     if (from.empty()) return net::to_response(problem(ApiErrc::bad_request, "query parameter from is required", "from"));
     if (to.empty()) return net::to_response(problem(ApiErrc::bad_request, "query parameter to is required", "to"));
@@ -119,7 +121,7 @@ void Api::add_host_routes() {
     return Response::json(200, w.str());
   });
 
-  router_.add_sync("GET", "/api/v1/vms", kRead, [this](const Request& req, const Params&) {
+  add_read("GET", "/api/v1/vms", kRead, [this](const Request& req, const Params&) {
     std::string host = req.query_or("host");
     JsonWriter w;
     w.begin_object().key("items").begin_array();
@@ -129,7 +131,7 @@ void Api::add_host_routes() {
     return Response::json(200, w.str());
   });
 
-  router_.add_sync("GET", "/api/v1/vms/{uuid}", kRead, [this](const Request&, const Params& p) {
+  add_read("GET", "/api/v1/vms/{uuid}", kRead, [this](const Request&, const Params& p) {
     auto v = core.vm(p.at("uuid"));
     if (!v) return net::to_response(v.problem());
     return Response::json(200, to_json(*v));
@@ -140,7 +142,7 @@ void Api::add_host_routes() {
                     [](const Applied<Command>& a) { return Response::json(202, to_json(a.value)); });
   });
 
-  router_.add_sync("GET", "/api/v1/commands/{id}", kRead, [this](const Request&, const Params& p) {
+  add_read("GET", "/api/v1/commands/{id}", kRead, [this](const Request&, const Params& p) {
     auto c = core.command(p.at("id"));
     if (!c) return net::to_response(c.problem());
     return Response::json(200, to_json(*c));

@@ -62,6 +62,33 @@ std::string page_json(const MigrationPage& page) {
   return w.str();
 }
 
+// {migration_id, source, destination, snapshot (JSON), realtime_offset_ns
+// (destination − source), uncertainty_ns, measured_at_ns} (docs/api.md).
+net::Outcome<std::string> restore_inputs_json(const Core& core, const Migration& m, const std::string& dest) {
+  auto stored = core.snapshot_bytes(m.id);
+  if (!stored) return stored.problem();
+  std::string json = stored->first;
+  if (stored->second != "json") {
+    auto snap = serialization::decode(stored->first, serialization::Format::binary);
+    if (!snap) return net::problem_from(snap.error());
+    auto enc = serialization::encode(*snap, serialization::Format::json);
+    if (!enc) return net::problem_from(enc.error());
+    json = std::move(*enc);
+  }
+  auto off = core.host_offset(m.source, dest);
+  if (!off) {
+    // host_offset speaks of from/to; here they are the migration's ends.
+    net::Problem pr = off.problem();
+    pr.field = pr.field == "from" ? "source" : pr.field == "to" ? "destination" : pr.field;
+    return pr;
+  }
+  JsonWriter w;
+  w.begin_object().key("migration_id").value(m.id).key("source").value(m.source).key("destination").value(dest)
+      .key("snapshot").raw(json).key("realtime_offset_ns").value(off->offset_ns)
+      .key("uncertainty_ns").value(off->uncertainty_ns).key("measured_at_ns").value(off->measured_at_ns).end_object();
+  return w.str();
+}
+
 }  // namespace
 
 void Api::add_migration_routes() {
@@ -84,7 +111,7 @@ void Api::add_migration_routes() {
     });
   });
 
-  router_.add_sync("GET", "/api/v1/migrations", kRead | kAgent, [this](const Request& req, const Params&) {
+  add_read("GET", "/api/v1/migrations", kRead | kAgent, [this](const Request& req, const Params&) {
     MigrationQuery q;
     q.vm = req.query_or("vm");
     q.host = req.query_or("host");
@@ -114,8 +141,8 @@ void Api::add_migration_routes() {
     if (!since) return out.send(since.problem());
     std::string id = p.at("id");
     auto m = core.migration(id);
-    if (!m) return out.send(m.problem());
-    if (*wait_s == 0 || *since < 0 || m->version > *since) return out.send(Response::json(200, to_json(*m)));
+    if (!m) return reply(out, net::to_response(m.problem()));
+    if (*wait_s == 0 || *since < 0 || m->version > *since) return reply(out, Response::json(200, to_json(*m)));
     int64_t v = *since;
     auto deadline = Waiters::Clock::now() + std::chrono::seconds(*wait_s);
     auto changed = [this, id, v] {
@@ -127,11 +154,11 @@ void Api::add_migration_routes() {
       auto now_m = core.migration(id);
       if (!now_m) {
         *again = nullptr;
-        return out.send(now_m.problem());
+        return reply(out, net::to_response(now_m.problem()));
       }
       if (timed_out || now_m->version > v || Waiters::Clock::now() >= deadline) {
         *again = nullptr;  // break the self-reference
-        return out.send(Response::json(200, to_json(*now_m)));
+        return reply(out, Response::json(200, to_json(*now_m)));
       }
       waiters.wait(Core::migration_key(id), deadline, *again, changed);
     };
@@ -158,12 +185,8 @@ void Api::add_migration_routes() {
                   if (auto bad = check_results(*results)) return out.send(*bad);
                   rep.results_json = net::to_string(*results);
                 }
-                commit<Migration>(core.report_phase(p.at("id"), std::move(rep)), out, [this](const Applied<Migration>& a) {
-                  if (!a.records.empty() || !a.wake.empty()) {
-                    if (is_terminal(a.value.phase)) metrics.count_outcome(phase_name(a.value.phase));
-                  }
-                  return Response::json(200, to_json(a.value));
-                });
+                commit<Migration>(core.report_phase(p.at("id"), std::move(rep)), out,
+                                  [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
               });
 
   router_.add("PUT", "/api/v1/migrations/{id}/snapshot", kAgent, [this](const Request& req, const Params& p, Responder out) {
@@ -173,7 +196,7 @@ void Api::add_migration_routes() {
                       [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
   });
 
-  router_.add_sync("GET", "/api/v1/migrations/{id}/snapshot", kRead | kAgent, [this](const Request& req, const Params& p) {
+  add_read("GET", "/api/v1/migrations/{id}/snapshot", kRead | kAgent, [this](const Request& req, const Params& p) {
     auto stored = core.snapshot_bytes(p.at("id"));
     if (!stored) return net::to_response(stored.problem());
     auto& [bytes, format] = *stored;
@@ -193,28 +216,21 @@ void Api::add_migration_routes() {
     return Response::text(200, std::move(*enc), target == "json" ? "application/json" : kEnvelopeType);
   });
 
-  router_.add_sync("GET", "/api/v1/migrations/{id}/restore-inputs", kAgent, [this](const Request& req, const Params& p) {
+  // The destination of an owned-VMM restore asks for its inputs. Only the
+  // recorded destination may (or the first to ask, which becomes it).
+  router_.add("GET", "/api/v1/migrations/{id}/restore-inputs", kAgent, [this](const Request& req, const Params& p, Responder out) {
     std::string dest = req.query_or("destination");
-    if (dest.empty()) return net::to_response(problem(ApiErrc::bad_request, "query parameter destination is required", "destination"));
-    auto m = core.migration(p.at("id"));
-    if (!m) return net::to_response(m.problem());
-    auto stored = core.snapshot_bytes(p.at("id"));
-    if (!stored) return net::to_response(stored.problem());
-    std::string json = stored->first;
-    if (stored->second != "json") {
-      auto snap = serialization::decode(stored->first, serialization::Format::binary);
-      if (!snap) return net::to_response(net::problem_from(snap.error()));
-      auto enc = serialization::encode(*snap, serialization::Format::json);
-      if (!enc) return net::to_response(net::problem_from(enc.error()));
-      json = std::move(*enc);
-    }
-    auto off = core.host_offset(m->source, dest);
-    if (!off) return net::to_response(off.problem());
-    JsonWriter w;
-    w.begin_object().key("migration_id").value(m->id).key("source").value(m->source).key("destination").value(dest)
-        .key("snapshot").raw(json).key("realtime_offset_ns").value(off->offset_ns)
-        .key("uncertainty_ns").value(off->uncertainty_ns).key("measured_at_ns").value(off->measured_at_ns).end_object();
-    return Response::json(200, w.str());
+    if (dest.empty()) return out.send(problem(ApiErrc::bad_request, "query parameter destination is required", "destination"));
+    if (!valid_name(dest)) return out.send(problem(ApiErrc::bad_request, "bad host name", "destination"));
+    const std::string& id = p.at("id");
+    auto m = core.migration(id);
+    if (!m) return reply(out, net::to_response(m.problem()));
+    // Refused before the work; claim_destination decides for good.
+    if (auto wrong = Core::destination_mismatch(*m, dest)) return reply(out, net::to_response(*wrong));
+    auto inputs = restore_inputs_json(core, *m, dest);
+    if (!inputs) return reply(out, net::to_response(inputs.problem()));
+    commit<Migration>(core.claim_destination(id, dest), out,
+                      [body = std::move(*inputs)](const Applied<Migration>&) { return Response::json(200, body); });
   });
 }
 

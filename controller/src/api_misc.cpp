@@ -22,6 +22,7 @@ void Api::add_misc_routes() {
     w.begin_object().key("ready").value(ok).key("journal").value(journal.healthy() ? "ok" : "failing").end_object();
     return Response::json(ok ? 200 : 503, w.str());
   });
+  // Not through reply(): metrics must stay readable when the journal fails.
   router_.add_sync("GET", "/metrics", kRead, [this](const Request&, const Params&) {
     return Response::text(200, metrics.render(core.phase_counts()), "text/plain; version=0.0.4; charset=utf-8");
   });
@@ -42,7 +43,7 @@ void Api::add_misc_routes() {
     return Response::json(200, w.str());
   });
 
-  router_.add_sync("POST", "/api/v1/preflight", kRead, [this](const Request& req, const Params&) {
+  add_read("POST", "/api/v1/preflight", kRead, [this](const Request& req, const Params&) {
     auto body = json_body(req);
     if (!body) return net::to_response(body.problem());
     std::string vm, source, destination;

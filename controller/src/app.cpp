@@ -37,11 +37,10 @@ struct App::Impl {
       lock.unlock();
       for (auto& a : core->expire(time.realtime_ns())) {
         spdlog::warn("migration {} degraded: {}", a.value.id, a.value.reason);
-        metrics.count_outcome("degraded");
-        auto wake = a.wake;
-        journal->submit(std::move(a.records), [this, wake](const Status& st) {
-          if (!st.ok()) spdlog::error("journal: {}", st.error().message());
-          for (const auto& k : wake) waiters->notify(k);
+        journal->when_committed(a.seq, [this, wake = a.wake, outcome = a.outcome](const Status& st) {
+          if (st.ok()) metrics.count_outcome(outcome);
+          else spdlog::error("journal: {}", st.error().message());
+          for (const auto& k : wake) waiters->notify(k);  // watchers answer either way (503 on failure)
         });
       }
       lock.lock();
@@ -70,7 +69,7 @@ Result<uint16_t> App::start() {
   impl_->journal = std::make_unique<Journal>(*impl_->store, &impl_->metrics);
   CoreOptions co;
   co.phase_timeout_ns = o.phase_timeout_s * 1'000'000'000;
-  impl_->core = std::make_unique<Core>(*impl_->store, impl_->time, co);
+  impl_->core = std::make_unique<Core>(*impl_->store, *impl_->journal, impl_->time, co);
   MIGCLOCK_TRY(impl_->core->load());
   impl_->waiters = std::make_unique<Waiters>();
   impl_->api = std::make_unique<Api>(*impl_->core, *impl_->journal, *impl_->waiters, impl_->metrics);
@@ -81,6 +80,7 @@ Result<uint16_t> App::start() {
   so.server_header = "migclock-controller/" MIGCLOCK_VERSION;
   Api* api = impl_->api.get();
   so.body_limit_for = [api](const std::string& m, const std::string& p) { return api->body_limit_for(m, p); };
+  so.refuse_before_body = [api](const net::Request& head) { return api->refuse_before_body(head); };
   impl_->server = std::make_unique<net::Server>(so, [api](net::Request&& r, net::Responder out) {
     api->handle(std::move(r), std::move(out));
   });

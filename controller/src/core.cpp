@@ -13,8 +13,8 @@ namespace migclock::controller {
 using net::ApiErrc;
 using net::problem;
 
-Core::Core(Store& store, const TimeSource& time, CoreOptions options)
-    : store_(store), time_(time), options_(options) {}
+Core::Core(Store& store, Journal& journal, const TimeSource& time, CoreOptions options)
+    : store_(store), journal_(journal), time_(time), options_(options) {}
 
 Record Core::record(const Migration& m) const { return Record{Table::migrations, m.id, to_json(m), {}}; }
 Record Core::record(const Host& h) const { return Record{Table::hosts, h.hostname, to_json(h), {}}; }
@@ -33,6 +33,13 @@ std::string Core::new_id(const char* prefix) const {
 }
 
 namespace {
+// Offset rows are keyed "host/<received_ns, 20 digits>": sorted per host.
+std::string offset_key(const std::string& host, int64_t received_ns) {
+  char key[32];
+  snprintf(key, sizeof key, "/%020lld", static_cast<long long>(received_ns));
+  return host + key;
+}
+
 // Every record of `table`, parsed by `parse`, handed to `take` (startup).
 template <class Parse, class Take>
 Status load_table(Store& store, Table table, Parse parse, Take take) {
@@ -51,12 +58,22 @@ Status Core::load() {
   std::unique_lock lock(mutex_);
   MIGCLOCK_TRY(load_table(store_, Table::hosts, host_from_json,
                           [&](const Record&, Host h) { hosts_[h.hostname] = std::move(h); }));
-  // Offset keys are "host/<received_ns, 20 digits>": sorted per host.
+  // Rows beyond the kept history (controllers before the pruning kept them
+  // all) are deleted now, before anything is served: the table stays bounded.
+  std::map<std::string, std::vector<std::string>> offset_keys;  // host → keys, oldest first
   MIGCLOCK_TRY(load_table(store_, Table::offsets, offset_from_json, [&](const Record& r, ClockOffset o) {
-    auto& hist = offsets_[r.key.substr(0, r.key.rfind('/'))];
-    hist.push_back(o);
-    if (hist.size() > options_.offset_history) hist.erase(hist.begin());
+    std::string host = r.key.substr(0, r.key.rfind('/'));
+    offsets_[host].push_back(o);
+    offset_keys[host].push_back(r.key);
   }));
+  std::vector<Record> pruned;
+  for (auto& [host, hist] : offsets_) {
+    if (hist.size() <= options_.offset_history) continue;
+    std::size_t drop = hist.size() - options_.offset_history;
+    for (std::size_t i = 0; i < drop; ++i) pruned.push_back(Record{Table::offsets, offset_keys[host][i], {}, {}, true});
+    hist.erase(hist.begin(), hist.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+  if (!pruned.empty()) MIGCLOCK_TRY(store_.commit(pruned));
   MIGCLOCK_TRY(load_table(store_, Table::vms, vm_from_json, [&](const Record&, Vm v) { vms_[v.uuid] = std::move(v); }));
   std::vector<std::pair<int64_t, std::string>> order;
   MIGCLOCK_TRY(load_table(store_, Table::migrations, migration_from_json, [&](const Record&, Migration m) {
@@ -126,7 +143,7 @@ net::Outcome<Applied<Host>> Core::register_host(HostReport report) {
     }
   }
   out.value = h;
-  return out;
+  return sealed(std::move(out));
 }
 
 net::Outcome<Applied<bool>> Core::report_offset(const std::string& hostname, ClockOffset o) {
@@ -136,16 +153,21 @@ net::Outcome<Applied<bool>> Core::report_offset(const std::string& hostname, Clo
   if (it == hosts_.end()) return problem(ApiErrc::not_found, "host '" + hostname + "' is not registered");
   o.received_ns = now;
   it->second.offset = o;
-  auto& hist = offsets_[hostname];
-  hist.push_back(o);
-  if (hist.size() > options_.offset_history) hist.erase(hist.begin());
   Applied<bool> out;
   out.value = true;
-  char key[64];
-  snprintf(key, sizeof key, "/%020lld", static_cast<long long>(now));
-  out.records.push_back(Record{Table::offsets, hostname + key, to_json(o), {}});
+  auto& hist = offsets_[hostname];
+  hist.push_back(o);
+  out.records.push_back(Record{Table::offsets, offset_key(hostname, now), to_json(o), {}});
+  if (hist.size() > options_.offset_history) {
+    // The journal keeps what memory keeps. Two samples received in the same
+    // ns share a row: the row goes only with the last of them.
+    int64_t gone = hist.front().received_ns;
+    hist.erase(hist.begin());
+    if (hist.front().received_ns != gone)
+      out.records.push_back(Record{Table::offsets, offset_key(hostname, gone), {}, {}, true});
+  }
   out.records.push_back(record(it->second));
-  return out;
+  return sealed(std::move(out));
 }
 
 net::Outcome<Host> Core::host(const std::string& hostname) const {

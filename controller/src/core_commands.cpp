@@ -29,7 +29,7 @@ net::Outcome<Applied<Command>> Core::queue_sync(const std::string& key) {
   out.wake.push_back(commands_key(c.host));
   out.created = true;
   out.value = std::move(c);
-  return out;
+  return sealed(std::move(out));
 }
 
 net::Outcome<Applied<std::vector<Command>>> Core::take_commands(const std::string& hostname) {
@@ -44,7 +44,7 @@ net::Outcome<Applied<std::vector<Command>>> Core::take_commands(const std::strin
     out.records.push_back(record(c));
     out.value.push_back(c);
   }
-  return out;
+  return sealed(std::move(out));
 }
 
 net::Outcome<Applied<Command>> Core::command_result(const std::string& hostname, const std::string& id,
@@ -58,7 +58,7 @@ net::Outcome<Applied<Command>> Core::command_result(const std::string& hostname,
   Applied<Command> out;
   if (c.state == "done" || c.state == "failed") {  // repeat: idempotent
     out.value = c;
-    return out;
+    return sealed(std::move(out));
   }
   c.state = r.ok ? "done" : "failed";
   c.message = r.message;
@@ -68,7 +68,7 @@ net::Outcome<Applied<Command>> Core::command_result(const std::string& hostname,
   out.records.push_back(record(c));
   out.wake.push_back("command:" + id);
   out.value = c;
-  return out;
+  return sealed(std::move(out));
 }
 
 net::Outcome<Command> Core::command(const std::string& id) const {

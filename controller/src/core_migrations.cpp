@@ -42,12 +42,10 @@ net::Outcome<Applied<Migration>> Core::announce(Announce a) {
     Migration& m = migrations_.at(active->second);
     if (m.destination.empty() && !a.destination.empty()) {
       m.destination = a.destination;
-      ++m.version;
-      out.records.push_back(record(m));
-      out.wake.push_back(migration_key(m.id));
+      stage_change(m, out);
     }
     out.value = m;
-    return out;
+    return sealed(std::move(out));
   }
   Migration m;
   m.id = new_id("m");
@@ -67,7 +65,7 @@ net::Outcome<Applied<Migration>> Core::announce(Announce a) {
   out.records.push_back(record(m));
   out.created = true;
   out.value = std::move(m);
-  return out;
+  return sealed(std::move(out));
 }
 
 Applied<Migration> Core::transition_locked(Migration& m, PhaseReport r, int64_t now) {
@@ -76,11 +74,12 @@ Applied<Migration> Core::transition_locked(Migration& m, PhaseReport r, int64_t 
   m.updated_ns = now;
   if (!r.reason.empty()) m.reason = r.reason;
   if (!r.results_json.empty()) m.results_json = merge_objects(m.results_json, r.results_json);
-  ++m.version;
   m.history.push_back(PhaseEvent{r.phase, r.host, r.at_ns, now, r.reason});
-  if (is_terminal(m.phase)) active_by_vm_.erase(m.vm_uuid);
-  out.records.push_back(record(m));
-  out.wake.push_back(migration_key(m.id));
+  if (is_terminal(m.phase)) {
+    active_by_vm_.erase(m.vm_uuid);
+    out.outcome = phase_name(m.phase);  // counted once: only this transition ends it
+  }
+  stage_change(m, out);
   out.value = m;
   return out;
 }
@@ -99,13 +98,11 @@ net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, Phase
       std::string merged = merge_objects(m.results_json, r.results_json);
       if (merged != m.results_json) {
         m.results_json = merged;
-        ++m.version;
-        out.records.push_back(record(m));
-        out.wake.push_back(migration_key(m.id));
+        stage_change(m, out);
       }
     }
     out.value = m;
-    return out;
+    return sealed(std::move(out));
   }
   if (is_terminal(m.phase))
     return problem(ApiErrc::conflict, "migration " + id + " already ended " + phase_name(m.phase) + "; '" +
@@ -113,7 +110,7 @@ net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, Phase
   if (!is_terminal(r.phase) && phase_rank(r.phase) < phase_rank(m.phase))
     return problem(ApiErrc::conflict, std::string("out of order: migration is ") + phase_name(m.phase) + ", '" +
                                           phase_name(r.phase) + "' comes before it", "phase");
-  return transition_locked(m, std::move(r), now);
+  return sealed(transition_locked(m, std::move(r), now));
 }
 
 net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::string bytes,
@@ -128,7 +125,7 @@ net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::
     if (m.snapshot->sha256 == sha) {
       Applied<Migration> same;
       same.value = m;
-      return same;
+      return sealed(std::move(same));
     }
     return problem(ApiErrc::conflict, "migration " + id + " already has a different snapshot (sha256 " +
                                           m.snapshot->sha256 + ")");
@@ -144,14 +141,12 @@ net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::
     r.at_ns = now;
     out = transition_locked(m, std::move(r), now);
   } else {
-    ++m.version;
-    out.records.push_back(record(m));
-    out.wake.push_back(migration_key(m.id));
+    stage_change(m, out);
     out.value = m;
   }
   // The snapshot row goes first in the same commit as the migration.
   out.records.insert(out.records.begin(), Record{Table::snapshots, id, "{\"format\":\"" + format + "\"}", std::move(bytes)});
-  return out;
+  return sealed(std::move(out));
 }
 
 net::Outcome<Migration> Core::migration(const std::string& id) const {
@@ -159,6 +154,34 @@ net::Outcome<Migration> Core::migration(const std::string& id) const {
   auto it = migrations_.find(id);
   if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
   return it->second;
+}
+
+void Core::stage_change(Migration& m, Applied<Migration>& out) const {
+  ++m.version;
+  out.records.push_back(record(m));
+  out.wake.push_back(migration_key(m.id));
+}
+
+std::optional<net::Problem> Core::destination_mismatch(const Migration& m, const std::string& destination) {
+  if (m.destination.empty() || m.destination == destination) return std::nullopt;
+  return problem(ApiErrc::conflict, "migration " + m.id + " goes to host '" + m.destination + "', not '" + destination + "'",
+                 "destination");
+}
+
+net::Outcome<Applied<Migration>> Core::claim_destination(const std::string& id, const std::string& destination) {
+  std::unique_lock lock(mutex_);
+  auto it = migrations_.find(id);
+  if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+  Migration& m = it->second;
+  if (auto wrong = destination_mismatch(m, destination)) return *wrong;
+  Applied<Migration> out;
+  // An ended migration is not changed any more; it just answers.
+  if (m.destination.empty() && !is_terminal(m.phase)) {
+    m.destination = destination;
+    stage_change(m, out);
+  }
+  out.value = m;
+  return sealed(std::move(out));
 }
 
 MigrationPage Core::migrations(const MigrationQuery& q) const {
@@ -206,7 +229,7 @@ std::vector<Applied<Migration>> Core::expire(int64_t now) {
     r.reason = std::string("timed out in phase ") + phase_name(m.phase) + ": no report for " +
                std::to_string((now - m.updated_ns) / 1'000'000'000) + " s (limit " +
                std::to_string(options_.phase_timeout_ns / 1'000'000'000) + " s)";
-    out.push_back(transition_locked(m, std::move(r), now));
+    out.push_back(sealed(transition_locked(m, std::move(r), now)));
   }
   return out;
 }

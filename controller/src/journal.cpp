@@ -12,12 +12,44 @@ Journal::Journal(Store& store, Metrics* metrics) : store_(store), metrics_(metri
 
 Journal::~Journal() { stop(); }
 
-void Journal::submit(std::vector<Record> records, Done done) {
+Journal::Seq Journal::append(std::vector<Record> records) {
+  if (records.empty()) return appended_.load(std::memory_order_acquire);
+  Seq seq;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(Item{std::move(records), std::move(done)});
+    seq = appended_.load() + 1;
+    queue_.emplace_back(seq, std::move(records));
+    appended_.store(seq, std::memory_order_release);
+    wake = writer_idle_;
   }
-  cv_.notify_one();
+  // Callers hold the core's lock: wake the writer only if it sleeps (while
+  // it commits it finds the queue on its own), and outside our mutex.
+  if (wake) cv_.notify_one();
+  return seq;
+}
+
+Status Journal::status_for(Seq seq) const {
+  Seq failed = first_failed_.load();
+  if (failed != 0 && seq >= failed) return failure_;
+  if (seq > committed_.load() && stopped_) return make_error(errc::unavailable, "journal stopped");
+  return {};
+}
+
+void Journal::when_committed(Seq seq, Done done) {
+  // Fast path for reads with nothing in flight (every GET, usually): no
+  // lock. committed_ first: run() publishes a failure before the commit
+  // count that includes it, so a count we saw comes with its failure.
+  Seq committed = committed_.load(std::memory_order_acquire);
+  Seq failed = first_failed_.load(std::memory_order_acquire);
+  if (seq <= committed && (failed == 0 || seq < failed)) return done(Status{});
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (seq <= committed_.load() || stopped_) {
+    Status st = status_for(seq);
+    lock.unlock();
+    return done(st);
+  }
+  waiting_.emplace(seq, std::move(done));
 }
 
 void Journal::stop() {
@@ -28,38 +60,48 @@ void Journal::stop() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  std::multimap<Seq, Done> left;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopped_ = true;
+    left.swap(waiting_);
+  }
+  for (auto& [seq, done] : left) done(make_error(errc::unavailable, "journal stopped"));
 }
 
-bool Journal::healthy() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return healthy_;
-}
+bool Journal::healthy() const { return first_failed_.load() == 0; }
 
 void Journal::run() {
   for (;;) {
-    std::deque<Item> batch;
+    std::deque<std::pair<Seq, std::vector<Record>>> batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
+      writer_idle_ = true;
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      writer_idle_ = false;
       if (queue_.empty() && stopping_) return;
       batch.swap(queue_);
     }
     std::vector<Record> all;
-    for (auto& item : batch)
-      for (auto& r : item.records) all.push_back(std::move(r));
-    Status st;
-    if (!all.empty()) {
-      auto t0 = std::chrono::steady_clock::now();
-      st = store_.commit(all);
-      auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (metrics_) metrics_->observe_commit(dt, all.size(), batch.size());
-      if (!st.ok()) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        healthy_ = false;
+    for (auto& [seq, records] : batch)
+      for (auto& r : records) all.push_back(std::move(r));
+    auto t0 = std::chrono::steady_clock::now();
+    Status st = store_.commit(all);
+    auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (metrics_) metrics_->observe_commit(dt, all.size(), batch.size());
+    std::vector<std::pair<Status, Done>> ready;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!st.ok() && first_failed_.load() == 0) {
+        failure_ = st.error();  // before first_failed_: the fast path reads it lock-free
+        first_failed_.store(batch.front().first, std::memory_order_release);
       }
+      committed_.store(batch.back().first, std::memory_order_release);
+      auto end = waiting_.upper_bound(batch.back().first);
+      for (auto it = waiting_.begin(); it != end; ++it) ready.emplace_back(status_for(it->first), std::move(it->second));
+      waiting_.erase(waiting_.begin(), end);
     }
-    for (auto& item : batch)
-      if (item.done) item.done(st);
+    for (auto& [status, done] : ready) done(status);
   }
 }
 

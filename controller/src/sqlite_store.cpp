@@ -1,9 +1,12 @@
 // SQLite journal: WAL + synchronous=FULL, so a commit that returned is on
 // disk (WAL fsynced) and survives kill -9 and power loss; readers never
 // block the writer. One table per record kind, (key → json, blob).
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <mutex>
 
 #include "migclock/controller/store.hpp"
@@ -72,6 +75,7 @@ class SqliteStore final : public Store {
   Status open(const std::string& dir) {
     ::mkdir(dir.c_str(), 0700);
     std::string path = dir + "/controller.db";
+    MIGCLOCK_TRY(restrict_files(path));
     MIGCLOCK_TRY(open_db(path, writer_));
     for (Table t : kTables) {
       std::string sql = std::string("CREATE TABLE IF NOT EXISTS ") + table_name(t) +
@@ -137,8 +141,30 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // The journal holds token hashes and snapshots: owner only. SQLite gives
+  // the -wal/-shm files it creates the database file's mode, so creating
+  // that one 0600 covers all three. Files an older version left readable
+  // are tightened where we own them (best effort: root running `token
+  // create` on the service's files may, another user may not).
+  static Status restrict_files(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return errno_error(errno, "create " + path);
+    (void)::fchmod(fd, 0600);
+    ::close(fd);
+    for (const char* suffix : {"-wal", "-shm"}) (void)::chmod((path + suffix).c_str(), 0600);
+    return {};
+  }
+
   Status put(const Record& r) {
     Stmt st;
+    if (r.erase) {
+      std::string sql = std::string("DELETE FROM ") + table_name(r.table) + " WHERE key = ?";
+      if (sqlite3_prepare_v2(writer_.db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
+        return sql_error(writer_.db, "prepare delete");
+      sqlite3_bind_text(st.s, 1, r.key.data(), static_cast<int>(r.key.size()), SQLITE_STATIC);
+      if (sqlite3_step(st.s) != SQLITE_DONE) return sql_error(writer_.db, std::string("delete ") + table_name(r.table));
+      return {};
+    }
     std::string sql = std::string("INSERT OR REPLACE INTO ") + table_name(r.table) + " (key, json, blob) VALUES (?, ?, ?)";
     if (sqlite3_prepare_v2(writer_.db, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK)
       return sql_error(writer_.db, "prepare put");

@@ -1,4 +1,6 @@
 // Malformed, oversized and hostile requests against the real controller.
+#include <sys/stat.h>
+
 #include <thread>
 
 #include "fixture.hpp"
@@ -7,6 +9,7 @@
 namespace migclock::controller::testing {
 namespace {
 
+using migclock::testing::dev_certs;
 using migclock::testing::RawSocket;
 using Hostile = ControllerFixture;
 
@@ -90,6 +93,64 @@ TEST_F(Hostile, SlowlorisOnPlainLoopbackIsDroppedAtTheReadTimeout) {
   plain.stop();
   std::string rm = "rm -rf " + o.data_dir;
   (void)std::system(rm.c_str());
+}
+
+// The audit's slow2.py: a fast head, then a body trickled to stretch the
+// request. One read deadline covers both; the client is told 408.
+TEST_F(Hostile, SlowBodyOverTlsGets408WithinTheReadTimeout) {
+  migclock::testing::TlsRawSocket s(port, dev_certs().ca);
+  const std::string body = R"({"vm_uuid":"slowvm","source":"hv-a"})";
+  auto t0 = std::chrono::steady_clock::now();
+  s.send_all("POST /api/v1/migrations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+             agent_token + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  auto t = migclock::testing::trickle(s, body, std::chrono::milliseconds(45));
+  if (!t.closed) t.reply += s.read_until_close(std::chrono::seconds(3), &t.closed);
+  EXPECT_EQ(t.reply.rfind("HTTP/1.1 408", 0), 0u) << t.reply;
+  EXPECT_NE(t.reply.find("\"error\":\"request_timeout\""), std::string::npos) << t.reply;
+  EXPECT_TRUE(t.closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000)) << "read timeout is 500 ms";
+  EXPECT_EQ(json(reader("GET", "/api/v1/migrations?vm=slowvm"))["total"].GetInt(), 0);
+}
+
+// An unauthenticated 15 MB upload is refused from its head: the 401 comes
+// without a byte of the body sent. So do 403 (wrong scope) and 404.
+TEST_F(Hostile, RefusedUploadsAreAnsweredBeforeTheBody) {
+  auto head = [](const std::string& target, const std::string& auth) {
+    return "PUT " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.migclock.snapshot\r\n" +
+           (auth.empty() ? "" : "Authorization: Bearer " + auth + "\r\n") + "Content-Length: 15000000\r\n\r\n";
+  };
+  const std::pair<std::string, std::string> refused[] = {
+      {head("/api/v1/migrations/m-x/snapshot", ""), "HTTP/1.1 401"},
+      {head("/api/v1/migrations/m-x/snapshot", read_token), "HTTP/1.1 403"},
+      {head("/api/v1/nowhere", agent_token), "HTTP/1.1 404"},
+  };
+  for (const auto& [request, status] : refused) {
+    migclock::testing::TlsRawSocket s(port, dev_certs().ca);
+    bool closed = false;
+    auto reply = migclock::testing::exchange(s, request, &closed);
+    EXPECT_EQ(reply.rfind(status, 0), 0u) << request << " → " << reply;
+    s.read_until_close(std::chrono::seconds(3), &closed);
+    EXPECT_TRUE(closed) << "connection kept after refusing " << request;
+  }
+  // Allowed: the server waits for the body, and then judges it.
+  migclock::testing::TlsRawSocket s(port, dev_certs().ca);
+  bool closed = false;
+  s.send_all("PUT /api/v1/migrations/m-x/snapshot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Authorization: Bearer " + agent_token + "\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_EQ(s.read_until_close(std::chrono::milliseconds(200), &closed), "");
+  auto reply = migclock::testing::exchange(s, "{}", &closed);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;  // {} is no snapshot
+  auto m = reader("GET", "/metrics");
+  EXPECT_NE(m.body.find("migclock_http_requests_total{route=\"/api/v1/migrations/{id}/snapshot\",code=\"401\"} 1"),
+            std::string::npos) << "refusals before the body are counted";
+}
+
+TEST_F(Hostile, JournalFilesAreOwnerOnly) {
+  struct stat st {};
+  for (const char* f : {"/controller.db", "/controller.db-wal", "/controller.db-shm"}) {
+    ASSERT_EQ(::stat((data_dir + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
 }
 
 TEST_F(Hostile, PlainHttpRefusedOffLoopback) {

@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "fixture.hpp"
+#include "migclock/controller/store.hpp"
 
 namespace migclock::controller::testing {
 namespace {
@@ -89,6 +90,60 @@ TEST_F(Hosts, OffsetBetweenHostsIsDifferenceOfThetasWithSummedUncertainty) {
   auto neg = agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":1,"uncertainty_ns":-1,"measured_at_ns":1})");
   EXPECT_EQ(neg.status, 400u);
   EXPECT_NE(neg.body.find("uncertainty_ns"), std::string::npos);
+}
+
+// The offsets histograms hold accepted reports only.
+TEST_F(Hosts, RefusedOffsetReportsAreNotInTheMetrics) {
+  auto count = [&] {
+    auto m = reader("GET", "/metrics").body;
+    const std::string name = "migclock_clock_offset_abs_seconds_count ";
+    auto pos = m.find(name);
+    return pos == std::string::npos ? -1 : std::stoi(m.substr(pos + name.size()));
+  };
+  EXPECT_EQ(agent("POST", "/api/v1/hosts/ghost/clock-offset", R"({"offset_ns":1,"uncertainty_ns":1,"measured_at_ns":1})").status, 404u);
+  EXPECT_EQ(count(), 0);
+  register_host("hv-a");
+  EXPECT_EQ(agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":1,"uncertainty_ns":1,"measured_at_ns":1})").status, 204u);
+  EXPECT_EQ(count(), 1);
+}
+
+// The journal keeps what is served: the newest 64 samples per host, pruned
+// as samples arrive and, for a table an older controller let grow, at start.
+TEST_F(Hosts, OffsetHistoryIsBoundedInTheJournal) {
+  register_host("hv-a");
+  register_host("hv-b");
+  for (int i = 0; i < 70; ++i)
+    ASSERT_EQ(agent("POST", "/api/v1/hosts/hv-a/clock-offset",
+                    "{\"offset_ns\":" + std::to_string(i) + ",\"uncertainty_ns\":1,\"measured_at_ns\":1}").status, 204u);
+  agent("POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":7,"uncertainty_ns":1,"measured_at_ns":1})");
+  stop();
+  {
+    auto store = open_sqlite_store(data_dir);
+    ASSERT_TRUE(store.ok());
+    auto rows = (*store)->load(Table::offsets);
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ(rows->size(), 65u) << "64 for hv-a, 1 for hv-b";
+    // As an older controller would have left it: 100 more old rows for hv-a.
+    std::vector<Record> old;
+    for (int i = 0; i < 100; ++i) {
+      char key[64];
+      snprintf(key, sizeof key, "hv-a/%020d", i + 1);
+      old.push_back(Record{Table::offsets, key, R"({"offset_ns":-1,"uncertainty_ns":1,"rtt_ns":0,"samples":1,"measured_at_ns":1,"received_ns":1})", {}});
+    }
+    ASSERT_TRUE((*store)->commit(old).ok());
+  }
+  start();
+  auto hist = json(reader("GET", "/api/v1/hosts/hv-a/clock-offset"));
+  ASSERT_EQ(hist["items"].Size(), 64u);
+  EXPECT_EQ(hist["items"][0]["offset_ns"].GetInt64(), 6) << "the oldest kept is the 7th of 70";
+  EXPECT_EQ(hist["items"][63]["offset_ns"].GetInt64(), 69);
+  stop();
+  {
+    auto store = open_sqlite_store(data_dir);
+    ASSERT_TRUE(store.ok());
+    EXPECT_EQ((*store)->load(Table::offsets)->size(), 65u) << "startup pruned the old rows";
+  }
+  start();
 }
 
 TEST_F(Hosts, SyncCommandReachesTheLongPollingAgentAndItsResultTheOperator) {

@@ -122,6 +122,71 @@ TEST_F(Migrations, SnapshotUploadValidatesConvertsAndIsIdempotent) {
   EXPECT_EQ(agent("GET", "/api/v1/migrations/" + id + "/restore-inputs").status, 400u);
 }
 
+// restore-inputs is for the migration's destination only: another host is
+// refused naming "destination"; with none recorded, the first to ask
+// becomes it (journaled). Missing offsets name the end that lacks one.
+TEST_F(Migrations, RestoreInputsOnlyForTheDestination) {
+  register_host("hv-a");
+  register_host("hv-b");
+  register_host("hv-c");
+  auto c = client(agent_token);
+  auto upload = [&](const std::string& id) {
+    auto up = c.request("PUT", "/api/v1/migrations/" + id + "/snapshot",
+                        ser::encode(ser::testing::sample_snapshot(1), ser::Format::binary).value(),
+                        "application/vnd.migclock.snapshot");
+    ASSERT_EQ(up->status, 200u) << up->body;
+  };
+  std::string to_b = announce("r1", "hv-a", "hv-b");
+  upload(to_b);
+  auto no_offsets = agent("GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
+  EXPECT_EQ(no_offsets.status, 409u);
+  EXPECT_NE(no_offsets.body.find("\"field\":\"source\""), std::string::npos) << no_offsets.body;
+  agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":300,"uncertainty_ns":10,"measured_at_ns":1})");
+  auto no_dest_offset = agent("GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
+  EXPECT_EQ(no_dest_offset.status, 409u);
+  EXPECT_NE(no_dest_offset.body.find("\"field\":\"destination\""), std::string::npos) << no_dest_offset.body;
+  agent("POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":-700,"uncertainty_ns":20,"measured_at_ns":1})");
+  agent("POST", "/api/v1/hosts/hv-c/clock-offset", R"({"offset_ns":0,"uncertainty_ns":20,"measured_at_ns":1})");
+
+  auto wrong = agent("GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-c");
+  EXPECT_EQ(wrong.status, 409u);
+  EXPECT_NE(wrong.body.find("\"field\":\"destination\""), std::string::npos) << wrong.body;
+  auto right = agent("GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
+  ASSERT_EQ(right.status, 200u) << right.body;
+  auto d = json(right);
+  for (const char* k : {"migration_id", "source", "destination", "snapshot", "realtime_offset_ns", "uncertainty_ns",
+                        "measured_at_ns"})
+    EXPECT_TRUE(d.HasMember(k)) << k;
+  EXPECT_EQ(d.MemberCount(), 7u) << right.body;
+
+  // No destination recorded: the asker becomes it, durably.
+  auto r = agent("POST", "/api/v1/migrations", R"({"vm_uuid":"r2","vm_name":"n","source":"hv-a"})");
+  std::string open = json(r)["id"].GetString();
+  upload(open);
+  auto first = agent("GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-c");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_STREQ(json(first)["destination"].GetString(), "hv-c");
+  stop();
+  start();
+  EXPECT_STREQ(json(reader("GET", "/api/v1/migrations/" + open))["destination"].GetString(), "hv-c");
+  auto second = agent("GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-b");
+  EXPECT_EQ(second.status, 409u) << second.body;
+  EXPECT_EQ(agent("GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-c").status, 200u);
+}
+
+// migclock_migration_outcomes_total counts migrations that ended, once each:
+// repeating the terminal phase (with new results) is not another outcome.
+TEST_F(Migrations, OutcomeIsCountedOnlyOnTheTransitionIntoTheEnd) {
+  std::string id = announce("o1");
+  std::string base = "/api/v1/migrations/" + id + "/events";
+  ASSERT_EQ(agent("POST", base, event("verified", R"(,"results":{"downtime_ns":1})")).status, 200u);
+  ASSERT_EQ(agent("POST", base, event("verified", R"(,"results":{"downtime_ns":2})")).status, 200u);
+  ASSERT_EQ(agent("POST", base, event("verified", R"(,"results":{"sync_rtt_ns":3})")).status, 200u);
+  auto m = reader("GET", "/metrics");
+  EXPECT_NE(m.body.find("migclock_migration_outcomes_total{outcome=\"verified\"} 1\n"), std::string::npos) << m.body;
+  EXPECT_EQ(json(reader("GET", "/api/v1/migrations/" + id))["results"]["sync_rtt_ns"].GetInt(), 3);
+}
+
 TEST_F(Migrations, MalformedOrInvalidSnapshotsAreRefusedNamingTheProblem) {
   std::string id = announce("u5");
   auto c = client(agent_token);

@@ -9,9 +9,14 @@
 #include <sstream>
 #include <string>
 
+#include "migclock/net/client.hpp"
 #include "net_test_support.hpp"
+#include "process.hpp"
 
 namespace {
+
+using migclock::controller::testing::Child;
+using migclock::testing::dev_certs;
 
 std::string run(const std::string& cmd, int* status) {
   std::string out;
@@ -57,8 +62,38 @@ TEST(SystemdUnit, VerifiesCleanly) {
   EXPECT_EQ(st, 0) << out;
   EXPECT_EQ(out, "") << "systemd-analyze verify complained";
   for (const char* must : {"Type=notify", "StateDirectory=migclock-controller", "PrivateDevices=yes",
-                           "DevicePolicy=closed", "NoNewPrivileges=yes", "ProtectSystem=strict"})
+                           "DevicePolicy=closed", "NoNewPrivileges=yes", "ProtectSystem=strict", "DynamicUser=yes",
+                           "LoadCredential=tls.crt:", "LoadCredential=tls.key:"})
     EXPECT_NE(text.find(must), std::string::npos) << must;
+  // The dynamic user cannot read a root-only key: the unit must not point
+  // the controller at it directly, nor tell anyone to act as a fixed user.
+  auto exec = text.find("\nExecStart=");
+  ASSERT_NE(exec, std::string::npos);
+  EXPECT_EQ(text.substr(exec, text.find('\n', exec + 1) - exec).find("--tls-key"), std::string::npos);
+  EXPECT_EQ(text.find("sudo -u"), std::string::npos);
+}
+
+// What LoadCredential= sets up: $CREDENTIALS_DIRECTORY with tls.crt and
+// tls.key, no TLS flags. The real binary must serve TLS from them.
+TEST(SystemdUnit, ControllerTakesTlsFromTheCredentialsDirectory) {
+  std::string dir = migclock::testing::make_temp_dir("migclock-cred");
+  std::string creds = dir + "/creds";
+  int st = 0;
+  run("mkdir -p " + creds + " && cp " + dev_certs().cert + " " + creds + "/tls.crt && cp " + dev_certs().key + " " +
+          creds + "/tls.key && chmod 0400 " + creds + "/tls.key",
+      &st);
+  ASSERT_EQ(st, 0);
+  setenv("CREDENTIALS_DIRECTORY", creds.c_str(), 1);
+  Child child({MIGCLOCK_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--data-dir", dir + "/data", "--log-level", "warn"});
+  unsetenv("CREDENTIALS_DIRECTORY");
+  auto port = child.wait_port();
+  ASSERT_NE(port, 0) << "controller did not start from the credentials";
+  migclock::net::Client c(migclock::net::ClientOptions("https://127.0.0.1:" + std::to_string(port), dev_certs().ca, ""));
+  auto r = c.get("/healthz");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->status, 200u);
+  child.kill_and_wait(SIGTERM);
+  run("rm -rf " + dir, &st);
 }
 
 TEST(SystemdUnit, TheCheckCatchesABrokenUnit) {

@@ -1,10 +1,13 @@
 // The HTTP edge of the controller: routes under /api/v1 (docs/api.md),
 // bearer-token scopes, request bodies → typed core commands, core results
-// → JSON, and "commit, then acknowledge" through the Journal.
+// → JSON, and "commit, then answer" through the Journal: every answer that
+// depends on the controller's state waits until that state is durable —
+// through commit() for changes, reply() for everything else.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "migclock/controller/core.hpp"
@@ -23,14 +26,22 @@ class Api {
 
   // Route, authenticate, count, dispatch. Never blocks.
   void handle(net::Request&& req, net::Responder out);
+  // net::ServerOptions::refuse_before_body: unknown route, no or wrong
+  // token → the answer, before a body is read.
+  std::optional<net::Response> refuse_before_body(const net::Request& head);
   const net::Router& router() const { return router_; }
   std::size_t body_limit_for(const std::string& method, const std::string& path) const;
 
-  // Commits `applied.records` then answers with ok(applied) (or 503 when
-  // the journal fails); wakes waiters after the commit.
+  // Once the journal has committed `result`'s change (result.seq) answers
+  // ok(applied) (503 if that commit failed), counts an outcome it ended,
+  // wakes waiters. A refusal from the core (409...) goes through reply().
   template <class T>
   void commit(net::Outcome<Applied<T>> result, const net::Responder& out,
               std::function<net::Response(const Applied<T>&)> ok);
+  // Answers `r` once every change it may have read is committed (the last
+  // sequence number now: all the state `r` was built from had been handed
+  // to the journal by then). 503 if a commit up to there failed.
+  void reply(const net::Responder& out, net::Response r);
 
   Core& core;
   Journal& journal;
@@ -42,21 +53,25 @@ class Api {
   void add_host_routes();
   void add_migration_routes();
   void add_misc_routes();
+  // A route whose synchronous handler only reads state: answered by reply().
+  void add_read(std::string method, std::string pattern, unsigned tag, net::Router::SyncHandler h);
+  // 404/405/401/403 for a request, or nullopt when it may proceed.
+  std::optional<net::Response> gate(const net::Request& req, const net::Match& m);
+  static std::string route_label(const net::Match& m);
   net::Router router_;
 };
 
 template <class T>
 void Api::commit(net::Outcome<Applied<T>> result, const net::Responder& out,
                  std::function<net::Response(const Applied<T>&)> ok) {
-  if (!result) return out.send(result.problem());
+  if (!result) return reply(out, net::to_response(result.problem()));
   auto applied = std::make_shared<Applied<T>>(std::move(result).value());
-  auto records = std::move(applied->records);
-  applied->records.clear();
-  journal.submit(std::move(records), [this, applied, out, ok = std::move(ok)](const Status& st) {
+  journal.when_committed(applied->seq, [this, applied, out, ok = std::move(ok)](const Status& st) {
     if (!st.ok()) {
       out.send(net::problem(net::ApiErrc::unavailable, "journal commit failed: " + st.error().message()));
       return;
     }
+    if (!applied->outcome.empty()) metrics.count_outcome(applied->outcome);
     out.send(ok(*applied));
     for (const auto& key : applied->wake) waiters.notify(key);
   });

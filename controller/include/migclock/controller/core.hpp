@@ -1,12 +1,12 @@
 // The controller core: hosts, VMs, clock offsets, migrations (the phase
 // state machine), agent commands and preflight. Transport-free: typed
-// commands in, typed results (+ the journal records that make them
-// durable) out. The HTTP edge (api.hpp) commits the records through the
-// Journal before it acknowledges anything.
+// commands in, typed results out. Every change's records go to the Journal
+// before the core's lock is released, so the journal commits changes in
+// the order they were made; a result carries the sequence number the HTTP
+// edge (api.hpp) waits for before it answers.
 //
 // State lives in memory for fast reads and is rebuilt from the Store at
-// start. Writers mutate memory and produce records under one lock, in the
-// order the Journal then commits them.
+// start.
 #pragma once
 
 #include <map>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "migclock/common/time_source.hpp"
+#include "migclock/controller/journal.hpp"
 #include "migclock/controller/model.hpp"
 #include "migclock/controller/store.hpp"
 #include "migclock/net/problem.hpp"
@@ -36,9 +37,11 @@ struct CoreOptions {
 template <class T>
 struct Applied {
   T value;
-  std::vector<Record> records;  // commit these before acknowledging
+  std::vector<Record> records;  // staged by the core; handed to the journal under its lock
+  Journal::Seq seq = 0;         // answer once the journal has committed this far
   bool created = false;         // 201 rather than 200
   std::vector<std::string> wake;  // waiter keys to notify after the commit
+  std::string outcome;          // "verified"|"failed"|"degraded" if this change ended a migration
 };
 
 struct HostReport {
@@ -101,9 +104,10 @@ struct CommandResultReport {
 
 class Core {
  public:
-  Core(Store& store, const TimeSource& time, CoreOptions options);
+  Core(Store& store, Journal& journal, const TimeSource& time, CoreOptions options);
 
-  // Rebuilds memory from the store (startup).
+  // Rebuilds memory from the store (startup); prunes offsets beyond the
+  // kept history from it.
   Status load();
 
   // Hosts, VMs, offsets.
@@ -122,6 +126,12 @@ class Core {
   // `format` is "json" or "binary"; bytes already decoded and validated.
   net::Outcome<Applied<Migration>> put_snapshot(const std::string& id, std::string bytes, const std::string& format);
   net::Outcome<Migration> migration(const std::string& id) const;
+  // restore-inputs: `destination` must be the migration's recorded
+  // destination (409 naming field "destination"); if none is recorded yet
+  // it becomes it (journaled), so two hosts cannot both restore one snapshot.
+  net::Outcome<Applied<Migration>> claim_destination(const std::string& id, const std::string& destination);
+  // The 409 of claim_destination, for checking before expensive work.
+  static std::optional<net::Problem> destination_mismatch(const Migration& m, const std::string& destination);
   MigrationPage migrations(const MigrationQuery& q) const;
   // The stored snapshot bytes and their format.
   net::Outcome<std::pair<std::string, std::string>> snapshot_bytes(const std::string& id) const;
@@ -163,8 +173,20 @@ class Core {
   const Vm* find_vm_locked(const std::string& uuid_or_name) const;
   net::Outcome<HostOffset> host_offset_locked(const std::string& from, const std::string& to) const;
   Applied<Migration> transition_locked(Migration& m, PhaseReport r, int64_t now);
+  // With mutex_ held, after changing m: new version, its record, its watchers.
+  void stage_change(Migration& m, Applied<Migration>& out) const;
+  // With mutex_ held: hands the staged records to the journal (in change
+  // order) and stamps the sequence number to wait for. Results that change
+  // nothing get the last one: they read state that may not be durable yet.
+  template <class T>
+  Applied<T> sealed(Applied<T> out) {
+    out.seq = journal_.append(std::move(out.records));
+    out.records.clear();
+    return out;
+  }
 
   Store& store_;
+  Journal& journal_;
   const TimeSource& time_;
   CoreOptions options_;
   mutable std::shared_mutex mutex_;

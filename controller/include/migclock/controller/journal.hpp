@@ -1,13 +1,22 @@
-// Group commit in front of a Store: callers hand over records with a
-// completion; one writer thread commits everything queued so far in a
-// single transaction and then completes each caller (in submit order).
-// Acknowledgements therefore always follow a durable commit, while
-// concurrent writers share one fsync.
+// Group commit in front of a Store, with sequence numbers.
+//
+// Writers append() their records while still holding the lock under which
+// they changed the in-memory state, so the journal's order is the order of
+// the changes, and get a sequence number. One writer thread commits
+// everything appended so far in a single transaction; when_committed(seq)
+// then runs once everything up to seq is durable. Concurrent writers share
+// one fsync, and no answer that depends on a change goes out before the
+// change is on disk — including answers that only read it (an idempotent
+// retry, a GET): they wait for the last sequence number that existed when
+// they read the state.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -20,28 +29,43 @@ class Metrics;
 
 class Journal {
  public:
+  using Seq = uint64_t;
   using Done = std::function<void(const Status&)>;
   Journal(Store& store, Metrics* metrics);
   ~Journal();
 
-  // Empty `records` is a barrier: done() runs after everything before it.
-  void submit(std::vector<Record> records, Done done);
-  void stop();  // commits what is queued, then joins
+  // Queues records for the next commit; returns their sequence number.
+  // Empty `records` queue nothing and return the last sequence number.
+  Seq append(std::vector<Record> records);
+  Seq last_appended() const { return appended_.load(std::memory_order_acquire); }
+  // done(ok) once everything up to `seq` is committed — at once, on this
+  // thread, if it already is, else on the journal thread. done(error) if a
+  // commit at or before `seq` failed (the journal stays failed: nothing
+  // after a lost change can be acknowledged) or the journal has stopped.
+  void when_committed(Seq seq, Done done);
+  // append() + when_committed(); empty `records` make a barrier.
+  void submit(std::vector<Record> records, Done done) { when_committed(append(std::move(records)), std::move(done)); }
+
+  void stop();  // commits what is queued, then joins; later waits fail
   bool healthy() const;
 
  private:
   void run();
-  struct Item {
-    std::vector<Record> records;
-    Done done;
-  };
+  Status status_for(Seq seq) const;  // mutex_ held
+
   Store& store_;
   Metrics* metrics_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Item> queue_;
+  std::deque<std::pair<Seq, std::vector<Record>>> queue_;
+  std::multimap<Seq, Done> waiting_;
+  std::atomic<Seq> appended_{0};
+  std::atomic<Seq> committed_{0};
+  std::atomic<Seq> first_failed_{0};  // 0: no commit failed
+  Error failure_;                     // set (under mutex_) before first_failed_
   bool stopping_ = false;
-  bool healthy_ = true;
+  bool stopped_ = false;
+  bool writer_idle_ = false;  // run() waits on cv_
   std::thread thread_;
 };
 

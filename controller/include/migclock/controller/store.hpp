@@ -2,8 +2,8 @@
 // default is SQLite (sqlite_store.hpp); a distributed store can implement the
 // same three operations for multi-controller deployments.
 //
-// Records are (table, key) → JSON document (+ optional blob). commit() is
-// atomic and durable when it returns ok: the controller acknowledges a
+// Records are (table, key) → JSON document (+ optional blob), or the
+// deletion of a key. commit() is atomic and durable when it returns ok: the controller acknowledges a
 // state-changing request only after the commit holding it has returned.
 #pragma once
 
@@ -24,6 +24,7 @@ struct Record {
   std::string key;
   std::string json;  // the document
   std::string blob;  // snapshots: the bytes as uploaded
+  bool erase = false;  // delete (table, key) instead (pruning old offsets)
 };
 
 class Store {
@@ -37,7 +38,8 @@ class Store {
   virtual Result<std::optional<Record>> get(Table table, const std::string& key) = 0;
 };
 
-// SQLite in WAL mode with synchronous=FULL at `dir`/controller.db.
+// SQLite in WAL mode with synchronous=FULL at `dir`/controller.db, mode
+// 0600 (it holds the token hashes and every snapshot).
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& dir);
 
 }  // namespace migclock::controller
