@@ -38,6 +38,14 @@ SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::Retrie
   return o;
 }
 
+// The first guest-set-time after a migration runs on the destination's cold
+// QEMU; after a resume or restore the path is the one the guest last used.
+std::string event_kind(const std::string& reason) {
+  if (reason == "RESUMED_MIGRATED") return "migrated";
+  if (reason.rfind("STARTED_", 0) == 0) return "restored";
+  return "resumed";
+}
+
 void SyncRunner::reap_finished() {
   for (auto it = workers_.begin(); it != workers_.end();) {
     if (it->finished->load()) {
@@ -92,12 +100,10 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
     auto handle = std::make_shared<agent_sync::LibvirtDomainHandle>(dom->get());
     agent_sync::LibvirtGuestAgentChannel agent(handle);
     agent_sync::LibvirtQemuMonitorChannel monitor(handle);
-    req.options.apply_delay_hint_ns = delays_.hint(req.uuid);
-    req.options.apply_jitter_ns = delays_.jitter_ns(req.uuid);
+    const std::string kind = event_kind(req.reason);
+    delays_.fill(req.options, req.uuid, kind);
     result = agent_sync::sync_when_agent_connects(agent, &monitor, time_, req.options, req.retry, *token);
-    if (result.ok()) {
-      for (int64_t d : result->report.implied_apply_delays_ns()) delays_.record(req.uuid, d);
-    }
+    if (result.ok()) delays_.learn(result->report, req.uuid, kind);
   }
   const SyncOutcome outcome = outcome_from(req, result, started, time_.realtime_ns());
   gate_.finish(req.uuid, token);

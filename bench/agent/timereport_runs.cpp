@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "migclock/agent_sync/apply_delay_tracker.hpp"
+#include "migclock/agent_sync/apply_delay_memory.hpp"
 #include "migclock/agent_sync/libvirt_channel.hpp"
 #include "migclock/agent_sync/qga_json.hpp"
 #include "migclock/agent_sync/report_json.hpp"
@@ -71,10 +71,9 @@ class Lab {
   void resync() {
     SyncOptions o;
     o.backward = BackwardStepPolicy::allow;
-    o.apply_delay_hint_ns = delays_.hint(cfg_.domain);
-    o.apply_jitter_ns = delays_.jitter_ns(cfg_.domain);
+    delays_.fill(o, cfg_.domain, "resync");
     auto r = must(sync_guest_clock(*agent_, nullptr, host_clock(), o), "resync");
-    for (int64_t d : r.implied_apply_delays_ns()) delays_.record(cfg_.domain, d);
+    delays_.learn(r, cfg_.domain, "resync");
   }
 
   void suspend_resume() {
@@ -101,8 +100,7 @@ class Lab {
         CancelToken never;
         // As the agent does per VM: start from the apply delay learned last time.
         SyncOptions o;
-        o.apply_delay_hint_ns = delays_.hint(cfg_.domain);
-        o.apply_jitter_ns = delays_.jitter_ns(cfg_.domain);
+        delays_.fill(o, cfg_.domain, event_kind_);
         // Polling every 10 ms stands in for the daemon's wake-up on the
         // agent-connected event: "connected" is then known to 10 ms.
         auto synced = sync_when_agent_connects(*agent_, nullptr, host_clock(), o,
@@ -115,7 +113,7 @@ class Lab {
           break;
         }
         auto& r = synced.value();
-        for (int64_t d : r.report.implied_apply_delays_ns()) delays_.record(cfg_.domain, d);
+        delays_.learn(r.report, cfg_.domain, event_kind_);
         run.sync_report_json = agent_sync::to_json(r.report);
         run.after_event = *r.report.before;
         // A fresh measurement, as for the peers: the sync's own last one
@@ -172,7 +170,14 @@ class Lab {
   int daemon_ = 0;
   std::shared_ptr<LibvirtDomainHandle> domain_;
   std::unique_ptr<LibvirtGuestAgentChannel> agent_;
-  ApplyDelayTracker delays_;  // as the agent keeps per VM
+  ApplyDelayMemory delays_;  // as the agent keeps per VM (agent/sync_runner.cpp)
+
+ public:
+  // As the agent labels events for ApplyDelayMemory.
+  void set_event_kind(const std::string& event) { event_kind_ = event == "migration" ? "migrated" : "resumed"; }
+
+ private:
+  std::string event_kind_ = "resumed";
 };
 
 }  // namespace
@@ -192,6 +197,7 @@ std::vector<Series> run_all(const Config& cfg) {
   };
   for (const auto& ev : events) {
     if (!ev.enabled) continue;
+    lab.set_event_kind(ev.name);
     for (Arm arm : arms) {
       Series s{ev.name, arm, {}};
       for (int i = 0; i < cfg.repeats; ++i) {

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "migclock/agent_sync/apply_delay_memory.hpp"
 #include "migclock/agent_sync/apply_delay_tracker.hpp"
 #include "migclock/agent_sync/clock_sync.hpp"
 #include "migclock/agent_sync/report_json.hpp"
@@ -54,6 +55,48 @@ TEST(SyncModelTest, ALearnedApplyDelayMakesOneStepEnough) {
   EXPECT_EQ(r->steps.size(), 1u);
   EXPECT_EQ(r->after->median_offset_ns, 0);
   EXPECT_EQ(*r->learned_apply_delay_ns, 1'350'000);
+}
+
+// After a migration the first guest-set-time runs cold (2 ms to apply), the
+// ones after it warm (0.7 ms). A correction that assumes the first step's
+// delay overshoots by the difference; one that assumes the learned
+// correction delay lands.
+TEST(SyncModelTest, ACorrectionAssumesTheWarmDelayNotTheColdFirstOne) {
+  for (bool with_hint : {false, true}) {
+    Model m;
+    m.guest.offset_ns = -130'000'000;
+    m.guest.apply_sequence = {2'000'000, 700'000, 700'000};
+    SyncOptions o;
+    o.max_corrections = 1;
+    if (with_hint) o.correction_delay_hint_ns = 700'000 + 150'000;  // as learned: send-to-apply incl. the path
+    auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->steps.size(), 2u);
+    if (with_hint) {
+      EXPECT_EQ(r->after->median_offset_ns, 0);
+    } else {
+      EXPECT_EQ(r->after->median_offset_ns, 1'300'000);  // 2.15 ms assumed, 0.85 ms taken
+    }
+  }
+}
+
+TEST(ApplyDelayModelTest, MemoryKeepsFirstStepsPerEventKindAndCorrectionsPerVm) {
+  Model m;
+  m.guest.offset_ns = -130'000'000;
+  m.guest.apply_sequence = {2'000'000, 700'000};
+  SyncOptions one_correction;
+  one_correction.max_corrections = 1;
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, one_correction);
+  ASSERT_TRUE(r.ok());
+  ApplyDelayMemory memory;
+  memory.learn(*r, "vm", "migrated");
+  SyncOptions migrated, resumed;
+  memory.fill(migrated, "vm", "migrated");
+  memory.fill(resumed, "vm", "resumed");
+  EXPECT_EQ(migrated.apply_delay_hint_ns, std::optional<int64_t>(2'150'000));
+  EXPECT_EQ(resumed.apply_delay_hint_ns, std::nullopt);  // another event kind: not learned yet
+  EXPECT_EQ(migrated.correction_delay_hint_ns, std::optional<int64_t>(850'000));
+  EXPECT_EQ(resumed.correction_delay_hint_ns, std::optional<int64_t>(850'000));
 }
 
 TEST(SyncModelTest, NoCorrectionWhenTheFirstStepLandsWithinTheThreshold) {

@@ -86,6 +86,18 @@ std::vector<int64_t> SyncReport::implied_apply_delays_ns() const {
   return out;
 }
 
+std::optional<int64_t> SyncReport::first_step_delay_ns() const {
+  const auto all = implied_apply_delays_ns();
+  if (all.empty()) return std::nullopt;
+  return all.front();
+}
+
+std::vector<int64_t> SyncReport::correction_delays_ns() const {
+  auto all = implied_apply_delays_ns();
+  if (!all.empty()) all.erase(all.begin());
+  return all;
+}
+
 Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel* monitor,
                                     const TimeSource& time, const SyncOptions& o) {
   SyncReport report;
@@ -113,7 +125,10 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
       // The last correction made it worse: the apply delay jitters more than
       // corrections can fix right now; more steps would only chase noise.
       if (i > 1 && std::llabs(current.median_offset_ns) > std::llabs(report.steps[i - 2].after.median_offset_ns)) break;
-      if (i > 0) {
+      if (i == 1 && o.correction_delay_hint_ns) {
+        // The first step ran on the cold path; a correction runs warm.
+        delay = std::clamp<int64_t>(*o.correction_delay_hint_ns, 0, kMaxAssumedDelayNs);
+      } else if (i > 0) {
         // residual = assumed - true delay (see the header): learn the delay.
         delay = std::clamp<int64_t>(delay - current.median_offset_ns, 0, kMaxAssumedDelayNs);
       }

@@ -14,7 +14,7 @@
 
 #include "migclock/agent/libvirt_handles.hpp"
 #include "migclock/agent/sync_types.hpp"
-#include "migclock/agent_sync/apply_delay_tracker.hpp"
+#include "migclock/agent_sync/apply_delay_memory.hpp"
 #include "migclock/agent_sync/sync_retry.hpp"
 #include "migclock/common/time_source.hpp"
 
@@ -59,7 +59,7 @@ class SyncRunner {
   // Per VM: guest-set-time's send-to-apply delay learned from earlier syncs,
   // the next sync's starting estimate (and its jitter, the gate for
   // corrections).
-  agent_sync::ApplyDelayTracker delays_;
+  agent_sync::ApplyDelayMemory delays_;
   std::mutex mu_;
   std::list<Worker> workers_;
   std::list<std::shared_ptr<agent_sync::CancelToken>> tokens_;
