@@ -1,12 +1,16 @@
 // docs/api.md's endpoint table is the contract: it must list exactly the
-// routes the controller serves, with their scopes, and every protected
-// endpoint must answer 401 without a token and 403 with a wrong scope.
+// routes the controller serves, with their scopes; every protected
+// endpoint must answer 401 without a token and 403 with a wrong scope, and
+// every endpoint its Success status to a valid request.
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "fixture.hpp"
 #include "migclock/controller/auth.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
+#include "snapshot_fixtures.hpp"
 
 namespace migclock::controller::testing {
 namespace {
@@ -97,6 +101,89 @@ TEST_F(ApiTable, EveryProtectedEndpointRefusesMissingBadAndWrongScopeTokens) {
       }
     }
   }
+}
+
+// One valid request per documented route, in the table's order, after a
+// set-up that gives each something to act on: each must answer the
+// table's Success status. A route added to the table without a request
+// here (or a request for a route the table lacks) fails the test.
+TEST_F(ApiTable, EveryDocumentedRouteAnswersItsSuccessStatusToAValidRequest) {
+  namespace ser = migclock::serialization;
+  register_host("hv-a", 2'899'998, R"([{"uuid":"u1","name":"web1","state":"running"}])");
+  register_host("hv-b");
+  const std::string offset = R"({"offset_ns":1000,"uncertainty_ns":100,"rtt_ns":200,"samples":8,"measured_at_ns":1})";
+  for (const char* h : {"hv-a", "hv-b"})
+    ASSERT_EQ(agent("POST", std::string("/api/v1/hosts/") + h + "/clock-offset", offset).status, 204u);
+  const std::string envelope = ser::encode(ser::testing::sample_snapshot(2), ser::Format::binary).value();
+  const std::string envelope_type = "application/vnd.migclock.snapshot";
+  // A migration with a snapshot (its GET, restore inputs), one without (the PUT).
+  const std::string with = announce("u-with"), without = announce("u-without");
+  ASSERT_EQ(as(agent_token, "PUT", "/api/v1/migrations/" + with + "/snapshot", envelope, envelope_type).status, 200u);
+  // A command delivered to hv-a (its result).
+  auto queued = writer("POST", "/api/v1/vms/web1/sync", "{}");
+  ASSERT_EQ(queued.status, 202u) << queued.body;
+  const std::string cmd = json(queued)["id"].GetString();
+  ASSERT_NE(agent("GET", "/api/v1/hosts/hv-a/commands?wait_s=0").body.find(cmd), std::string::npos);
+
+  struct Call {
+    Call(std::string t, std::string b = {}, std::string ct = "application/json")
+        : target(std::move(t)), body(std::move(b)), content_type(std::move(ct)) {}
+    std::string target, body, content_type;
+  };
+  const std::string m = "/api/v1/migrations/";
+  std::map<std::string, Call> calls = {
+      {"GET /healthz", {"/healthz"}},
+      {"GET /readyz", {"/readyz"}},
+      {"GET /metrics", {"/metrics"}},
+      {"POST /api/v1/time", {"/api/v1/time", R"({"t1_ns":1})"}},
+      {"PUT /api/v1/hosts/{hostname}",
+       {"/api/v1/hosts/hv-c", R"({"hostname":"hv-c","tsc_khz":2899998,"scaling_supported":false,)"
+                              R"("offset_honoured":"yes","masterclock_possible":true})"}},
+      {"GET /api/v1/hosts", {"/api/v1/hosts"}},
+      {"GET /api/v1/hosts/{hostname}", {"/api/v1/hosts/hv-a"}},
+      {"POST /api/v1/hosts/{hostname}/clock-offset", {"/api/v1/hosts/hv-a/clock-offset", offset}},
+      {"GET /api/v1/hosts/{hostname}/clock-offset", {"/api/v1/hosts/hv-a/clock-offset"}},
+      {"GET /api/v1/hosts/offset", {"/api/v1/hosts/offset?from=hv-a&to=hv-b"}},
+      {"GET /api/v1/hosts/{hostname}/commands", {"/api/v1/hosts/hv-b/commands?wait_s=0"}},
+      {"POST /api/v1/hosts/{hostname}/commands/{id}/result",
+       {"/api/v1/hosts/hv-a/commands/" + cmd + "/result", R"({"ok":true,"message":"synced"})"}},
+      {"GET /api/v1/vms", {"/api/v1/vms?host=hv-a"}},
+      {"GET /api/v1/vms/{uuid}", {"/api/v1/vms/u1"}},
+      {"POST /api/v1/vms/{uuid}/sync", {"/api/v1/vms/u1/sync", "{}"}},
+      {"GET /api/v1/commands/{id}", {"/api/v1/commands/" + cmd}},
+      {"POST /api/v1/migrations", {"/api/v1/migrations", R"({"vm_uuid":"u-new","source":"hv-a","destination":"hv-b"})"}},
+      {"GET /api/v1/migrations", {"/api/v1/migrations?active=true&limit=10"}},
+      {"GET /api/v1/migrations/{id}", {m + with}},
+      {"POST /api/v1/migrations/{id}/events", {m + with + "/events", R"({"phase":"shipped","host":"hv-a","at_ns":1})"}},
+      {"PUT /api/v1/migrations/{id}/snapshot", {m + without + "/snapshot", envelope, envelope_type}},
+      {"GET /api/v1/migrations/{id}/snapshot", {m + with + "/snapshot"}},
+      {"GET /api/v1/migrations/{id}/restore-inputs", {m + with + "/restore-inputs?destination=hv-b"}},
+      {"POST /api/v1/preflight", {"/api/v1/preflight", R"({"vm":"web1","source":"hv-a","destination":"hv-b"})"}},
+  };
+  const std::pair<Scope, std::string> tokens[] = {
+      {Scope::agent, agent_token}, {Scope::write, write_token}, {Scope::read, read_token}};
+  std::set<std::string> exercised;
+  for (const auto& r : doc_rows()) {
+    std::string route = r.method + " " + r.path;
+    auto call = calls.find(route);
+    if (call == calls.end()) {
+      ADD_FAILURE() << "no valid request for documented route " << route << ": add one to this test";
+      continue;
+    }
+    exercised.insert(route);
+    std::string token;
+    for (const auto& [scope, t] : tokens)
+      if (token.empty() && r.mask != kPublic && scope_allows(scope, r.mask)) token = t;
+    auto res = as(token, r.method, call->second.target, call->second.body, call->second.content_type);
+    EXPECT_EQ(res.status, r.success) << route << " (docs/api.md says " << r.success << "): " << res.body.substr(0, 300);
+  }
+  for (const auto& [route, call] : calls)
+    EXPECT_TRUE(exercised.count(route)) << "request for " << route << ", which docs/api.md does not list";
+  // The requests did what their status claims.
+  EXPECT_STREQ(json(reader("GET", "/api/v1/commands/" + cmd))["state"].GetString(), "done");
+  EXPECT_STREQ(json(reader("GET", m + without))["phase"].GetString(), "source-captured");
+  EXPECT_STREQ(json(reader("GET", m + with))["phase"].GetString(), "shipped");
+  EXPECT_EQ(reader("GET", "/api/v1/hosts/hv-c").status, 200u);
 }
 
 TEST_F(ApiTable, UnknownRouteIs404AndWrongMethodIs405WithAllow) {

@@ -18,11 +18,6 @@ namespace {
 
 using migclock::testing::dev_certs;
 
-std::vector<std::string> controller_argv(const std::string& dir, const std::string& phase_timeout_s = "3") {
-  return {MIGCLOCK_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--data-dir", dir, "--tls-cert", dev_certs().cert,
-          "--tls-key", dev_certs().key, "--phase-timeout-s", phase_timeout_s, "--log-level", "error"};
-}
-
 const char* kPhases[] = {"source-captured", "shipped", "resumed", "synced", "verified"};
 
 TEST(CrashTest, KillDashNineMidStreamLosesNoAcknowledgedRecord) {

@@ -27,7 +27,7 @@ void ControllerFixture::start(int64_t phase_timeout_s) {
   o.phase_timeout_s = phase_timeout_s;
   o.read_timeout_ms = 500;
   o.reaper_interval_ms = 50;
-  app = std::make_unique<App>(o);
+  app = std::make_unique<App>(o, time_source ? *time_source : SystemTimeSource::instance());
   auto p = app->start();
   ASSERT_TRUE(p.ok()) << p.error().message();
   port = *p;

@@ -44,6 +44,8 @@ struct ControllerFixture : ::testing::Test {
   std::string announce(const std::string& vm_uuid, const std::string& source = "hv-a",
                        const std::string& destination = "hv-b");
 
+  // The controller's clock (null: the system's). Set before SetUp() starts it.
+  const TimeSource* time_source = nullptr;
   std::string data_dir;
   uint16_t port = 0;
   std::string read_token, write_token, agent_token;

@@ -9,7 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "net_test_support.hpp"
+
 namespace migclock::controller::testing {
+
+// The real binary on an ephemeral TLS port with the test certificates.
+inline std::vector<std::string> controller_argv(const std::string& dir, const std::string& phase_timeout_s = "3") {
+  const auto& certs = migclock::testing::dev_certs();
+  return {MIGCLOCK_CONTROLLER_BIN, "--listen", "127.0.0.1:0", "--data-dir", dir, "--tls-cert", certs.cert,
+          "--tls-key", certs.key, "--phase-timeout-s", phase_timeout_s, "--log-level", "error"};
+}
 
 class Child {
  public:

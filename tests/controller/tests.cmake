@@ -7,6 +7,8 @@ add_executable(controller_tests
   ${CMAKE_CURRENT_LIST_DIR}/migrations_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/hostile_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/crash_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/crash_records_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/preflight_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cli_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/systemd_unit_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/store_journal_test.cpp
