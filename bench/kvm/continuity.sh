@@ -28,6 +28,11 @@ print(json.dumps({"mode": reports[0]["mode"], "runs": len(reports), "vcpus": rep
                   "pause_ms": reports[0]["pause_ms"],
                   "kvmclock_error_ns": stats("kvmclock_error_ns"),
                   "abs_kvmclock_error_ns_max": max(abs(r["kvmclock_error_ns"]) for r in reports),
+                  # against CLOCK_REALTIME around the guest KVM_RUN (see docs/kvm.md)
+                  "bounds_ns": {"lowest": min(r["kvmclock_error_bounds_ns"][0] for r in reports),
+                                "highest": max(r["kvmclock_error_bounds_ns"][1] for r in reports),
+                                "median_width": sorted(r["kvmclock_error_bounds_ns"][1] - r["kvmclock_error_bounds_ns"][0]
+                                                       for r in reports)[len(reports) // 2]},
                   "capture_us": stats("capture_us"), "restore_us": stats("restore_us"),
                   "stepped_back_any": any(r["stepped_back"] for r in reports),
                   "tsc_honoured": reports[0]["tsc_honoured"],
