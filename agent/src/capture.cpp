@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "migclock/agent/masterclock_trace.hpp"
 #include "migclock/agent/qemu_process.hpp"
 #include "migclock/agent_sync/libvirt_channel.hpp"
 #include "migclock/agent_sync/offset_measurement.hpp"
@@ -106,13 +107,20 @@ Result<CaptureReport> capture_domain(const ConnHandle& conn, const std::string& 
     }
   }
 
-  // Masterclock: tracefs events need tracing enabled system-wide (a write
-  // to tracefs the agent does not make); derive instead and say so. KVM
-  // keeps the masterclock only with matched vCPU offsets on a TSC host.
+  // Masterclock: KVM's own verdict from tracefs where an operator enabled
+  // the event (the agent does not switch tracing on system-wide); else
+  // derived and marked so: KVM keeps the masterclock only with matched vCPU
+  // offsets on a TSC host.
+  Result<MasterclockTrace> traced = make_error(errc::not_found, "QEMU process not found");
+  if (rep.qemu_pid) traced = read_masterclock_trace(opts.tracefs, thread_ids(rep.qemu_pid, opts.proc_root));
   bool offsets_known = !s.vcpus.empty() && s.vcpus.front().tsc_offset_valid;
   bool matched = offsets_known;
   for (const auto& v : s.vcpus) matched = matched && v.tsc_offset == s.vcpus.front().tsc_offset;
-  if (offsets_known) {
+  if (traced) {
+    s.masterclock.evidence = snapshot::MasterclockEvidence::tracefs;
+    s.masterclock.state = traced->masterclock ? snapshot::MasterclockState::active : snapshot::MasterclockState::inactive;
+  } else if (offsets_known) {
+    rep.notes.push_back("masterclock derived from matched offsets (tracefs: " + traced.error().message() + ")");
     s.masterclock.evidence = snapshot::MasterclockEvidence::derived;
     s.masterclock.state = matched && host.masterclock_possible ? snapshot::MasterclockState::active
                                                                : snapshot::MasterclockState::inactive;

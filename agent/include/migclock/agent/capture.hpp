@@ -18,6 +18,7 @@ namespace migclock::agent {
 struct CaptureOptions {
   std::string kvm_debugfs = "/sys/kernel/debug/kvm";
   std::string proc_root = "/proc";
+  std::string tracefs = "/sys/kernel/tracing";  // read only (masterclock_trace.hpp)
   bool guest_agent_connected = false;  // ask guest-get-time
   int guest_agent_timeout_ms = 2000;
 };
