@@ -13,6 +13,10 @@ void write_sync(net::JsonWriter& j, const SyncOutcome& o) {
   j.key("offset_after_ns").optional(o.offset_after_ns);
   j.key("spread_ns").value(o.spread_ns);
   j.key("rtt_ns").value(o.rtt_ns);
+  j.key("asymmetry_bound_ns").value(o.asymmetry_bound_ns);
+  j.key("statistical_ns").value(o.statistical_ns);
+  j.key("before_spread_ns").value(o.before_spread_ns);
+  j.key("before_rtt_ns").value(o.before_rtt_ns);
   j.key("corrections").value(o.corrections);
   j.key("agent_wait_ns").value(o.agent_wait_ns);
   j.key("sync_ns").value(o.sync_ns);

@@ -18,16 +18,19 @@ SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::Retrie
   }
   const auto& rep = r->report;
   o.ok = true;
-  if (rep.before) o.offset_before_ns = rep.before->median_offset_ns;
-  if (rep.after) {
-    o.offset_after_ns = rep.after->median_offset_ns;
-    o.spread_ns = rep.after->spread_ns;
-    o.rtt_ns = rep.after->min_rtt_ns;
-  } else if (rep.before) {
-    // measure: the only measurement is "before"; it is also the residual.
-    o.offset_after_ns = rep.before->median_offset_ns;
-    o.spread_ns = rep.before->spread_ns;
-    o.rtt_ns = rep.before->min_rtt_ns;
+  if (rep.before) {
+    o.offset_before_ns = rep.before->median_offset_ns;
+    o.before_spread_ns = rep.before->spread_ns;
+    o.before_rtt_ns = rep.before->min_rtt_ns;
+  }
+  // measure: the only measurement is "before"; it is also the residual.
+  const auto& last = rep.after ? rep.after : rep.before;
+  if (last) {
+    o.offset_after_ns = last->median_offset_ns;
+    o.spread_ns = last->spread_ns;
+    o.rtt_ns = last->min_rtt_ns;
+    o.asymmetry_bound_ns = last->asymmetry_bound_ns;
+    o.statistical_ns = last->statistical_ns;
   }
   o.corrections = static_cast<int>(rep.steps.size());
   o.agent_wait_ns = r->connected_at_ns - req.event_mono_ns;

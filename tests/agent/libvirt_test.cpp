@@ -274,6 +274,11 @@ TEST_F(RealLibvirt, SuspendThreeSecondsThenResumeIsSynced) {
   // The test domain has <timer name='rtc' tickpolicy='catchup'/> and
   // rtc_catchup is auto: QEMU's pending RTC ticks were dropped after the step.
   EXPECT_STREQ(s["message"].GetString(), "synced; RTC reinjection reset");
+  // Both measurements are recorded with their own uncertainty.
+  EXPECT_GT(s["before_rtt_ns"].GetInt64(), 0);
+  EXPECT_GT(s["rtt_ns"].GetInt64(), 0);
+  EXPECT_EQ(s["asymmetry_bound_ns"].GetInt64(), s["rtt_ns"].GetInt64() / 2);
+  EXPECT_GE(s["statistical_ns"].GetInt64(), 0);
   EXPECT_EQ(agents[0]->metric("migclock_agent_syncs_total").value_or(-1), syncs + 1);
   EXPECT_GE(agents[0]->metric("migclock_agent_residual_offset_seconds_count").value_or(0), 1);
   EXPECT_NE(agents[0]->log_text().find("vm=" + name + " uuid="), std::string::npos);

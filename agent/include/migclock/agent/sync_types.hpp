@@ -20,6 +20,13 @@ struct SyncOutcome {
   std::optional<int64_t> offset_after_ns;
   int64_t spread_ns = 0;  // spread of the kept samples after
   int64_t rtt_ns = 0;     // round trip of the best sample after
+  // The after-measurement's own uncertainty: the true offset lies within
+  // ±asymmetry of it whatever the path asymmetry (min RTT / 2); the
+  // statistical scatter of its median.
+  int64_t asymmetry_bound_ns = 0;
+  int64_t statistical_ns = 0;
+  int64_t before_spread_ns = 0;
+  int64_t before_rtt_ns = 0;
   int corrections = 0;    // guest-set-time calls made
   int64_t agent_wait_ns = 0;  // event → guest agent answering
   int64_t sync_ns = 0;        // guest agent answering → synced
