@@ -32,8 +32,11 @@ TscPinDecision cannot(const TscPinInputs& in, const std::string& why) {
 TscPinDecision decide_tsc_pin(const TscPinInputs& in) {
   if (!in.source_khz || *in.source_khz == 0) {
     if (!in.guest_invtsc && in.pinned_hz) return {};  // already pinned by the operator: nothing to learn
-    return cannot(in, "source TSC frequency unknown (no migclock metadata in the domain XML and no controller "
-                      "answer); destination host TSC is " + khz(in.host_khz));
+    // The source agent tags every running domain's live XML with its TSC
+    // rate; without the tag (no agent on the source, or it never saw the
+    // domain) there is nothing to compare, and strict refuses to guess.
+    return cannot(in, "source TSC frequency unknown (no migclock metadata in the domain XML: is migclock-agent "
+                      "running on the source host?); destination host TSC is " + khz(in.host_khz));
   }
   const uint32_t src = *in.source_khz;
   const bool differs = src != in.host_khz;
