@@ -142,7 +142,15 @@ void Agent::handle(const DomainEvent& ev) {
     metrics_.domains = inventory_.size();
     return;
   }
-  refresh_domain(ev.uuid);
+  if (!refresh_domain(ev.uuid) && ev.event == VIR_DOMAIN_EVENT_STOPPED) {
+    // A transient domain that stopped (migrated away, saved, shut down) is
+    // gone from libvirt, and libvirt sends no UNDEFINED for it: drop it, or
+    // heartbeats would keep reporting it here.
+    syncs_->cancel(ev.uuid);
+    inventory_.remove(ev.uuid);
+    metrics_.domains = inventory_.size();
+    return;
+  }
   inventory_.note_event(ev.uuid, what, time_.realtime_ns());
 
   if (ev.event == VIR_DOMAIN_EVENT_SUSPENDED && ev.detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED) {
@@ -207,13 +215,14 @@ void Agent::refresh_inventory() {
   for (const auto& u : running) tag_domain_source(u);
 }
 
-void Agent::refresh_domain(const std::string& uuid) {
+bool Agent::refresh_domain(const std::string& uuid) {
   auto conn = session_->connection();
-  if (!conn) return;
+  if (!conn) return true;  // unknown: keep what we have until reconnect
   auto dom = lookup_domain(*conn, uuid);
-  if (!dom) return;  // transient domains vanish after STOPPED
+  if (!dom) return false;  // transient domains vanish after STOPPED
   if (auto rec = read_domain_record(dom->get())) inventory_.upsert(std::move(*rec));
   metrics_.domains = inventory_.size();
+  return true;
 }
 
 void Agent::tag_domain_source(const std::string& uuid) {

@@ -52,6 +52,12 @@ Status load_table(Store& store, Table table, Parse parse, Take take) {
   }
   return {};
 }
+bool vm_state_is_active(const std::string& state) {
+  // libvirt's virDomainState names; shutoff, crashed, nostate are not running anywhere.
+  return state == "running" || state == "paused" || state == "blocked" || state == "shutdown" ||
+         state == "pmsuspended";
+}
+
 }  // namespace
 
 Status Core::load() {
@@ -121,10 +127,17 @@ net::Outcome<Applied<Host>> Core::register_host(HostReport report) {
   hosts_[h.hostname] = h;
   out.records.push_back(record(h));
   // VMs: reported ones are on this host now; ones this host reported
-  // before and no longer does are marked gone from it.
+  // before and no longer does are marked gone from it. A VM runs on one
+  // host at a time but may stay defined (shut off) on the host it left: an
+  // inactive report never takes a VM from a host that reports it active,
+  // or commands for it would go to the wrong agent.
   std::map<std::string, bool> seen;
   for (const auto& ref : report.vms) {
     seen[ref.uuid] = true;
+    auto found = vms_.find(ref.uuid);
+    if (found != vms_.end() && !found->second.host.empty() && found->second.host != h.hostname &&
+        vm_state_is_active(found->second.state) && !vm_state_is_active(ref.state))
+      continue;
     auto& v = vms_[ref.uuid];
     if (v.uuid == ref.uuid && v.name == ref.name && v.state == ref.state && v.host == h.hostname) continue;
     v.uuid = ref.uuid;

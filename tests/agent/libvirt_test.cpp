@@ -321,6 +321,24 @@ TEST_F(RealLibvirt, OffPolicyLeavesTheClockAlone) {
   ASSERT_TRUE(wait_sync(0, "on request", t1, s));
 }
 
+// virsh save / restore: the guest comes back from its image with the clock
+// it had when saved; STARTED_RESTORED triggers the sync once its agent
+// reconnects.
+TEST_F(RealLibvirt, RestoreFromASavedImageIsSynced) {
+  const std::string image = home(0) + "/saved-" + name + ".img";
+  ASSERT_EQ(sh(virsh(0, "save " + name + " " + image)), 0) << agents[0]->log_text();
+  std::this_thread::sleep_for(seconds(2));
+  const int64_t t0 = now_ns();
+  ASSERT_EQ(sh(virsh(0, "restore " + image)), 0) << agents[0]->log_text();
+  ::unlink(image.c_str());
+  rapidjson::Document s;
+  ASSERT_TRUE(wait_sync(0, "STARTED_RESTORED", t0, s)) << agents[0]->log_text();
+  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString();
+  // The image held the clock of the save: behind by the 2 s on disk and more.
+  EXPECT_LT(s["offset_before_ns"].GetInt64(), -1'500'000'000);
+  EXPECT_LT(std::llabs(s["offset_after_ns"].GetInt64()), 50'000'000);
+}
+
 TEST_F(RealLibvirt, LiveMigrationCapturesOnTheSourceAndSyncsOnTheDestination) {
   const double hooks0 = agents[0]->metric("migclock_agent_hook_events_total").value_or(-1);
   const double hooks1 = agents[1]->metric("migclock_agent_hook_events_total").value_or(-1);

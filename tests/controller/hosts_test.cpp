@@ -34,6 +34,30 @@ TEST_F(Hosts, RegistrationHeartbeatAndVmsSurviveRestart) {
   EXPECT_EQ(json(reader("GET", "/api/v1/vms"))["items"].Size(), 2u);
 }
 
+// A VM that migrated away stays defined, shut off, on its old host: that
+// host's heartbeat must not take the VM back from the one running it (the
+// operator's sync command would go to the wrong agent).
+TEST_F(Hosts, AShutOffReportDoesNotTakeAVmFromTheHostRunningIt) {
+  register_host("hv-a", 2'899'998, R"([{"uuid":"u1","name":"web1","state":"running"}])");
+  register_host("hv-b", 2'899'998, R"([{"uuid":"u1","name":"web1","state":"running"}])");  // migrated to b
+  register_host("hv-a", 2'899'998, R"([{"uuid":"u1","name":"web1","state":"shutoff"}])");  // left defined on a
+  auto v = json(reader("GET", "/api/v1/vms/u1"));
+  EXPECT_STREQ(v["host"].GetString(), "hv-b");
+  EXPECT_STREQ(v["state"].GetString(), "running");
+  // It migrates back: a is running it again.
+  register_host("hv-a", 2'899'998, R"([{"uuid":"u1","name":"web1","state":"running"}])");
+  v = json(reader("GET", "/api/v1/vms/u1"));
+  EXPECT_STREQ(v["host"].GetString(), "hv-a");
+  // b stops reporting it (transient domain gone): a keeps it.
+  register_host("hv-b", 2'899'998, "[]");
+  EXPECT_STREQ(json(reader("GET", "/api/v1/vms/u1"))["host"].GetString(), "hv-a");
+  // Shut off where it runs: the report stands.
+  register_host("hv-a", 2'899'998, R"([{"uuid":"u1","name":"web1","state":"shutoff"}])");
+  v = json(reader("GET", "/api/v1/vms/u1"));
+  EXPECT_STREQ(v["host"].GetString(), "hv-a");
+  EXPECT_STREQ(v["state"].GetString(), "shutoff");
+}
+
 TEST_F(Hosts, RegistrationValidatesFields) {
   auto r = agent("PUT", "/api/v1/hosts/hv-a", R"({"hostname":"hv-b","tsc_khz":1,"scaling_supported":false,"offset_honoured":"no","masterclock_possible":true})");
   EXPECT_EQ(r.status, 400u);

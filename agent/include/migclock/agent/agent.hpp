@@ -89,7 +89,8 @@ class Agent {
   void event_loop();
   void handle(const DomainEvent& ev);
   void refresh_inventory();
-  void refresh_domain(const std::string& uuid);
+  // False when libvirt no longer knows the domain.
+  bool refresh_domain(const std::string& uuid);
   void tag_domain_source(const std::string& uuid);
   void schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason, int64_t event_mono_ns);
   void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
