@@ -295,7 +295,11 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
     return;
   }
   metrics_.syncs++;
-  if (link_ && (req.reason == "RESUMED_MIGRATED" || req.reason == "STARTED_RESTORED")) {
+  // A live migration's destination sync closes that migration at the
+  // controller. A restore from a saved image has no migration record there
+  // (nothing announced it), and attaching it to whatever migration of the VM
+  // is open would close the wrong one: it stays local (last_sync, metrics).
+  if (link_ && req.reason == "RESUMED_MIGRATED") {
     std::lock_guard<std::mutex> lock(ship_mu_);
     reports_.push_back(PendingReport{req.uuid, req.name, o, 0});
     ship_now_ = true;

@@ -160,7 +160,8 @@ Status ControllerLink::report_command(const std::string& id, bool ok, const std:
   return {};
 }
 
-Result<std::string> ControllerLink::active_migration(const std::string& uuid, const std::string& name) {
+Result<std::string> ControllerLink::active_migration(const std::string& uuid, const std::string& name,
+                                                     const std::string& kind) {
   auto list = request_ok("GET", "/api/v1/migrations?vm=" + net::percent_encode(uuid) + "&active=true", "");
   MIGCLOCK_TRY(list);
   auto doc = net::parse_any(*list);
@@ -169,13 +170,19 @@ Result<std::string> ControllerLink::active_migration(const std::string& uuid, co
   const rapidjson::Value* arr = doc->IsObject() && doc->HasMember("items") ? &(*doc)["items"] : nullptr;
   if (!arr || !arr->IsArray() || arr->Empty())
     return make_error(errc::not_found, "no active migration of " + name + " (" + uuid + ") at the controller");
-  const auto& m = (*arr)[arr->Size() - 1];
-  if (!m.IsObject() || !m.HasMember("id") || !m["id"].IsString()) return make_error(errc::malformed_input, "migration without id");
-  return std::string(m["id"].GetString());
+  // Newest first: the newest active migration of that kind.
+  for (rapidjson::SizeType i = arr->Size(); i-- > 0;) {
+    const auto& m = (*arr)[i];
+    if (!m.IsObject() || !m.HasMember("id") || !m["id"].IsString())
+      return make_error(errc::malformed_input, "migration without id");
+    if (kind.empty() || (m.HasMember("kind") && m["kind"].IsString() && kind == m["kind"].GetString()))
+      return std::string(m["id"].GetString());
+  }
+  return make_error(errc::not_found, "no active " + kind + " migration of " + name + " (" + uuid + ") at the controller");
 }
 
 Result<ControllerRestoreInputs> ControllerLink::restore_inputs(const std::string& vm_id) {
-  auto id = active_migration(vm_id, vm_id);
+  auto id = active_migration(vm_id, vm_id, "live");
   MIGCLOCK_TRY(id);
   const std::string target = "/api/v1/migrations/" + net::percent_encode(*id) +
                              "/restore-inputs?destination=" + net::percent_encode(s_.hostname);
@@ -203,7 +210,8 @@ Result<ControllerRestoreInputs> ControllerLink::restore_inputs(const std::string
 
 Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
                                    int64_t now_ns) {
-  auto id = active_migration(uuid, name);
+  // Only a live migration's destination sync closes it.
+  auto id = active_migration(uuid, name, "live");
   MIGCLOCK_TRY(id);
   net::JsonWriter w;
   w.begin_object();

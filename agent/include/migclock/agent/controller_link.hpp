@@ -71,8 +71,9 @@ class ControllerLink {
   Result<ControllerRestoreInputs> restore_inputs(const std::string& vm_id);
 
  private:
-  // The id of the VM's newest non-terminal migration (not_found if none).
-  Result<std::string> active_migration(const std::string& uuid, const std::string& name);
+  // The id of the VM's newest non-terminal migration of `kind` ("live", ...;
+  // empty: any); not_found if none.
+  Result<std::string> active_migration(const std::string& uuid, const std::string& name, const std::string& kind);
   Result<std::string> request_ok(const std::string& method, const std::string& target, const std::string& body,
                                  const std::string& content_type = "application/json");
   ControllerSettings s_;
