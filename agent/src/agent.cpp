@@ -259,6 +259,8 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
       cfg.rtc_catchup_for(uuid, name).value_or(domain && rtc_catches_up(domain->clock_xml));
   req.options.rtc = rtc_reset ? agent_sync::RtcCatchupPolicy::reset_reinjection : agent_sync::RtcCatchupPolicy::none;
   req.retry.deadline = std::chrono::milliseconds(int64_t{cfg.sync_agent_wait_s} * 1000);
+  if (reason == "RESUMED_MIGRATED")
+    req.options.settle_before_corrections = std::chrono::milliseconds(cfg.sync_settle_after_migration_ms);
   if (req.options.policy == SyncPolicy::off) {
     spdlog::info("vm={} uuid={}: {}: sync policy off, guest clock left alone", name, uuid, reason);
     return;

@@ -115,6 +115,7 @@ std::string describe_config(const AgentConfig& c) {
     << "backward_step = " << agent_sync::to_string(c.backward_step) << "\n"
     << "max_backward_step_ns = " << c.max_backward_step_ns << "\n"
     << "sync_agent_wait_s = " << c.sync_agent_wait_s << "\n"
+    << "sync_settle_after_migration_ms = " << c.sync_settle_after_migration_ms << "\n"
     << "residual_threshold_ns = " << c.residual_threshold_ns << "\n"
     << "keepalive_interval_s = " << c.keepalive_interval_s << "\n"
     << "keepalive_count = " << c.keepalive_count << "\n"

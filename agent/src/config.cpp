@@ -79,6 +79,8 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
     else fail(w, "must be refuse, allow_small or allow, not '" + value + "'");
   } else if (key == "max_backward_step_ns") cfg.max_backward_step_ns = parse_int(value, w, 0, 3'600'000'000'000);
   else if (key == "sync_agent_wait_s") cfg.sync_agent_wait_s = static_cast<int>(parse_int(value, w, 0, 3600));
+  else if (key == "sync_settle_after_migration_ms")
+    cfg.sync_settle_after_migration_ms = static_cast<int>(parse_int(value, w, 0, 10'000));
   else if (key == "residual_threshold_ns") cfg.residual_threshold_ns = parse_int(value, w, 0, 10'000'000'000);
   else if (key == "keepalive_interval_s") cfg.keepalive_interval_s = static_cast<int>(parse_int(value, w, -1, 3600));
   else if (key == "keepalive_count") cfg.keepalive_count = static_cast<unsigned>(parse_int(value, w, 0, 100));

@@ -1,6 +1,9 @@
 #include "migclock/agent/sync_runner.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "migclock/agent_sync/libvirt_channel.hpp"
+#include "migclock/agent_sync/report_json.hpp"
 
 namespace migclock::agent {
 
@@ -106,7 +109,12 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
     const std::string kind = event_kind(req.reason);
     delays_.fill(req.options, req.uuid, kind);
     result = agent_sync::sync_when_agent_connects(agent, &monitor, time_, req.options, req.retry, *token);
-    if (result.ok()) delays_.learn(result->report, req.uuid, kind);
+    if (result.ok()) {
+      delays_.learn(result->report, req.uuid, kind);
+      // Every step with its timings, for whoever needs to see where the time went.
+      spdlog::debug("vm={} uuid={}: {}: sync report {}", req.name, req.uuid, req.reason,
+                    agent_sync::to_json(result->report));
+    }
   }
   const SyncOutcome outcome = outcome_from(req, result, started, time_.realtime_ns());
   gate_.finish(req.uuid, token);

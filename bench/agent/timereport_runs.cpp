@@ -101,6 +101,8 @@ class Lab {
         // As the agent does per VM: start from the apply delay learned last time.
         SyncOptions o;
         delays_.fill(o, cfg_.domain, event_kind_);
+        // As the agent does after RESUMED_MIGRATED (agent.cpp schedule_sync).
+        if (event_kind_ == "migrated") o.settle_before_corrections = std::chrono::milliseconds(300);
         // Polling every 10 ms stands in for the daemon's wake-up on the
         // agent-connected event: "connected" is then known to 10 ms.
         auto synced = sync_when_agent_connects(*agent_, nullptr, host_clock(), o,

@@ -80,6 +80,32 @@ TEST(SyncModelTest, ACorrectionAssumesTheWarmDelayNotTheColdFirstOne) {
   }
 }
 
+// After a migration: the first step at once, then wait for the guest to
+// settle, measure again and correct from that measurement.
+TEST(SyncModelTest, CorrectionsWaitForTheSettleAfterTheFirstStep) {
+  Model m;
+  m.guest.offset_ns = -130'000'000;
+  m.guest.apply_sequence = {10'000'000, 700'000};
+  SyncOptions o;
+  o.settle_before_corrections = std::chrono::milliseconds(300);
+  o.correction_delay_hint_ns = 850'000;
+  int sleeps = 0;
+  o.sleep = [&](std::chrono::nanoseconds d) {
+    ++sleeps;
+    m.host.advance_ns(d.count());
+  };
+  auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->steps.size(), 2u);
+  EXPECT_EQ(sleeps, 1);
+  EXPECT_GE(r->steps[1].sent_at_mono_ns - r->steps[0].sent_at_mono_ns, 300'000'000);
+  ASSERT_TRUE(r->settled.has_value());
+  EXPECT_EQ(r->settled->median_offset_ns, r->steps[0].after.median_offset_ns);  // the model guest does not drift
+  EXPECT_EQ(r->after->median_offset_ns, 0);
+  // The first step's delay is learned from the settled measurement.
+  EXPECT_EQ(r->first_step_delay_ns(), std::optional<int64_t>(10'150'000));
+}
+
 TEST(ApplyDelayModelTest, MemoryKeepsFirstStepsPerEventKindAndCorrectionsPerVm) {
   Model m;
   m.guest.offset_ns = -130'000'000;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include "migclock/agent_sync/qga_json.hpp"
 
@@ -80,8 +81,11 @@ Result<SetTimeStep> set_and_verify(GuestAgentChannel& agent, const TimeSource& t
 
 std::vector<int64_t> SyncReport::implied_apply_delays_ns() const {
   std::vector<int64_t> out;
-  for (const auto& s : steps) {
-    out.push_back(std::clamp<int64_t>(s.assumed_delay_ns - s.after.median_offset_ns, 0, kMaxAssumedDelayNs));
+  for (size_t i = 0; i < steps.size(); ++i) {
+    // The first step's result is best judged by the settled measurement,
+    // when there is one (the one right after it ran on a cold guest).
+    const int64_t residual = i == 0 && settled ? settled->median_offset_ns : steps[i].after.median_offset_ns;
+    out.push_back(std::clamp<int64_t>(steps[i].assumed_delay_ns - residual, 0, kMaxAssumedDelayNs));
   }
   return out;
 }
@@ -119,6 +123,21 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
     OffsetEstimate current = *before;
     int64_t delay = std::clamp<int64_t>(o.apply_delay_hint_ns.value_or(before->min_rtt_ns / 2), 0, kMaxAssumedDelayNs);
     for (int i = 0; i <= o.max_corrections; ++i) {
+      if (i == 1 && o.settle_before_corrections.count() > 0) {
+        // Let the freshly migrated guest warm up, then look again: what
+        // follows is decided on a measurement taken once it has.
+        const int64_t until = report.steps[0].sent_at_mono_ns +
+                              std::chrono::duration_cast<std::chrono::nanoseconds>(o.settle_before_corrections).count();
+        const int64_t left = until - time.monotonic_raw_ns();
+        if (left > 0) {
+          if (o.sleep) o.sleep(std::chrono::nanoseconds(left));
+          else std::this_thread::sleep_for(std::chrono::nanoseconds(left));
+        }
+        auto settled = measure_offset(agent, time, o.measure);
+        if (!settled) return settled.error();
+        current = *settled;
+        report.settled = current;
+      }
       // Within the threshold already: another step would only add noise.
       if (std::llabs(current.median_offset_ns) <= o.residual_threshold_ns) break;
       if (i > 0 && o.apply_jitter_ns && std::llabs(current.median_offset_ns) <= *o.apply_jitter_ns) break;
@@ -128,6 +147,10 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
       if (i == 1 && o.correction_delay_hint_ns) {
         // The first step ran on the cold path; a correction runs warm.
         delay = std::clamp<int64_t>(*o.correction_delay_hint_ns, 0, kMaxAssumedDelayNs);
+      } else if (i == 1 && report.settled) {
+        // Nothing learned yet, and the cold first step says nothing about a
+        // warm one: start again from the path's own estimate.
+        delay = std::clamp<int64_t>(current.min_rtt_ns / 2, 0, kMaxAssumedDelayNs);
       } else if (i > 0) {
         // residual = assumed - true delay (see the header): learn the delay.
         delay = std::clamp<int64_t>(delay - current.median_offset_ns, 0, kMaxAssumedDelayNs);

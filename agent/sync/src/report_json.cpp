@@ -59,6 +59,10 @@ void write_json(JsonWriter& w, const SyncReport& r) {
     w.EndObject();
   }
   w.EndArray();
+  if (r.settled) {
+    w.Key("settled");
+    write_json(w, *r.settled);
+  }
   if (r.learned_apply_delay_ns) field(w, "learned_apply_delay_ns", *r.learned_apply_delay_ns);
   w.Key("rtc_reinjection_reset");
   w.Bool(r.rtc_reinjection_reset);

@@ -60,6 +60,9 @@ struct AgentConfig {
   agent_sync::BackwardStepPolicy backward_step = agent_sync::BackwardStepPolicy::allow_small;
   int64_t max_backward_step_ns = 5'000'000;
   int sync_agent_wait_s = 60;             // wait this long for the guest agent
+  // After RESUMED_MIGRATED: corrections wait this long after the first step
+  // (agent_sync::SyncOptions::settle_before_corrections).
+  int sync_settle_after_migration_ms = 300;
   int64_t residual_threshold_ns = 50'000;  // correct again above this |residual|
   int keepalive_interval_s = 5;
   unsigned keepalive_count = 3;

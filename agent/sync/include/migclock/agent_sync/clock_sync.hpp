@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,6 +85,15 @@ struct SyncOptions {
   // as likely to make things worse as better.
   std::optional<int64_t> apply_jitter_ns;
   std::chrono::milliseconds command_timeout{2000};
+  // Right after a live migration the guest runs on a destination QEMU whose
+  // translated code is cold (TCG) and whose qemu-ga has just reconnected:
+  // measured here, the first guest-set-time took ~68 ms to apply and the
+  // next ones 1-9 ms, settling at ~0.6 ms a few hundred ms later. So the
+  // first step is taken at once (coarse: the guest was ~100 ms behind), and
+  // the corrections only once this long has passed since it was sent.
+  std::chrono::milliseconds settle_before_corrections{0};
+  // How to wait (injected so the model tests run on model time).
+  std::function<void(std::chrono::nanoseconds)> sleep;
 };
 
 struct SetTimeStep {
@@ -100,6 +110,8 @@ struct SyncReport {
   std::optional<OffsetEstimate> before;
   std::vector<SetTimeStep> steps;        // one per guest-set-time
   std::optional<OffsetEstimate> after;   // == steps.back().after when steps were taken
+  // The measurement after the settle wait (SyncOptions::settle_before_corrections).
+  std::optional<OffsetEstimate> settled;
   // The send-to-apply delay that the last step's residual implies: feed it
   // back as SyncOptions::apply_delay_hint_ns next time for this VM.
   std::optional<int64_t> learned_apply_delay_ns;
