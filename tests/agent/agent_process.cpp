@@ -18,6 +18,42 @@ namespace migclock::agent::testing {
 namespace http = boost::beast::http;
 using local = boost::asio::local::stream_protocol;
 
+std::string create_controller_token(const std::string& controller_bin, const std::string& data_dir,
+                                    const std::string& scope) {
+  const auto r = run_process({controller_bin, "token", "create", "--data-dir", data_dir, "--scope", scope}, "",
+                             {"PATH=/usr/bin:/bin"});
+  if (r.rc != 0) return "";
+  const std::string token = r.out.substr(0, r.out.find('\n'));
+  return token.size() < 8 ? "" : token;
+}
+
+pid_t start_plain_controller(const std::string& controller_bin, int port, const std::string& data_dir,
+                             const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen(log.c_str(), "w", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(126);
+    const std::string listen = "127.0.0.1:" + std::to_string(port);
+    execl(controller_bin.c_str(), controller_bin.c_str(), "--listen", listen.c_str(), "--data-dir", data_dir.c_str(),
+          "--plain-http", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+void stop_process(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+}
+
+std::string controller_request(int port, const std::string& token, const std::string& target,
+                               const std::string& method) {
+  return run_process({"/usr/bin/curl", "-s", "-X", method, "-H", "Authorization: Bearer " + token,
+                      "http://127.0.0.1:" + std::to_string(port) + target},
+                     "", {"PATH=/usr/bin:/bin"})
+      .out;
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;

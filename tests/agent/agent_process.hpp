@@ -56,6 +56,19 @@ class AgentProcess {
   bool started_ = false;
 };
 
+// A real migclock-controller for the agent tests: plain HTTP, loopback only.
+// A token of `scope` made in `data_dir` ("" when that failed).
+std::string create_controller_token(const std::string& controller_bin, const std::string& data_dir,
+                                    const std::string& scope);
+// Starts the controller on 127.0.0.1:port, logging to `log`; its pid.
+pid_t start_plain_controller(const std::string& controller_bin, int port, const std::string& data_dir,
+                             const std::string& log);
+// SIGTERM and reap (no-op for pid <= 0).
+void stop_process(pid_t pid);
+// curl against it with a bearer token: the body.
+std::string controller_request(int port, const std::string& token, const std::string& target,
+                               const std::string& method = "GET");
+
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 

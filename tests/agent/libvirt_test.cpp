@@ -60,26 +60,13 @@ class RealLibvirt : public ::testing::Test {
 
 #ifdef MIGCLOCK_CONTROLLER_BIN
   static void make_token() {
-    const auto r = run_process({MIGCLOCK_CONTROLLER_BIN, "token", "create", "--data-dir", root + "/ctl", "--scope",
-                                "agent", "--json"},
-                               "", {"PATH=/usr/bin:/bin"});
-    rapidjson::Document d;
-    d.Parse(r.out.c_str());
-    if (r.rc != 0 || !d.IsObject() || !d.HasMember("token")) return;
+    const std::string token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "agent");
+    if (token.empty()) return;
     token_file = root + "/agent.token";
-    write_text(token_file, std::string(d["token"].GetString()) + "\n");
+    write_text(token_file, token + "\n");
   }
   static void start_controller() {
-    controller = fork();
-    if (controller == 0) {
-      const std::string log = root + "/controller.log";
-      freopen(log.c_str(), "w", stdout);
-      freopen(log.c_str(), "a", stderr);
-      execl(MIGCLOCK_CONTROLLER_BIN, MIGCLOCK_CONTROLLER_BIN, "--listen",
-            ("127.0.0.1:" + std::to_string(ctl_port)).c_str(), "--data-dir", (root + "/ctl").c_str(), "--plain-http",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    controller = start_plain_controller(MIGCLOCK_CONTROLLER_BIN, ctl_port, root + "/ctl", root + "/controller.log");
   }
 #endif
   static std::string controller_get(const std::string& target, std::string token = "", const std::string& method = "GET") {
@@ -87,10 +74,7 @@ class RealLibvirt : public ::testing::Test {
       token = read_text(token_file);
       token.pop_back();  // the newline
     }
-    const auto r = run_process({"/usr/bin/curl", "-s", "-X", method, "-H", "Authorization: Bearer " + token,
-                                "http://127.0.0.1:" + std::to_string(ctl_port) + target},
-                               "", {"PATH=/usr/bin:/bin"});
-    return r.out;
+    return controller_request(ctl_port, token, target, method);
   }
 
   static void start_agent(int i) {
@@ -145,8 +129,7 @@ class RealLibvirt : public ::testing::Test {
       a.reset();
     }
     if (controller > 0) {
-      kill(controller, SIGTERM);
-      waitpid(controller, nullptr, 0);
+      stop_process(controller);
     }
     sh(kSandbox + " stop " + root + " >/dev/null 2>&1");
     run_process({MIGCLOCK_HOOK_BIN, "uninstall"}, "", {"PATH=/usr/bin:/bin"});
@@ -419,13 +402,8 @@ TEST_F(RealLibvirt, ControllerGetsTheKeptSnapshotAndTheSyncResultOnceReachable) 
 
   // An operator's sync command reaches the agent that runs the VM (long
   // poll) and its result comes back.
-  const auto tok = run_process({MIGCLOCK_CONTROLLER_BIN, "token", "create", "--data-dir", root + "/ctl", "--scope",
-                                "write", "--json"},
-                               "", {"PATH=/usr/bin:/bin"});
-  rapidjson::Document t;
-  t.Parse(tok.out.c_str());
-  ASSERT_TRUE(t.IsObject() && t.HasMember("token")) << tok.out << tok.err;
-  const std::string write_token = t["token"].GetString();
+  const std::string write_token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "write");
+  ASSERT_FALSE(write_token.empty()) << "token create --scope write failed";
   rapidjson::Document cmd;
   const std::string queued = controller_get("/api/v1/vms/" + uuid + "/sync", write_token, "POST");
   cmd.Parse(queued.c_str());

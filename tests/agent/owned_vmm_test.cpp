@@ -10,8 +10,6 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -40,12 +38,7 @@ class OwnedVmmTest : public ::testing::Test {
 
   static std::string sock(const std::string& h) { return root + "/" + h + "/agent.sock"; }
 
-  static std::string controller_get(const std::string& target) {
-    return run_process({"/usr/bin/curl", "-s", "-H", "Authorization: Bearer " + token,
-                        "http://127.0.0.1:" + std::to_string(ctl_port) + target},
-                       "", {"PATH=/usr/bin:/bin"})
-        .out;
-  }
+  static std::string controller_get(const std::string& target) { return controller_request(ctl_port, token, target); }
 
   static std::unique_ptr<AgentProcess> start_agent(const std::string& h) {
     fs::create_directories(root + "/" + h);
@@ -66,21 +59,10 @@ class OwnedVmmTest : public ::testing::Test {
     root = "/tmp/mcvmm-" + std::to_string(getpid());
     ctl_port = 19100 + getpid() % 500;
     fs::create_directories(root + "/ctl");
-    const auto t = run_process({MIGCLOCK_CONTROLLER_BIN, "token", "create", "--data-dir", root + "/ctl", "--scope",
-                                "agent"},
-                               "", {"PATH=/usr/bin:/bin"});
-    if (t.rc != 0 || t.out.size() < 8) { setup_failure = "token create: " + t.err; return; }
-    token = t.out.substr(0, t.out.find('\n'));
+    token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "agent");
+    if (token.empty()) { setup_failure = "migclock-controller token create failed"; return; }
     write_text(root + "/agent.token", token + "\n");
-    controller = fork();
-    if (controller == 0) {
-      const std::string log = root + "/controller.log";
-      if (!freopen(log.c_str(), "w", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(126);
-      execl(MIGCLOCK_CONTROLLER_BIN, MIGCLOCK_CONTROLLER_BIN, "--listen",
-            ("127.0.0.1:" + std::to_string(ctl_port)).c_str(), "--data-dir", (root + "/ctl").c_str(), "--plain-http",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
+    controller = start_plain_controller(MIGCLOCK_CONTROLLER_BIN, ctl_port, root + "/ctl", root + "/controller.log");
     src = start_agent("src");
     dst = start_agent("dst");
     if (!src->started() || !dst->started()) { setup_failure = "agents: " + src->log_text() + dst->log_text(); return; }
@@ -101,10 +83,7 @@ class OwnedVmmTest : public ::testing::Test {
         EXPECT_EQ((*a)->stop(), 0) << "SIGTERM must stop the agent cleanly";
         a->reset();
       }
-    if (controller > 0) {
-      kill(controller, SIGTERM);
-      waitpid(controller, nullptr, 0);
-    }
+    stop_process(controller);
     fs::remove_all(root);
   }
 
