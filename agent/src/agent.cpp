@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "migclock/agent/domain_xml.hpp"
+#include "migclock/agent/libvirt_handles.hpp"
+#include "migclock/serialization/enum_names.hpp"
 
 namespace migclock::agent {
 
@@ -28,14 +30,20 @@ AgentConfig Agent::config() const {
 
 void Agent::start() {
   const AgentConfig cfg = config();
-  host_ = probe_host_profile(cfg.hostname);
-  if (!host_.probe_error.empty())
-    spdlog::warn("host probe: {} (TSC frequency unknown; migrate-begin pinning disabled)", host_.probe_error);
-  spdlog::info("host {}: TSC {} kHz, clocksource {}, TSC scaling {}, offsets honoured {}", host_.facts.hostname,
-               host_.facts.tsc_khz, host_.facts.clocksource, host_.facts.scaling_supported ? "yes" : "no",
-               host_.facts.offset_honoured == snapshot::OffsetHonoured::yes  ? "yes"
-               : host_.facts.offset_honoured == snapshot::OffsetHonoured::no ? "no"
-                                                                             : "unknown");
+  host_ = probe_host_profile(cfg.hostname, [&cfg]() -> std::optional<std::string> {
+    auto caps = libvirt_capabilities(cfg.libvirt_uri);
+    if (!caps) spdlog::info("host probe: {}", caps.error().message());
+    return caps ? std::optional<std::string>(std::move(*caps)) : std::nullopt;
+  });
+  if (!host_.kvm_present())
+    spdlog::warn("host probe: KVM absent ({}); KVM-only facts (offsets honoured, masterclock) unknown",
+                 host_.kvm_reason);
+  if (host_.facts.tsc_khz == 0)
+    spdlog::warn("host probe: TSC frequency unknown ({}); migrate-begin pinning disabled", host_.tsc_khz_detail);
+  spdlog::info("host {}: TSC {} kHz ({}: {}), clocksource {}, TSC scaling {}, offsets honoured {}",
+               host_.facts.hostname, host_.facts.tsc_khz, serialization::enum_label(host_.facts.tsc_khz_source),
+               host_.tsc_khz_detail, host_.facts.clocksource, host_.facts.scaling_supported ? "yes" : "no",
+               serialization::enum_label(host_.facts.offset_honoured));
   metrics_.outbox_pending = outbox_.pending().size();
   syncs_ = std::make_unique<SyncRunner>(time_, [this](const SyncRequest& r, const SyncOutcome& o) { on_sync_done(r, o); });
   worker_ = std::thread([this] { event_loop(); });

@@ -6,6 +6,7 @@
 #include "migclock/net/client.hpp"
 #include "migclock/net/json.hpp"
 #include "migclock/net/request.hpp"
+#include "migclock/serialization/enum_names.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 
 namespace migclock::agent {
@@ -48,9 +49,9 @@ Status ControllerLink::register_host(const HostProfile& host, const std::vector<
   w.key("tsc_khz").value(static_cast<int64_t>(host.facts.tsc_khz));
   w.key("scaling_supported").value(host.facts.scaling_supported);
   w.key("clocksource").value(host.facts.clocksource);
-  w.key("offset_honoured").value(std::string(host.facts.offset_honoured == snapshot::OffsetHonoured::yes  ? "yes"
-                                             : host.facts.offset_honoured == snapshot::OffsetHonoured::no ? "no"
-                                                                                                          : "unknown"));
+  w.key("offset_honoured").value(serialization::enum_label(host.facts.offset_honoured));
+  w.key("tsc_khz_source").value(serialization::enum_label(host.facts.tsc_khz_source));
+  w.key("kvm").value(serialization::enum_label(host.facts.kvm));
   w.key("masterclock_possible").value(host.masterclock_possible);
   w.key("vms").begin_array();
   for (const auto& v : vms) {

@@ -141,11 +141,10 @@ std::optional<std::string> clock_element(const std::string& xml) {
   return xml.substr(c.begin, c.end - c.begin);
 }
 
-std::optional<uint64_t> tsc_timer_frequency_hz(const std::string& xml) {
-  const Span t = find_tsc_timer(xml, find_element(xml, "clock"));
-  if (!t.found()) return std::nullopt;
-  const auto f = attr_in_tag(xml, t.begin, t.tag_end, "frequency");
-  if (!f || f->empty()) return std::nullopt;
+namespace {
+// A decimal attribute value, whole; nullopt for anything else.
+std::optional<uint64_t> parse_hz(const std::optional<std::string>& f) {
+  if (!f || f->empty() || !std::isdigit(static_cast<unsigned char>((*f)[0]))) return std::nullopt;
   try {
     size_t used = 0;
     const uint64_t hz = std::stoull(*f, &used);
@@ -153,6 +152,36 @@ std::optional<uint64_t> tsc_timer_frequency_hz(const std::string& xml) {
     return hz;
   } catch (const std::exception&) {
     return std::nullopt;
+  }
+}
+}  // namespace
+
+std::optional<uint64_t> tsc_timer_frequency_hz(const std::string& xml) {
+  const Span t = find_tsc_timer(xml, find_element(xml, "clock"));
+  if (!t.found()) return std::nullopt;
+  return parse_hz(attr_in_tag(xml, t.begin, t.tag_end, "frequency"));
+}
+
+std::optional<CapabilitiesTsc> capabilities_tsc_counter(const std::string& caps) {
+  // <capabilities><host><cpu>…<counter name='tsc' …/>: only the host's CPU.
+  const Span host = find_element(caps, "host");
+  if (!host.found() || host.self_closing) return std::nullopt;
+  const Span cpu = find_element(caps, "cpu", host.tag_end, host.end);
+  if (!cpu.found() || cpu.self_closing) return std::nullopt;
+  for (size_t from = cpu.tag_end;;) {
+    const Span c = find_element(caps, "counter", from, cpu.end);
+    if (!c.found()) return std::nullopt;
+    from = c.end;
+    if (attr_in_tag(caps, c.begin, c.tag_end, "name").value_or("") != "tsc") continue;
+    const auto hz = parse_hz(attr_in_tag(caps, c.begin, c.tag_end, "frequency"));
+    if (!hz || *hz == 0) return std::nullopt;
+    CapabilitiesTsc out;
+    out.frequency_hz = *hz;
+    if (const auto scaling = attr_in_tag(caps, c.begin, c.tag_end, "scaling")) {
+      if (*scaling == "yes") out.scaling = true;
+      if (*scaling == "no") out.scaling = false;
+    }
+    return out;
   }
 }
 

@@ -24,6 +24,14 @@ Result<DomainHandle> lookup_domain(const ConnHandle& conn, const std::string& uu
   return DomainHandle(d);
 }
 
+Result<std::string> libvirt_capabilities(const std::string& uri) {
+  std::unique_ptr<virConnect, ConnCloser> conn(virConnectOpen(uri.c_str()));
+  if (!conn) return libvirt_error("virConnectOpen " + uri);
+  char* caps = virConnectGetCapabilities(conn.get());
+  if (!caps) return libvirt_error("virConnectGetCapabilities");
+  return take_libvirt_string(caps);
+}
+
 std::string take_libvirt_string(char* s) {
   if (!s) return {};
   std::string out(s);

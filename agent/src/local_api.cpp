@@ -9,6 +9,7 @@
 #include "migclock/agent/sync_json.hpp"
 #include "migclock/net/json.hpp"
 #include "migclock/net/problem.hpp"
+#include "migclock/serialization/enum_names.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 
 namespace migclock::agent {
@@ -115,11 +116,12 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
     j.key("tsc_khz").value(static_cast<int64_t>(h.facts.tsc_khz));
     j.key("clocksource").value(h.facts.clocksource);
     j.key("scaling_supported").value(h.facts.scaling_supported);
-    j.key("offset_honoured").value(h.facts.offset_honoured == snapshot::OffsetHonoured::yes  ? "yes"
-                            : h.facts.offset_honoured == snapshot::OffsetHonoured::no ? "no"
-                                                                                     : "unknown");
+    j.key("tsc_khz_source").value(serialization::enum_label(h.facts.tsc_khz_source));
+    j.key("tsc_khz_detail").value(h.tsc_khz_detail);
+    j.key("offset_honoured").value(serialization::enum_label(h.facts.offset_honoured));
     j.key("masterclock_possible").value(h.masterclock_possible);
-    j.key("probe_error").value(h.probe_error);
+    j.key("kvm").value(serialization::enum_label(h.facts.kvm));
+    j.key("kvm_reason").value(h.kvm_reason);
     j.key("libvirt_connected").value(agent_.libvirt_connected());
     j.end_object();
     return json_ok(j);

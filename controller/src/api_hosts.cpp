@@ -27,6 +27,8 @@ net::Outcome<HostReport> parse_host_report(const Request& req, const std::string
       .uint32("tsc_khz", h.tsc_khz).boolean("scaling_supported", h.scaling_supported)
       .string("clocksource", h.clocksource, false).one_of("offset_honoured", h.offset_honoured, "yes,no,unknown")
       .boolean("masterclock_possible", h.masterclock_possible).one_of("invtsc", h.invtsc, "yes,no,unknown", false)
+      .one_of("tsc_khz_source", h.tsc_khz_source, "unknown,kvm,libvirt_capabilities,cpuid,calibration,unrecorded", false)
+      .one_of("kvm", h.kvm, "present,absent,unrecorded", false)
       .array("vms", vms);
   if (!r.ok()) return *r.problem();
   if (h.hostname != hostname)

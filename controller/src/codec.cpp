@@ -27,6 +27,8 @@ void write(JsonWriter& w, const Host& h) {
       .key("offset_honoured").value(h.offset_honoured)
       .key("masterclock_possible").value(h.masterclock_possible)
       .key("invtsc").value(h.invtsc)
+      .key("tsc_khz_source").value(h.tsc_khz_source)
+      .key("kvm").value(h.kvm)
       .key("registered_ns").value(h.registered_ns)
       .key("last_seen_ns").value(h.last_seen_ns);
   w.key("realtime_offset_ns");
@@ -144,6 +146,7 @@ Result<Host> host_from_json(const std::string& json) {
         .uint32("tsc_khz", h.tsc_khz).boolean("scaling_supported", h.scaling_supported)
         .string("clocksource", h.clocksource).string("offset_honoured", h.offset_honoured)
         .boolean("masterclock_possible", h.masterclock_possible).string("invtsc", h.invtsc)
+        .string("tsc_khz_source", h.tsc_khz_source, false).string("kvm", h.kvm, false)  // since 0.2
         .int64("registered_ns", h.registered_ns).int64("last_seen_ns", h.last_seen_ns)
         .object("clock_offset", off);
     if (off) {

@@ -36,6 +36,9 @@ snapshot::HostFacts collect_host_facts(uint32_t host_tsc_khz) {
   facts.hostname = read_hostname();
   facts.boot_id = read_boot_id();
   facts.tsc_khz = host_tsc_khz;
+  // Only KVM gives a rate here: the caller probed it from a scratch VM.
+  facts.tsc_khz_source = host_tsc_khz ? snapshot::TscKhzSource::kvm : snapshot::TscKhzSource::unknown;
+  facts.kvm = host_tsc_khz ? snapshot::KvmPresence::present : snapshot::KvmPresence::unrecorded;
   facts.clocksource = read_clocksource();
   return facts;
 }

@@ -91,6 +91,11 @@ void check_identity(const Snapshot& s, Checker& c) {
   c.text("rtc.source", s.rtc.source, false);
   c.known_enum("source", s.source);
   c.known_enum("host.offset_honoured", s.host.offset_honoured);
+  c.known_enum("host.tsc_khz_source", s.host.tsc_khz_source);
+  c.known_enum("host.kvm", s.host.kvm);
+  // An owned VMM does its own KVM ioctls: it cannot come from a host without KVM.
+  if (s.source == snapshot::CaptureSource::owned_vmm && s.host.kvm == snapshot::KvmPresence::absent)
+    c.fail("host.kvm", "kvm_consistency", "an owned-VMM capture needs KVM, but host.kvm is absent");
   c.known_enum("masterclock.state", s.masterclock.state);
   c.known_enum("masterclock.evidence", s.masterclock.evidence);
 }
@@ -167,19 +172,27 @@ void check_vcpus(const Snapshot& s, Checker& c) {
            std::to_string(s.vcpus.size()) + " vCPUs exceed the limit of " + std::to_string(kMaxVcpus));
   std::unordered_set<uint32_t> seen;
   bool contiguous = true;
+  // Format 1.1: an unknown host frequency is said, not implied by a 0.
+  const bool frequency_unknown = s.host.tsc_khz_source == snapshot::TscKhzSource::unknown;
   for (std::size_t i = 0; i < s.vcpus.size(); ++i) {
     const auto& v = s.vcpus[i];
     const std::string at = "vcpus[" + std::to_string(i) + "]";
     if (!seen.insert(v.id).second) c.fail(at + ".id", "unique_vcpu_id", "id " + std::to_string(v.id) + " repeats");
     if (v.id >= s.vcpus.size()) contiguous = false;
-    c.frequency(at + ".tsc_khz", v.tsc_khz);
+    // A libvirt/QEMU guest's rate derives from its host's: unknown together.
+    if (!(v.tsc_khz == 0 && frequency_unknown && s.source == snapshot::CaptureSource::libvirt_qemu))
+      c.frequency(at + ".tsc_khz", v.tsc_khz);
     check_scaling(v, at, s, c);
   }
   // Unique ids all below the count are exactly 0..n-1; a repeat is already
   // reported above (and implies a gap), so only ids out of range count here.
   if (!contiguous)
     c.fail("vcpus", "contiguous_vcpu_ids", "ids must be exactly 0.." + std::to_string(s.vcpus.size() - 1));
-  c.frequency("host.tsc_khz", s.host.tsc_khz);
+  if (!frequency_unknown)
+    c.frequency("host.tsc_khz", s.host.tsc_khz);
+  else if (s.host.tsc_khz != 0)
+    c.fail("host.tsc_khz", "unknown_frequency",
+           std::to_string(s.host.tsc_khz) + " kHz given, but host.tsc_khz_source says the frequency is unknown");
 }
 
 void check_pit(const Snapshot& s, Checker& c) {

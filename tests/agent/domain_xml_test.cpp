@@ -168,3 +168,47 @@ TEST(DomainXml, MetadataElementIsSafeXml) {
 
 }  // namespace
 }  // namespace migclock::agent
+
+namespace migclock::agent {
+namespace {
+
+// virConnectGetCapabilities() as libvirt 9 writes it on a KVM host.
+const char* kCapsWithCounter = R"(<capabilities>
+  <host>
+    <uuid>8c6f3e2a-0000-4000-8000-000000000001</uuid>
+    <cpu>
+      <arch>x86_64</arch>
+      <model>Skylake-Server-IBRS</model>
+      <counter name='other' frequency='1'/>
+      <counter name='tsc' frequency='2299998000' scaling='no'/>
+    </cpu>
+  </host>
+  <guest><arch name='x86_64'><counter name='tsc' frequency='1000'/></arch></guest>
+</capabilities>)";
+
+TEST(CapabilitiesTsc, ReadsTheHostCounterAndItsScaling) {
+  auto c = capabilities_tsc_counter(kCapsWithCounter);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->frequency_hz, 2'299'998'000u);
+  ASSERT_TRUE(c->scaling.has_value());
+  EXPECT_FALSE(*c->scaling);
+}
+
+TEST(CapabilitiesTsc, NoCounterOrABadOneStatesNothing) {
+  // Without /dev/kvm libvirt has no TSC counter to report.
+  EXPECT_FALSE(capabilities_tsc_counter("<capabilities><host><cpu><arch>x86_64</arch></cpu></host></capabilities>"));
+  EXPECT_FALSE(capabilities_tsc_counter(
+      "<capabilities><host><cpu><counter name='tsc' frequency='-5'/></cpu></host></capabilities>"));
+  EXPECT_FALSE(capabilities_tsc_counter(
+      "<capabilities><host><cpu><counter name='tsc' frequency='0'/></cpu></host></capabilities>"));
+  // A counter outside the host's <cpu> is not the host's.
+  EXPECT_FALSE(capabilities_tsc_counter(
+      "<capabilities><host><cpu/></host><guest><counter name='tsc' frequency='1000'/></guest></capabilities>"));
+  auto unsaid = capabilities_tsc_counter(
+      "<capabilities><host><cpu><counter name='tsc' frequency='3000000000'/></cpu></host></capabilities>");
+  ASSERT_TRUE(unsaid);
+  EXPECT_FALSE(unsaid->scaling.has_value());
+}
+
+}  // namespace
+}  // namespace migclock::agent

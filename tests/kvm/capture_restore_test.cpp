@@ -224,22 +224,9 @@ TEST(RestoreTest, FreshDestinationOlderThanTheSourceIsNoBackwardStep) {
 }
 
 #ifdef MIGCLOCK_TESTVMM
-struct ChildRun {
-  int status = -1;
-  std::string out;
-};
+using ChildRun = testing::CommandRun;
 
-ChildRun run(const std::string& args) {
-  ChildRun r;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen((std::string(MIGCLOCK_TESTVMM) + " " + args).c_str(), "r"),
-                                             ::pclose);
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe.get())) r.out.append(buf.data(), n);
-  int status = ::pclose(pipe.release());
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+ChildRun run(const std::string& args) { return testing::run_command(std::string(MIGCLOCK_TESTVMM) + " " + args); }
 
 std::string temp_path(const char* tag) {
   return "/tmp/migclock-kvm-test-" + std::to_string(::getpid()) + "-" + tag + ".json";

@@ -3,11 +3,33 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "migclock/kvm/system.hpp"
 
 namespace migclock::kvm::testing {
+
+// A shell command's stdout and exit status (-1: it did not exit normally).
+struct CommandRun {
+  int status = -1;
+  std::string out;
+};
+inline CommandRun run_command(const std::string& cmd) {
+  CommandRun r;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe.get())) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe.release());
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
 
 // Opens /dev/kvm; on failure the test is skipped with the kernel's reason.
 inline std::optional<System> open_kvm_or_skip_reason(std::string* reason) {

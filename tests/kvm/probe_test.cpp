@@ -50,12 +50,8 @@ TEST(ProbeTest, OffsetVerdictMatchesWhatTheGuestSaw) {
 #ifdef MIGCLOCK_CLI
 TEST(ProbeTest, CliJsonCarriesTheIssueKeys) {
   MIGCLOCK_REQUIRE_KVM(sys);
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(MIGCLOCK_CLI " probe --json", "r"), ::pclose);
-  ASSERT_TRUE(pipe);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe.get())) out.append(buf.data(), n);
-  ASSERT_EQ(::pclose(pipe.release()), 0) << out;
+  const auto [status, out] = testing::run_command(MIGCLOCK_CLI " probe --json");
+  ASSERT_EQ(status, 0) << out;
   rapidjson::Document doc;
   ASSERT_FALSE(doc.Parse(out.c_str()).HasParseError()) << out;
   EXPECT_EQ(doc["api_version"].GetInt(), KVM_API_VERSION);
@@ -115,12 +111,8 @@ TEST(DebugfsTest, CliListsThisProcesssVm) {
   if (auto vms = read_vm_debugfs(::getpid()); !vms && vms.error().code == errc::unavailable)
     GTEST_SKIP() << vms.error().message();
   const std::string cmd = std::string(MIGCLOCK_CLI) + " debugfs --json --pid " + std::to_string(::getpid());
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
-  ASSERT_TRUE(pipe);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe.get())) out.append(buf.data(), n);
-  ASSERT_EQ(::pclose(pipe.release()), 0) << out;
+  const auto [status, out] = testing::run_command(cmd);
+  ASSERT_EQ(status, 0) << out;
   rapidjson::Document doc;
   ASSERT_FALSE(doc.Parse(out.c_str()).HasParseError()) << out;
   bool found = false;
@@ -135,13 +127,8 @@ TEST(DebugfsTest, CliListsThisProcesssVm) {
 }
 
 TEST(DebugfsTest, CliRefusesMissingPid) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(MIGCLOCK_CLI " debugfs 2>&1", "r"), ::pclose);
-  ASSERT_TRUE(pipe);
-  std::array<char, 4096> buf{};
-  std::string out;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe.get())) out.append(buf.data(), n);
-  int status = ::pclose(pipe.release());
-  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const auto [status, out] = testing::run_command(MIGCLOCK_CLI " debugfs 2>&1");
+  EXPECT_EQ(status, 2);
   EXPECT_NE(out.find("--pid is required"), std::string::npos) << out;
 }
 #endif

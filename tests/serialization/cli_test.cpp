@@ -88,7 +88,7 @@ TEST_F(Cli, InspectValidBinaryPrintsASummary) {
   CliRun r = run("inspect " + path("good.mcs"));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "guest-a")) << r.out;
-  EXPECT_TRUE(has(r.out, "format 1.0"));
+  EXPECT_TRUE(has(r.out, "format 1.1"));
   EXPECT_TRUE(has(r.out, "vcpus:            4"));
   EXPECT_TRUE(has(r.out, "TSC_STABLE|REALTIME|HOST_TSC"));
   EXPECT_TRUE(has(r.out, "-1099511627776")) << "offsets mod 2^64 are shown signed";
@@ -105,7 +105,7 @@ TEST_F(Cli, InspectJsonIsOneParsableObject) {
   ASSERT_FALSE(doc.Parse(r.out.c_str()).HasParseError()) << r.out;
   EXPECT_TRUE(doc["valid"].GetBool());
   EXPECT_STREQ(doc["format"].GetString(), "binary");
-  EXPECT_STREQ(doc["format_version"].GetString(), "1.0");
+  EXPECT_STREQ(doc["format_version"].GetString(), "1.1");
   EXPECT_EQ(doc["snapshot"]["vcpus"].Size(), 4u);
   EXPECT_EQ(doc["snapshot"]["clock"]["clock_ns"].GetUint64(), good_.clock.clock_ns);
 }
@@ -152,7 +152,7 @@ TEST_F(Cli, VersionSkewedFilesFail) {
   write("newer.mcs", encode_envelope_header(header) + bytes.substr(kEnvelopeHeaderBytes));
   CliRun r = run("validate " + path("newer.mcs"));
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(has(r.err, "format version 1.1 is newer than this build's 1.0")) << r.err;
+  EXPECT_TRUE(has(r.err, "format version 1.2 is newer than this build's 1.1")) << r.err;
   header.major = 2;
   header.minor = 0;
   write("major.mcs", encode_envelope_header(header) + bytes.substr(kEnvelopeHeaderBytes));
@@ -164,7 +164,7 @@ TEST_F(Cli, VersionSkewedFilesFail) {
   write("major.json", json);
   r = run("validate " + path("major.json"));
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(has(r.err, "format version 3.0")) << r.err;
+  EXPECT_TRUE(has(r.err, "format version 3.1")) << r.err;
 }
 
 TEST_F(Cli, InvalidSnapshotListsEveryRule) {

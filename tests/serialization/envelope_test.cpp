@@ -98,7 +98,7 @@ TEST(Envelope, DifferentMajorIsRefused) {
 }
 
 TEST(Envelope, NewerMinorIsRefused) {
-  expect_error(with_version(kFormatMajor, kFormatMinor + 1), errc::version_mismatch, "is newer than this build's 1.0");
+  expect_error(with_version(kFormatMajor, kFormatMinor + 1), errc::version_mismatch, "is newer than this build's 1.1");
 }
 
 TEST(Envelope, OversizedDeclaredPayloadIsRefusedBeforeReading) {

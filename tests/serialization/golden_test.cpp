@@ -49,6 +49,26 @@ TEST(Golden, V1FilesDecodeToTheirKnownValues) {
   }
 }
 
+TEST(Golden, V1_1FilesCarryAnExplicitlyUnknownFrequencyAndValidate) {
+  for (const char* ext : {".json", ".mcs"}) {
+    const std::string path = kGoldenDir + "/v1_1_snapshot" + ext;
+    auto loaded = load_file(path);  // load_file validates: unknown is not invalid
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+    EXPECT_EQ(testing::first_difference(*loaded, testing::golden_v1_1_snapshot()), "") << path;
+    EXPECT_EQ(loaded->host.tsc_khz, 0u);
+    EXPECT_EQ(loaded->host.tsc_khz_source, snapshot::TscKhzSource::unknown);
+    EXPECT_EQ(loaded->host.kvm, snapshot::KvmPresence::absent);
+    EXPECT_EQ(loaded->vcpus[1].tsc_khz, 0u);
+  }
+}
+
+TEST(Golden, V1_0FilesLoadWithTheNewFactsUnrecorded) {
+  auto loaded = load_file(kGoldenDir + "/v1_0_snapshot.json");
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  EXPECT_EQ(loaded->host.tsc_khz_source, snapshot::TscKhzSource::unrecorded);
+  EXPECT_EQ(loaded->host.kvm, snapshot::KvmPresence::unrecorded);
+}
+
 TEST(Golden, CurrentVersionEncodesByteForByteAsItsGoldenFiles) {
   // Only the golden set of the version this build writes can be compared
   // byte for byte; older sets must only keep loading.
@@ -57,7 +77,7 @@ TEST(Golden, CurrentVersionEncodesByteForByteAsItsGoldenFiles) {
   for (Format f : {Format::json, Format::binary}) {
     auto on_disk = read_snapshot_bytes(stem + (f == Format::json ? ".json" : ".mcs"));
     ASSERT_TRUE(on_disk.ok()) << on_disk.error().message();
-    auto encoded = encode(testing::golden_v1_snapshot(), f);
+    auto encoded = encode(testing::golden_current_snapshot(), f);
     ASSERT_TRUE(encoded.ok());
     EXPECT_EQ(*encoded, *on_disk) << "the " << format_name(f)
                                   << " encoding changed without a format version bump";

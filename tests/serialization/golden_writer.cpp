@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   const std::string stem = std::string(argv[1]) + "/v" + std::to_string(kFormatMajor) + "_" +
                            std::to_string(kFormatMinor) + "_snapshot";
   for (const char* ext : {".json", ".mcs"}) {
-    auto saved = save_file(stem + ext, testing::golden_v1_snapshot());
+    auto saved = save_file(stem + ext, testing::golden_current_snapshot());
     if (!saved) {
       std::fprintf(stderr, "%s\n", saved.error().message().c_str());
       return 1;

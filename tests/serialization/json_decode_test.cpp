@@ -64,9 +64,9 @@ TEST(JsonDecode, WrongFormatName) {
 
 TEST(JsonDecode, VersionSkew) {
   expect_error(replaced(valid_json(), "\"format_major\": 1", "\"format_major\": 2"), errc::version_mismatch,
-               "format version 2.0 has a different major");
-  expect_error(replaced(valid_json(), "\"format_minor\": 0", "\"format_minor\": 1"), errc::version_mismatch,
-               "format version 1.1 is newer");
+               "format version 2.1 has a different major");
+  expect_error(replaced(valid_json(), "\"format_minor\": 1", "\"format_minor\": 2"), errc::version_mismatch,
+               "format version 1.2 is newer");
   expect_error(replaced(valid_json(), "\"cereal_class_version\": 1,\n  \"vm\"", "\"cereal_class_version\": 7,\n  \"vm\""),
                errc::version_mismatch, "Snapshot: class version 7");
 }
@@ -171,12 +171,12 @@ TEST(JsonDecode, DuplicateKeysAreRefused) {
   expect_error(text, errc::malformed_input, "snapshot JSON: vcpus[2].msr_tsc: duplicate key");
 }
 
-// A document that says format 1.0 holds exactly the keys of 1.0: a newer
-// writer says 1.1 (refused by version), so an extra key is a typo or
+// A document that says format 1.1 holds exactly the keys of 1.1: a newer
+// writer says 1.2 (refused by version), so an extra key is a typo or
 // tampering, and ignoring it would drop data from a "lossless" conversion.
 TEST(JsonDecode, UnknownKeysAreRefusedNamingThePath) {
   expect_error(replaced(valid_json(), "\"software_version\"", "\"comment\": \"hi\", \"software_version\""),
-               errc::malformed_input, "snapshot JSON: comment: unknown key (format 1.0 has no such field)");
+               errc::malformed_input, "snapshot JSON: comment: unknown key (format 1.1 has no such field)");
   expect_error(replaced(valid_json(), "\"clock_ns\"", "\"clock_nanos\": 5, \"clock_ns\""), errc::malformed_input,
                "snapshot JSON: clock.clock_nanos: unknown key");
   expect_error(replaced(valid_json(), "\"present\": true,\n    \"value\": {",
@@ -198,9 +198,9 @@ TEST(JsonDecode, ClassVersionOnlyInTheFirstObjectOfAType) {
 
 TEST(JsonDecode, VersionErrorsComeBeforeUnknownKeys) {
   // A newer minor's new fields are unknown here; the version says why.
-  std::string text = replaced(valid_json(), "\"format_minor\": 0", "\"format_minor\": 1");
+  std::string text = replaced(valid_json(), "\"format_minor\": 1", "\"format_minor\": 2");
   text = replaced(text, "\"clock_ns\"", "\"clock_tai_ns\": 5, \"clock_ns\"");
-  expect_error(text, errc::version_mismatch, "format version 1.1 is newer");
+  expect_error(text, errc::version_mismatch, "format version 1.2 is newer");
 }
 
 TEST(JsonDecode, AbsentGuestTimeNeedsNoValueKey) {

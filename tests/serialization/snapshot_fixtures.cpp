@@ -28,6 +28,8 @@ Snapshot sample_snapshot(std::size_t vcpus) {
   s.host.clocksource = "tsc";
   s.host.scaling_supported = true;
   s.host.offset_honoured = OffsetHonoured::yes;
+  s.host.tsc_khz_source = TscKhzSource::kvm;
+  s.host.kvm = KvmPresence::present;
   s.captured.realtime_ns = 1'795'000'000'123'456'789;
   s.captured.monotonic_raw_ns = 987'654'321'000;
   s.source = CaptureSource::owned_vmm;
@@ -77,6 +79,8 @@ Snapshot golden_v1_snapshot() {
   s.host.clocksource = "tsc";
   s.host.scaling_supported = true;
   s.host.offset_honoured = OffsetHonoured::unknown;
+  s.host.tsc_khz_source = TscKhzSource::unrecorded;  // format 1.0 had no such field
+  s.host.kvm = KvmPresence::unrecorded;
   s.captured = {1'790'000'000'000'000'001, 5'000'000'002};
   s.source = CaptureSource::libvirt_qemu;
   s.software_version = "0.1.0";
@@ -107,6 +111,36 @@ Snapshot golden_v1_snapshot() {
   return s;
 }
 
+Snapshot golden_v1_1_snapshot() {
+  Snapshot s;
+  s.vm = {"5d0e8a61-2c3b-4e7f-8a9b-0c1d2e3f4a5b", "golden-tcg-vm"};
+  s.host.hostname = "golden-host-nokvm";
+  s.host.boot_id = "3c2b1a09-8f7e-4d6c-b5a4-938271605f4e";
+  s.host.tsc_khz = 0;
+  s.host.clocksource = "tsc";
+  s.host.scaling_supported = false;
+  s.host.offset_honoured = OffsetHonoured::unknown;
+  s.host.tsc_khz_source = TscKhzSource::unknown;
+  s.host.kvm = KvmPresence::absent;
+  s.captured = {1'796'000'000'000'000'011, 6'000'000'012};
+  s.source = CaptureSource::libvirt_qemu;
+  s.software_version = "0.2.0";
+  s.clock = {0, 0, 0, 0};  // QEMU's KVM_GET_CLOCK is not observable (TCG)
+  s.masterclock = {MasterclockState::unknown, MasterclockEvidence::none};
+  for (uint32_t i = 0; i < 2; ++i) {
+    VcpuClock v;
+    v.id = i;
+    v.tsc_khz = 0;  // unknown, as the host's
+    s.vcpus.push_back(v);
+  }
+  s.pit.present = false;
+  s.rtc = {true, 1'796'000'000, "qmp:qom-get /machine/unattached/device[4].date"};
+  s.guest_time = GuestTime{1'796'000'000'000'050'000, 1'796'000'000'000'000'013, 180'000};
+  return s;
+}
+
+Snapshot golden_current_snapshot() { return golden_v1_1_snapshot(); }
+
 namespace {
 
 auto tie(const VcpuClock& v) {
@@ -125,9 +159,9 @@ auto tie(const GuestTime& g) { return std::tie(g.guest_ns, g.host_mid_ns, g.rtt_
 std::string first_difference(const Snapshot& a, const Snapshot& b) {
   if (std::tie(a.vm.uuid, a.vm.name) != std::tie(b.vm.uuid, b.vm.name)) return "vm";
   if (std::tie(a.host.hostname, a.host.boot_id, a.host.tsc_khz, a.host.clocksource, a.host.scaling_supported,
-               a.host.offset_honoured) != std::tie(b.host.hostname, b.host.boot_id, b.host.tsc_khz,
-                                                   b.host.clocksource, b.host.scaling_supported,
-                                                   b.host.offset_honoured))
+               a.host.offset_honoured, a.host.tsc_khz_source, a.host.kvm) !=
+      std::tie(b.host.hostname, b.host.boot_id, b.host.tsc_khz, b.host.clocksource, b.host.scaling_supported,
+               b.host.offset_honoured, b.host.tsc_khz_source, b.host.kvm))
     return "host";
   if (std::tie(a.captured.realtime_ns, a.captured.monotonic_raw_ns) !=
       std::tie(b.captured.realtime_ns, b.captured.monotonic_raw_ns))

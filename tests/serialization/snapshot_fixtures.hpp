@@ -12,9 +12,16 @@ namespace migclock::serialization::testing {
 // present, values distinct per vCPU so mix-ups show).
 snapshot::Snapshot sample_snapshot(std::size_t vcpus = 4);
 
-// The frozen content of the golden v1 files (tests/serialization/golden/).
+// The frozen content of the golden v1.0 files (tests/serialization/golden/),
+// as a 1.1+ reader loads them (tsc_khz_source and kvm "unrecorded").
 // Never change it: a new format version adds a new golden set instead.
 snapshot::Snapshot golden_v1_snapshot();
+// The frozen content of the golden v1.1 files: a libvirt/QEMU capture on a
+// host without /dev/kvm whose TSC frequency could not be learnt, the case
+// format 1.1 exists for.
+snapshot::Snapshot golden_v1_1_snapshot();
+// The golden snapshot of the format version this build writes.
+snapshot::Snapshot golden_current_snapshot();
 
 // A fresh directory under /tmp, removed with everything in it.
 class TempDir {

@@ -108,6 +108,21 @@ const Case kCases[] = {
     {"BadSourceEnum", [](Snapshot& s) { s.source = static_cast<snapshot::CaptureSource>(7); }, "source", "known_enum"},
     {"BadOffsetHonouredEnum", [](Snapshot& s) { s.host.offset_honoured = static_cast<snapshot::OffsetHonoured>(9); },
      "host.offset_honoured", "known_enum"},
+    {"BadTscKhzSourceEnum", [](Snapshot& s) { s.host.tsc_khz_source = static_cast<snapshot::TscKhzSource>(6); },
+     "host.tsc_khz_source", "known_enum"},
+    {"BadKvmPresenceEnum", [](Snapshot& s) { s.host.kvm = static_cast<snapshot::KvmPresence>(3); }, "host.kvm",
+     "known_enum"},
+    // format 1.1: "unknown" must mean it
+    {"FrequencyGivenButSourceUnknown", [](Snapshot& s) { s.host.tsc_khz_source = snapshot::TscKhzSource::unknown; },
+     "host.tsc_khz", "unknown_frequency"},
+    {"OwnedVmmFromAHostWithoutKvm", [](Snapshot& s) { s.host.kvm = snapshot::KvmPresence::absent; }, "host.kvm",
+     "kvm_consistency"},
+    {"ZeroHostKhzFromAKnownSource",
+     [](Snapshot& s) {
+       s.host.tsc_khz_source = snapshot::TscKhzSource::calibration;
+       s.host.tsc_khz = 0;
+     },
+     "host.tsc_khz", "positive_frequency"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Validation, Rule, ::testing::ValuesIn(kCases),
@@ -117,6 +132,30 @@ TEST(Validation, SampleAndGoldenAreValid) {
   EXPECT_TRUE(validate(sample_snapshot(1)).empty());
   EXPECT_TRUE(validate(sample_snapshot(kMaxVcpus)).empty());
   EXPECT_TRUE(validate(testing::golden_v1_snapshot()).empty());
+  EXPECT_TRUE(validate(testing::golden_v1_1_snapshot()).empty());
+}
+
+// Format 1.1: a libvirt/QEMU capture on a host that could not learn its TSC
+// frequency is valid when it says so; the vCPUs' rates are unknown with it.
+TEST(Validation, AnExplicitlyUnknownFrequencyIsNotAFailure) {
+  Snapshot s = sample_snapshot(2);
+  s.source = snapshot::CaptureSource::libvirt_qemu;
+  s.host.kvm = snapshot::KvmPresence::absent;
+  s.host.tsc_khz_source = snapshot::TscKhzSource::unknown;
+  s.host.tsc_khz = 0;
+  for (auto& v : s.vcpus) {
+    v.tsc_khz = 0;
+    v.tsc_scaling_ratio = 1ull << v.tsc_scaling_frac_bits;
+  }
+  s.host.scaling_supported = false;
+  EXPECT_TRUE(validate(s).empty()) << validate(s)[0].to_string();
+  // An owned VMM always knows its vCPUs' rate (KVM_GET_TSC_KHZ).
+  s.source = snapshot::CaptureSource::owned_vmm;
+  s.host.kvm = snapshot::KvmPresence::present;
+  auto errors = validate(s);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].field, "vcpus[0].tsc_khz");
+  EXPECT_EQ(errors[0].rule, "positive_frequency");
 }
 
 TEST(Validation, WellFormedUtf8IsAccepted) {

@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "migclock/kvm/host_facts.hpp"
 #include "migclock/kvm/probe.hpp"
+#include "migclock/kvm/tsc_frequency.hpp"
+#include "migclock/serialization/enum_names.hpp"
 #include "verb.hpp"
 
 namespace {
@@ -21,6 +24,10 @@ const char* kUsage =
     "scratch VM, reading it back and letting its guest execute rdtsc - whether\n"
     "TSC offset writes are honoured. Needs read/write access to /dev/kvm.\n"
     "\n"
+    "Without a usable KVM device this is a result, not an error (exit 0):\n"
+    "kvm \"absent\" with the reason, and the host TSC rate from CPUID\n"
+    "0x15/0x16 or a calibration against CLOCK_MONOTONIC_RAW (tsc_khz_source).\n"
+    "\n"
     "  --json         machine-readable output\n"
     "  --device PATH  KVM device (default /dev/kvm)\n";
 
@@ -28,6 +35,8 @@ std::string to_json(const ProbeReport& r) {
   rapidjson::StringBuffer buf;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
   w.StartObject();
+  w.Key("kvm"); w.String("present");
+  w.Key("tsc_khz_source"); w.String("kvm");
   w.Key("api_version"); w.Int(r.api_version);
   w.Key("adjust_clock_flags"); w.Uint(r.adjust_clock_flags);
   w.Key("host_khz"); w.Uint(r.host_khz);
@@ -84,6 +93,56 @@ void print_text(const ProbeReport& r) {
     std::printf("\nThis host cannot give TSC continuity across migration; kvmclock continuity only.\n");
 }
 
+// No usable KVM: what this host can still say about its TSC.
+struct AbsentReport {
+  std::string device;
+  std::string reason;
+  migclock::kvm::TscFrequency rate;
+  std::string clocksource;
+};
+
+AbsentReport probe_without_kvm(const std::string& device, const std::string& reason) {
+  AbsentReport a{device, reason, {}, migclock::kvm::read_clocksource()};
+  if (auto cpuid = migclock::kvm::tsc_frequency_from_cpuid(migclock::kvm::read_cpuid_tsc_leaves())) {
+    a.rate = *cpuid;
+  } else if (auto calibrated = migclock::kvm::calibrate_tsc_khz()) {
+    a.rate = *calibrated;
+  } else {
+    a.rate.detail = "CPUID 0x15/0x16 state no rate; " + calibrated.error().message();
+  }
+  return a;
+}
+
+std::string to_json(const AbsentReport& a) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("kvm"); w.String("absent");
+  w.Key("kvm_reason"); w.String(a.reason.c_str());
+  w.Key("device"); w.String(a.device.c_str());
+  w.Key("host_khz"); w.Uint(a.rate.khz);
+  w.Key("tsc_khz_source"); w.String(migclock::serialization::enum_label(a.rate.source).c_str());
+  w.Key("tsc_khz_detail"); w.String(a.rate.detail.c_str());
+  w.Key("clocksource"); w.String(a.clocksource.c_str());
+  // What only KVM can tell is unknown, not false.
+  w.Key("scaling_supported"); w.Bool(false);
+  w.Key("offset_honoured"); w.Null();
+  w.Key("masterclock_possible"); w.Null();
+  w.EndObject();
+  return buf.GetString();
+}
+
+void print_text(const AbsentReport& a) {
+  std::printf("KVM                    absent: %s\n", a.reason.c_str());
+  if (a.rate.khz)
+    std::printf("host TSC               %u kHz (%s: %s), clocksource %s\n", a.rate.khz,
+                migclock::serialization::enum_label(a.rate.source).c_str(), a.rate.detail.c_str(), a.clocksource.c_str());
+  else
+    std::printf("host TSC               unknown (%s), clocksource %s\n", a.rate.detail.c_str(), a.clocksource.c_str());
+  std::printf("\nWithout KVM this host runs guests under TCG only: migclock repairs their wall clock through\n"
+              "the guest agent; TSC and kvmclock state are not observable here.\n");
+}
+
 int run_probe(int argc, char** argv) {
   bool json = false;
   std::string device = migclock::kvm::System::kDefaultPath;
@@ -102,8 +161,12 @@ int run_probe(int argc, char** argv) {
   }
   auto sys = migclock::kvm::System::open(device);
   if (!sys) {
-    std::fprintf(stderr, "migclock probe: %s\n", sys.error().message().c_str());
-    return 1;
+    const AbsentReport absent = probe_without_kvm(device, sys.error().message());
+    if (json)
+      std::printf("%s\n", to_json(absent).c_str());
+    else
+      print_text(absent);
+    return 0;
   }
   auto report = migclock::kvm::probe_host(*sys);
   if (!report) {

@@ -52,6 +52,14 @@ std::string metadata_element(const std::string& hostname, uint32_t tsc_khz);
 // byte outside <clock> is unchanged.
 Result<std::string> pin_tsc_frequency(const std::string& xml, uint64_t frequency_hz);
 
+// <counter name='tsc' frequency='HZ' scaling='yes|no'/> in the host part
+// of virConnectGetCapabilities() XML: libvirt's view of the host TSC.
+struct CapabilitiesTsc {
+  uint64_t frequency_hz = 0;
+  std::optional<bool> scaling;  // absent when libvirt does not say
+};
+std::optional<CapabilitiesTsc> capabilities_tsc_counter(const std::string& capabilities_xml);
+
 // Domain name and UUID from the XML (<name>, <uuid>), empty if absent.
 std::string xml_text_of(const std::string& xml, const std::string& element);
 

@@ -31,6 +31,9 @@ void quiet_libvirt_errors();
 
 Result<DomainHandle> lookup_domain(const ConnHandle& conn, const std::string& uuid);
 
+// virConnectGetCapabilities() over a short-lived connection to `uri`.
+Result<std::string> libvirt_capabilities(const std::string& uri);
+
 // Malloc'ed char* from libvirt → std::string (freed).
 std::string take_libvirt_string(char* s);
 

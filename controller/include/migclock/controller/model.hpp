@@ -60,6 +60,10 @@ struct Host {
   std::string offset_honoured = "unknown";  // yes | no | unknown
   bool masterclock_possible = false;
   std::string invtsc = "unknown";           // yes | no | unknown (optional in registration)
+  // Where tsc_khz came from (snapshot::TscKhzSource names; optional in
+  // registration) and whether the host has KVM (present | absent | unrecorded).
+  std::string tsc_khz_source = "unrecorded";
+  std::string kvm = "unrecorded";
   int64_t registered_ns = 0;
   int64_t last_seen_ns = 0;
   std::optional<ClockOffset> offset;        // latest measurement

@@ -34,10 +34,13 @@
 
 namespace migclock::serialization::detail {
 
-// Every model type is at class version 1 in format 1.0. A loader meets a
-// newer class version only in a newer format minor, which the envelope
-// already refuses; the per-type check catches crafted payloads.
+// Every model type was at class version 1 in format 1.0. Format 1.1 moved
+// HostFacts to version 2 (tsc_khz_source, kvm); a loader reads a version-1
+// HostFacts (any 1.0 snapshot) with those two as `unrecorded`/`unknown`.
+// A loader meets a newer class version only in a newer format minor, which
+// the envelope already refuses; the per-type check catches crafted payloads.
 inline constexpr std::uint32_t kClassVersion = 1;
+inline constexpr std::uint32_t kHostFactsClassVersion = 2;
 
 // Decode limits that guard allocation (validation applies stricter ones).
 inline constexpr std::size_t kMaxDecodedStringBytes = 64u << 10;
@@ -92,10 +95,10 @@ inline constexpr bool kText = cereal::traits::is_text_archive<A>::value;
 template <class A>
 inline constexpr bool kLoading = std::is_base_of_v<cereal::detail::InputArchiveBase, A>;
 
-inline void check_class_version(const char* type, std::uint32_t version) {
-  if (version > kClassVersion)
+inline void check_class_version(const char* type, std::uint32_t version, std::uint32_t newest = kClassVersion) {
+  if (version > newest)
     throw DecodeError(errc::version_mismatch, std::string(type) + ": class version " + std::to_string(version) +
-                                                  " is newer than this build's " + std::to_string(kClassVersion));
+                                                  " is newer than this build's " + std::to_string(newest));
 }
 
 // One named field, in either direction, in either archive.
@@ -339,13 +342,22 @@ void serialize(A& ar, migclock::snapshot::VmIdentity& vm, const std::uint32_t ve
 template <class A>
 void serialize(A& ar, migclock::snapshot::HostFacts& h, const std::uint32_t version) {
   using migclock::serialization::detail::field;
-  migclock::serialization::detail::check_class_version("HostFacts", version);
+  using migclock::serialization::detail::kHostFactsClassVersion;
+  migclock::serialization::detail::check_class_version("HostFacts", version, kHostFactsClassVersion);
   field(ar, "hostname", h.hostname);
   field(ar, "boot_id", h.boot_id);
   field(ar, "tsc_khz", h.tsc_khz);
   field(ar, "clocksource", h.clocksource);
   field(ar, "scaling_supported", h.scaling_supported);
   field(ar, "offset_honoured", h.offset_honoured);
+  if (version >= 2) {
+    field(ar, "tsc_khz_source", h.tsc_khz_source);
+    field(ar, "kvm", h.kvm);
+  } else if constexpr (migclock::serialization::detail::kLoading<A>) {
+    // Format 1.0 did not say; it required a frequency, which only KVM gave.
+    h.tsc_khz_source = migclock::snapshot::TscKhzSource::unrecorded;
+    h.kvm = migclock::snapshot::KvmPresence::unrecorded;
+  }
 }
 
 template <class A>
@@ -401,7 +413,7 @@ CEREAL_CLASS_VERSION(migclock::snapshot::PitChannel, 1)
 CEREAL_CLASS_VERSION(migclock::snapshot::PitState, 1)
 CEREAL_CLASS_VERSION(migclock::snapshot::RtcState, 1)
 CEREAL_CLASS_VERSION(migclock::snapshot::VmIdentity, 1)
-CEREAL_CLASS_VERSION(migclock::snapshot::HostFacts, 1)
+CEREAL_CLASS_VERSION(migclock::snapshot::HostFacts, 2)
 CEREAL_CLASS_VERSION(migclock::snapshot::CaptureTimes, 1)
 CEREAL_CLASS_VERSION(migclock::snapshot::GuestTime, 1)
 CEREAL_CLASS_VERSION(migclock::snapshot::Snapshot, 1)

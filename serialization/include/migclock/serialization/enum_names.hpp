@@ -37,6 +37,24 @@ struct EnumTable<snapshot::OffsetHonoured> {
 };
 
 template <>
+struct EnumTable<snapshot::TscKhzSource> {
+  using E = snapshot::TscKhzSource;
+  static constexpr std::pair<E, const char*> entries[] = {{E::unknown, "unknown"},
+                                                          {E::kvm, "kvm"},
+                                                          {E::libvirt_capabilities, "libvirt_capabilities"},
+                                                          {E::cpuid, "cpuid"},
+                                                          {E::calibration, "calibration"},
+                                                          {E::unrecorded, "unrecorded"}};
+};
+
+template <>
+struct EnumTable<snapshot::KvmPresence> {
+  using E = snapshot::KvmPresence;
+  static constexpr std::pair<E, const char*> entries[] = {
+      {E::unrecorded, "unrecorded"}, {E::present, "present"}, {E::absent, "absent"}};
+};
+
+template <>
 struct EnumTable<snapshot::CaptureSource> {
   using E = snapshot::CaptureSource;
   static constexpr std::pair<E, const char*> entries[] = {{E::owned_vmm, "owned_vmm"},

@@ -26,7 +26,9 @@ enum class Format { json, binary };  // binary = envelope + cereal portable bina
 // The snapshot format version, independent of the product version.
 // A reader accepts the same major and any minor up to its own.
 inline constexpr uint16_t kFormatMajor = 1;
-inline constexpr uint16_t kFormatMinor = 0;
+// 1.1: HostFacts gained tsc_khz_source and kvm; a frequency may be unknown
+// (0 with tsc_khz_source "unknown").
+inline constexpr uint16_t kFormatMinor = 1;
 
 // No encoded snapshot (either form) may exceed this; checked before any
 // allocation that depends on the input.

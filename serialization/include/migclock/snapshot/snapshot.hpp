@@ -32,7 +32,8 @@ struct VcpuClock {
   uint64_t msr_kvm_system_time = 0;   // MSR_KVM_SYSTEM_TIME_NEW (pvclock area GPA | enable)
   uint64_t msr_kvm_wall_clock = 0;    // MSR_KVM_WALL_CLOCK_NEW
   uint64_t msr_kvm_steal_time = 0;    // MSR_KVM_STEAL_TIME
-  uint32_t tsc_khz = 0;               // KVM_GET_TSC_KHZ: guest TSC frequency
+  uint32_t tsc_khz = 0;               // KVM_GET_TSC_KHZ: guest TSC frequency; 0 = unknown
+                                      // (only with host.tsc_khz_source unknown)
   // TSC scaling: guest_tsc = (host_tsc * ratio >> frac_bits) + offset.
   // A host without scaling reports ratio == 1 << frac_bits.
   uint64_t tsc_scaling_ratio = 1ull << 48;
@@ -108,13 +109,34 @@ struct VmIdentity {
 
 enum class OffsetHonoured : uint8_t { unknown = 0, yes = 1, no = 2 };
 
+// Where host.tsc_khz came from (format 1.1). `unknown` is explicit: the
+// frequency could not be learnt and tsc_khz is 0. `unrecorded` (the
+// default, and what a format 1.0 snapshot loads as: 1.0 had no such field)
+// says nothing about the source, so the frequency must be known (> 0).
+enum class TscKhzSource : uint8_t {
+  unknown = 0,
+  kvm = 1,                   // KVM_GET_TSC_KHZ of a scratch VM
+  libvirt_capabilities = 2,  // <counter name='tsc' frequency=…/> in virConnectGetCapabilities
+  cpuid = 3,                 // CPUID leaf 0x15 (crystal ratio) or 0x16 (base MHz)
+  calibration = 4,           // rdtsc against CLOCK_MONOTONIC_RAW
+  unrecorded = 5,
+};
+
+// Whether the capturing host had a usable /dev/kvm (format 1.1). A host
+// without one still captures libvirt/QEMU (TCG) guests; its KVM-only facts
+// (offset_honoured, masterclock) are then unknown, never guessed.
+enum class KvmPresence : uint8_t { unrecorded = 0, present = 1, absent = 2 };
+
 struct HostFacts {
   std::string hostname;
   std::string boot_id;           // /proc/sys/kernel/random/boot_id
-  uint32_t tsc_khz = 0;          // host TSC frequency
+  uint32_t tsc_khz = 0;          // host TSC frequency; 0 only with tsc_khz_source unknown
   std::string clocksource;       // current host clocksource
   bool scaling_supported = false;
   OffsetHonoured offset_honoured = OffsetHonoured::unknown;
+  // Since format 1.1 (HostFacts class version 2).
+  TscKhzSource tsc_khz_source = TscKhzSource::unrecorded;
+  KvmPresence kvm = KvmPresence::unrecorded;
 };
 
 struct CaptureTimes {
