@@ -16,5 +16,6 @@ if(TARGET migclock_agent_sync)
   # One process, one booted guest shared by every test (see the fixture):
   # registered as a single ctest entry so ctest never boots it twice.
   add_test(NAME agent_sync_real_guest_tests COMMAND agent_sync_real_guest_tests)
-  set_tests_properties(agent_sync_real_guest_tests PROPERTIES TIMEOUT 600)
+  set_tests_properties(agent_sync_real_guest_tests PROPERTIES TIMEOUT 600
+                       SKIP_REGULAR_EXPRESSION "\\[  PASSED  \\] 0 tests")
 endif()
