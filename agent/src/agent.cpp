@@ -259,6 +259,7 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
   req.event_mono_ns = event_mono_ns;
   req.options.policy = cfg.sync_policy_for(uuid, name);
   req.options.residual_threshold_ns = cfg.residual_threshold_ns;
+  req.uncertainty_limit_ns = cfg.verify_uncertainty_limit_ns;
   req.options.backward = cfg.backward_step;
   req.options.max_backward_step_ns = cfg.max_backward_step_ns;
   // auto: the domain's own <clock> says whether QEMU re-injects missed RTC ticks.
@@ -305,6 +306,8 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
     return;
   }
   metrics_.syncs++;
+  if (o.verdict == SyncVerdict::verified) metrics_.syncs_verified++;
+  if (o.verdict == SyncVerdict::degraded) metrics_.syncs_degraded++;
   // A live migration's destination sync closes that migration at the
   // controller. A restore from a saved image has no migration record there
   // (nothing announced it), and attaching it to whatever migration of the VM
@@ -318,10 +321,10 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
   if (o.offset_after_ns) metrics_.residual_offset.observe(std::abs(seconds(*o.offset_after_ns)));
   metrics_.sync_latency.observe(seconds(o.sync_ns));
   spdlog::info("vm={} uuid={}: {}: {} policy={} offset before={} ns after={} ns spread={} ns rtt={} ns "
-               "corrections={} agent_wait={:.3f} s sync={:.3f} ms",
+               "corrections={} agent_wait={:.3f} s sync={:.3f} ms verdict={} ({})",
                req.name, req.uuid, req.reason, o.message, to_string(o.policy), o.offset_before_ns.value_or(0),
                o.offset_after_ns.value_or(0), o.spread_ns, o.rtt_ns, o.corrections, seconds(o.agent_wait_ns),
-               o.sync_ns / 1e6);
+               o.sync_ns / 1e6, to_string(o.verdict), o.verdict_reason);
 }
 
 }  // namespace migclock::agent

@@ -17,6 +17,7 @@ const std::map<std::string, std::string>& flag_keys() {
       {"--tsc-pin-xml", "tsc_pin_xml"},
       {"--sync-agent-wait", "sync_agent_wait_s"},
       {"--residual-threshold-ns", "residual_threshold_ns"},
+      {"--verify-uncertainty-limit-ns", "verify_uncertainty_limit_ns"},
       {"--keepalive-interval", "keepalive_interval_s"},
       {"--keepalive-count", "keepalive_count"},
       {"--reconnect-interval", "reconnect_interval_s"},
@@ -56,6 +57,9 @@ on a local unix socket (/healthz /readyz /metrics /api/v1/...).
                              default 5000000) | allow — a guest found ahead of the host
   --sync-agent-wait S        wait this long for a guest agent (default 60)
   --residual-threshold-ns N  correct again above this |residual| (default 50000)
+  --verify-uncertainty-limit-ns N  a sync is verified only when its final measurement's
+                             uncertainty (asymmetry bound) is within this too; else
+                             degraded (default 100000)
   --keepalive-interval S     libvirt keepalive interval, -1 disables (default 5)
   --keepalive-count N        missed keepalives before the connection is dead (default 3)
   --reconnect-interval S     between reconnection attempts (default 2)
@@ -117,6 +121,7 @@ std::string describe_config(const AgentConfig& c) {
     << "sync_agent_wait_s = " << c.sync_agent_wait_s << "\n"
     << "sync_settle_after_migration_ms = " << c.sync_settle_after_migration_ms << "\n"
     << "residual_threshold_ns = " << c.residual_threshold_ns << "\n"
+    << "verify_uncertainty_limit_ns = " << c.verify_uncertainty_limit_ns << "\n"
     << "keepalive_interval_s = " << c.keepalive_interval_s << "\n"
     << "keepalive_count = " << c.keepalive_count << "\n"
     << "reconnect_interval_s = " << c.reconnect_interval_s << "\n"

@@ -82,6 +82,8 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
   else if (key == "sync_settle_after_migration_ms")
     cfg.sync_settle_after_migration_ms = static_cast<int>(parse_int(value, w, 0, 10'000));
   else if (key == "residual_threshold_ns") cfg.residual_threshold_ns = parse_int(value, w, 0, 10'000'000'000);
+  else if (key == "verify_uncertainty_limit_ns")
+    cfg.verify_uncertainty_limit_ns = parse_int(value, w, 0, 10'000'000'000);
   else if (key == "keepalive_interval_s") cfg.keepalive_interval_s = static_cast<int>(parse_int(value, w, -1, 3600));
   else if (key == "keepalive_count") cfg.keepalive_count = static_cast<unsigned>(parse_int(value, w, 0, 100));
   else if (key == "reconnect_interval_s") cfg.reconnect_interval_s = static_cast<int>(parse_int(value, w, 1, 3600));

@@ -1,6 +1,7 @@
 #include "migclock/agent/controller_link.hpp"
 
 #include <climits>
+#include <functional>
 #include <fstream>
 
 #include "migclock/net/client.hpp"
@@ -209,44 +210,89 @@ Result<ControllerRestoreInputs> ControllerLink::restore_inputs(const std::string
   return in;
 }
 
+namespace {
+
+// One phase event body (protocol §3); `results` fills the results object.
+std::string event_body(const std::string& phase, const std::string& host, int64_t at_ns, const std::string& reason,
+                       const std::function<void(net::JsonWriter&)>& results) {
+  net::JsonWriter w;
+  w.begin_object();
+  w.key("phase").value(phase);
+  w.key("host").value(host);
+  w.key("at_ns").value(at_ns);
+  if (!reason.empty()) w.key("reason").value(reason);
+  if (results) {
+    w.key("results").begin_object();
+    results(w);
+    w.end_object();
+  }
+  w.end_object();
+  return w.str();
+}
+
+}  // namespace
+
 Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
                                    int64_t now_ns) {
   // Only a live migration's destination sync closes it.
   auto id = active_migration(uuid, name, "live");
   MIGCLOCK_TRY(id);
-  net::JsonWriter w;
-  w.begin_object();
-  w.key("phase").value(std::string(o.ok ? "synced" : "degraded"));
-  w.key("host").value(s_.hostname);
-  w.key("at_ns").value(now_ns);
-  if (!o.ok) w.key("reason").value(o.message);
-  w.key("results").begin_object();
-  if (o.offset_before_ns) w.key("guest_offset_before_ns").value(*o.offset_before_ns);
-  if (o.offset_after_ns) w.key("guest_offset_after_ns").value(*o.offset_after_ns);
-  w.key("sync_rtt_ns").value(o.rtt_ns);
-  w.key("sync_spread_ns").value(o.spread_ns);
-  w.end_object();
-  w.end_object();
-  const std::string events = "/api/v1/migrations/" + net::percent_encode(*id) + "/events";
-  auto r = request_ok("POST", events, w.str());
-  MIGCLOCK_TRY(r);
-  if (!o.ok) return {};
-  // The sync's own after-measurement is the verification: it closes the
-  // migration, so the VM's next migration gets a record of its own.
-  net::JsonWriter v;
-  v.begin_object();
-  v.key("phase").value("verified");
-  v.key("host").value(s_.hostname);
-  v.key("at_ns").value(now_ns);
-  v.key("results").begin_object().key("verification").begin_object();
-  v.key("method").value("guest-get-time NTP-style, lowest-RTT samples");
-  v.key("residual_ns").optional(o.offset_after_ns);
-  v.key("spread_ns").value(o.spread_ns);
-  v.key("rtt_ns").value(o.rtt_ns);
-  v.end_object().end_object();
-  v.end_object();
-  auto rv = request_ok("POST", events, v.str());
-  MIGCLOCK_TRY(rv);
+  const std::string base = "/api/v1/migrations/" + net::percent_encode(*id);
+  const std::string events = base + "/events";
+  // The hand-off as the record should show it. Asking for the restore
+  // inputs records this host as the destination (the first to ask becomes
+  // it) and is the snapshot reaching it: `shipped`. A libvirt/QEMU VM's TSC
+  // and kvmclock were restored by QEMU, by value, from its migration
+  // stream, so migclock reports no `destination-restored` for it. Both are
+  // informational: one refused (no snapshot, no measured host offset yet,
+  // or an earlier phase on a retry) does not stop the sync's own report.
+  if (auto inputs = request_ok("GET", base + "/restore-inputs?destination=" + net::percent_encode(s_.hostname), "")) {
+    auto shipped = request_ok("POST", events, event_body("shipped", s_.hostname, now_ns, "", [](net::JsonWriter& w) {
+                                w.key("restore").value("by value: QEMU's migration stream (libvirt/QEMU VM)");
+                              }));
+    if (!shipped && shipped.error().code != make_error_code(errc::conflict)) return shipped.error();
+  } else if (inputs.error().code == make_error_code(errc::unavailable)) {
+    return inputs.error();
+  }
+  auto resumed = request_ok("POST", events, event_body("resumed", s_.hostname, o.started_realtime_ns, "", {}));
+  if (!resumed && resumed.error().code != make_error_code(errc::conflict)) return resumed.error();
+
+  const auto sync_results = [&o](net::JsonWriter& w) {
+    if (o.offset_before_ns) w.key("guest_offset_before_ns").value(*o.offset_before_ns);
+    if (o.offset_after_ns) w.key("guest_offset_after_ns").value(*o.offset_after_ns);
+    w.key("sync_rtt_ns").value(o.rtt_ns);
+    w.key("sync_spread_ns").value(o.spread_ns);
+  };
+  if (!o.ok) {
+    auto r = request_ok("POST", events, event_body("degraded", s_.hostname, now_ns, "sync failed: " + o.message, sync_results));
+    MIGCLOCK_TRY(r);
+    return {};
+  }
+  auto synced = request_ok("POST", events, event_body("synced", s_.hostname, now_ns, "", sync_results));
+  MIGCLOCK_TRY(synced);
+  // The verdict closes the migration, so the VM's next migration gets a
+  // record of its own. It is what the sync's final measurement can show
+  // (sync_verdict.hpp): `verified` only within the threshold and with an
+  // uncertainty within the limit, else `degraded` with the numbers.
+  const bool verified = o.verdict == SyncVerdict::verified;
+  auto closed = request_ok(
+      "POST", events,
+      event_body(verified ? "verified" : "degraded", s_.hostname, now_ns, verified ? "" : o.verdict_reason,
+                 [&o](net::JsonWriter& w) {
+                   w.key("verification").begin_object();
+                   w.key("method").value("guest-get-time NTP-style, lowest-RTT samples (the correcting channel)");
+                   w.key("verdict").value(to_string(o.verdict));
+                   w.key("residual_ns").optional(o.offset_after_ns);
+                   w.key("uncertainty_ns").value(o.asymmetry_bound_ns);
+                   w.key("statistical_ns").value(o.statistical_ns);
+                   w.key("spread_ns").value(o.spread_ns);
+                   w.key("rtt_ns").value(o.rtt_ns);
+                   w.key("residual_threshold_ns").value(o.residual_threshold_ns);
+                   w.key("uncertainty_limit_ns").value(o.uncertainty_limit_ns);
+                   w.key("reason").value(o.verdict_reason);
+                   w.end_object();
+                 }));
+  MIGCLOCK_TRY(closed);
   return {};
 }
 

@@ -70,6 +70,12 @@ std::string Metrics::render() const {
   counter(out, "migclock_agent_syncs_total", "Guest clock sync runs completed (step or measure).", syncs);
   counter(out, "migclock_agent_sync_failures_total", "Guest clock sync runs that failed.", sync_failures);
   counter(out, "migclock_agent_sync_cancelled_total", "Sync runs superseded by a newer event for the same VM.", sync_cancelled);
+  counter(out, "migclock_agent_syncs_verified_total",
+          "Syncs whose final measurement showed the residual within the threshold and its uncertainty within the limit.",
+          syncs_verified);
+  counter(out, "migclock_agent_syncs_degraded_total",
+          "Syncs whose final measurement missed the threshold, or could not show it (uncertainty above the limit).",
+          syncs_degraded);
   counter(out, "migclock_agent_hook_events_total", "Events posted by the libvirt hook.", hook_events);
   counter(out, "migclock_agent_tsc_pins_total", "migrate begin: domain XML pinned to the source TSC frequency.", tsc_pins);
   counter(out, "migclock_agent_tsc_pin_warnings_total", "migrate begin: frequency could not be honoured (lenient).", tsc_pin_warnings);

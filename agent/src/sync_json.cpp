@@ -22,6 +22,10 @@ void write_sync(net::JsonWriter& j, const SyncOutcome& o) {
   j.key("sync_ns").value(o.sync_ns);
   j.key("started_ns").value(o.started_realtime_ns);
   j.key("finished_ns").value(o.finished_realtime_ns);
+  j.key("verdict").value(to_string(o.verdict));
+  j.key("verdict_reason").value(o.verdict_reason);
+  j.key("residual_threshold_ns").value(o.residual_threshold_ns);
+  j.key("uncertainty_limit_ns").value(o.uncertainty_limit_ns);
   j.end_object();
 }
 

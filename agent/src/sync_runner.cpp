@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "migclock/agent/sync_verdict.hpp"
 #include "migclock/agent_sync/libvirt_channel.hpp"
 #include "migclock/agent_sync/report_json.hpp"
 
@@ -116,7 +117,8 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
                     agent_sync::to_json(result->report));
     }
   }
-  const SyncOutcome outcome = outcome_from(req, result, started, time_.realtime_ns());
+  SyncOutcome outcome = outcome_from(req, result, started, time_.realtime_ns());
+  judge_sync(outcome, {req.options.residual_threshold_ns, req.uncertainty_limit_ns});
   gate_.finish(req.uuid, token);
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -116,3 +116,67 @@ TEST(Metrics, PrometheusTextHasCountersAndCumulativeBuckets) {
 
 }  // namespace
 }  // namespace migclock::agent
+
+// The sync verdict (sync_verdict.hpp): what the final measurement can show.
+#include "migclock/agent/sync_verdict.hpp"
+
+namespace migclock::agent {
+namespace {
+
+SyncOutcome measured(int64_t residual_ns, int64_t bound_ns) {
+  SyncOutcome o;
+  o.ok = true;
+  o.offset_after_ns = residual_ns;
+  o.asymmetry_bound_ns = bound_ns;
+  o.statistical_ns = 3'000;
+  return o;
+}
+
+TEST(SyncVerdict, VerifiedOnlyWithinTheThresholdAndWithAnUncertaintyWithinTheLimit) {
+  const VerdictLimits limits{50'000, 100'000};
+  auto o = measured(-40'000, 60'000);
+  judge_sync(o, limits);
+  EXPECT_EQ(o.verdict, SyncVerdict::verified);
+  EXPECT_EQ(o.residual_threshold_ns, 50'000);
+  EXPECT_EQ(o.uncertainty_limit_ns, 100'000);
+  EXPECT_NE(o.verdict_reason.find("-40.0 us +- 60.0 us"), std::string::npos) << o.verdict_reason;
+}
+
+TEST(SyncVerdict, AResidualAboveTheThresholdIsDegradedWithTheNumbers) {
+  auto o = measured(950'000, 60'000);  // the -0.95 ms class of the issue, positive
+  judge_sync(o, {50'000, 100'000});
+  EXPECT_EQ(o.verdict, SyncVerdict::degraded);
+  EXPECT_NE(o.verdict_reason.find("950.0 us"), std::string::npos) << o.verdict_reason;
+  EXPECT_NE(o.verdict_reason.find("above the threshold 50.0 us"), std::string::npos) << o.verdict_reason;
+}
+
+TEST(SyncVerdict, ASmallResidualThatTheMeasurementCannotShowIsDegraded) {
+  // qemu-ga: min RTT ~1.3 ms, so the true offset is only known to +-650 us.
+  auto o = measured(12'000, 650'000);
+  judge_sync(o, {50'000, 100'000});
+  EXPECT_EQ(o.verdict, SyncVerdict::degraded);
+  EXPECT_NE(o.verdict_reason.find("uncertainty above the limit 100.0 us"), std::string::npos) << o.verdict_reason;
+  EXPECT_EQ(o.verdict_reason.find("above the threshold"), std::string::npos) << o.verdict_reason;
+  // Exactly at both limits is within them.
+  o = measured(-50'000, 100'000);
+  judge_sync(o, {50'000, 100'000});
+  EXPECT_EQ(o.verdict, SyncVerdict::verified);
+}
+
+TEST(SyncVerdict, FailedCancelledOrUnmeasuredSyncs) {
+  SyncOutcome failed;
+  judge_sync(failed, {});
+  EXPECT_EQ(failed.verdict, SyncVerdict::none);
+  auto cancelled = measured(0, 0);
+  cancelled.cancelled = true;
+  judge_sync(cancelled, {});
+  EXPECT_EQ(cancelled.verdict, SyncVerdict::none);
+  SyncOutcome unmeasured;
+  unmeasured.ok = true;
+  judge_sync(unmeasured, {});
+  EXPECT_EQ(unmeasured.verdict, SyncVerdict::degraded);
+  EXPECT_EQ(unmeasured.verdict_reason, "no final measurement");
+}
+
+}  // namespace
+}  // namespace migclock::agent

@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "agent_process.hpp"
@@ -31,6 +33,9 @@ using std::chrono::seconds;
 const std::string kSandbox = std::string(MIGCLOCK_SOURCE_DIR) + "/tools/libvirt-sandbox/sandbox.sh";
 
 int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+// The phases that close a live migration after the destination's sync.
+bool is_verdict(const std::string& phase) { return phase == "verified" || phase == "degraded"; }
 
 class RealLibvirt : public ::testing::Test {
  protected:
@@ -375,21 +380,41 @@ TEST_F(RealLibvirt, ControllerGetsTheKeptSnapshotAndTheSyncResultOnceReachable) 
     body = controller_get("/api/v1/migrations?vm=" + uuid);
     d.Parse(body.c_str());
     if (!d.HasParseError() && d.IsObject() && d.HasMember("items") && d["items"].Size() > 0) {
-      bool verified = false;
-      for (auto& m : d["items"].GetArray()) verified = verified || std::string(m["phase"].GetString()) == "verified";
-      if (verified) break;
+      bool closed = false;
+      for (auto& m : d["items"].GetArray()) closed = closed || is_verdict(m["phase"].GetString());
+      if (closed) break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   ASSERT_TRUE(d.IsObject() && d.HasMember("items")) << body;
   const rapidjson::Value* mig = nullptr;
   for (auto& m : d["items"].GetArray()) {
-    if (std::string(m["phase"].GetString()) == "verified") mig = &m;
+    if (is_verdict(m["phase"].GetString())) mig = &m;
   }
   ASSERT_NE(mig, nullptr) << body << "\n" << agents[0]->log_text() << agents[1]->log_text();
   EXPECT_STREQ((*mig)["source"].GetString(), "host0");
+  // The destination made itself known, and the record holds every phase
+  // the hand-off reached (QEMU restored this VM's clocks by value: no
+  // destination-restored by migclock).
+  EXPECT_STREQ((*mig)["destination"].GetString(), "host1") << body;
+  std::set<std::string> reached;
+  for (auto& e : (*mig)["history"].GetArray()) reached.insert(e["phase"].GetString());
+  for (const char* p : {"announced", "source-captured", "shipped", "resumed", "synced"})
+    EXPECT_EQ(reached.count(p), 1u) << p << " missing from " << body;
   EXPECT_TRUE((*mig)["snapshot"].IsObject());
   EXPECT_TRUE((*mig)["results"].HasMember("guest_offset_after_ns"));
+  // The verdict is what the sync's final measurement can show: verified
+  // only within the threshold with an uncertainty within the limit.
+  const auto& v = (*mig)["results"]["verification"];
+  ASSERT_TRUE(v.IsObject()) << body;
+  const int64_t residual = v["residual_ns"].GetInt64(), uncertainty = v["uncertainty_ns"].GetInt64();
+  const bool deserved = std::llabs(residual) <= v["residual_threshold_ns"].GetInt64() &&
+                        uncertainty <= v["uncertainty_limit_ns"].GetInt64();
+  EXPECT_STREQ((*mig)["phase"].GetString(), deserved ? "verified" : "degraded") << body;
+  EXPECT_GT(uncertainty, 0) << "a measurement through a channel has a round trip";
+  if (!deserved) {
+    EXPECT_NE(std::string((*mig)["reason"].GetString()).find("residual"), std::string::npos) << body;
+  }
   EXPECT_EQ(agents[0]->metric("migclock_agent_outbox_pending").value_or(-1), 0);
   EXPECT_GE(agents[0]->metric("migclock_agent_snapshots_shipped_total").value_or(0), 1);
   // Heartbeats registered both hosts, with a measured clock offset (one

@@ -64,6 +64,9 @@ struct AgentConfig {
   // (agent_sync::SyncOptions::settle_before_corrections).
   int sync_settle_after_migration_ms = 300;
   int64_t residual_threshold_ns = 50'000;  // correct again above this |residual|
+  // A sync is `verified` only when its final measurement's uncertainty (the
+  // asymmetry bound) is within this too; else `degraded` (sync_verdict.hpp).
+  int64_t verify_uncertainty_limit_ns = 100'000;
   int keepalive_interval_s = 5;
   unsigned keepalive_count = 3;
   int reconnect_interval_s = 2;

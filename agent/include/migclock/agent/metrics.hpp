@@ -38,6 +38,8 @@ class Metrics {
   std::atomic<uint64_t> syncs{0};          // sync runs that completed (any policy but off)
   std::atomic<uint64_t> sync_failures{0};
   std::atomic<uint64_t> sync_cancelled{0};  // superseded by a newer event
+  std::atomic<uint64_t> syncs_verified{0};  // verdicts (sync_verdict.hpp)
+  std::atomic<uint64_t> syncs_degraded{0};
   std::atomic<uint64_t> hook_events{0};
   std::atomic<uint64_t> tsc_pins{0};        // migrate begin: XML pinned
   std::atomic<uint64_t> tsc_pin_warnings{0};  // lenient: could not honour

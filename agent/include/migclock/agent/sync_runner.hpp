@@ -26,6 +26,7 @@ struct SyncRequest {
   std::string reason;
   agent_sync::SyncOptions options;
   agent_sync::RetryOptions retry;
+  int64_t uncertainty_limit_ns = 100'000;  // for the verdict (sync_verdict.hpp)
   int64_t event_mono_ns = 0;  // when the triggering event arrived
 };
 

@@ -9,6 +9,12 @@
 
 namespace migclock::agent {
 
+// What the sync's own final measurement can show (sync_verdict.hpp).
+enum class SyncVerdict { none, verified, degraded };
+inline const char* to_string(SyncVerdict v) {
+  return v == SyncVerdict::verified ? "verified" : v == SyncVerdict::degraded ? "degraded" : "none";
+}
+
 struct SyncOutcome {
   std::string reason;  // the event that asked for it: "RESUMED_MIGRATED", …
   SyncPolicy policy = SyncPolicy::step;
@@ -32,6 +38,10 @@ struct SyncOutcome {
   int64_t sync_ns = 0;        // guest agent answering → synced
   int64_t started_realtime_ns = 0;
   int64_t finished_realtime_ns = 0;
+  SyncVerdict verdict = SyncVerdict::none;
+  std::string verdict_reason;  // the residual and uncertainty it was judged on
+  int64_t residual_threshold_ns = 0;  // the limits it was judged against
+  int64_t uncertainty_limit_ns = 0;
 };
 
 }  // namespace migclock::agent

@@ -1,0 +1,46 @@
+#include "migclock/agent/sync_verdict.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace migclock::agent {
+
+namespace {
+std::string us(int64_t ns) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f us", static_cast<double>(ns) / 1e3);
+  return b;
+}
+}  // namespace
+
+void judge_sync(SyncOutcome& o, const VerdictLimits& limits) {
+  o.verdict = SyncVerdict::none;
+  o.verdict_reason.clear();
+  o.residual_threshold_ns = limits.residual_threshold_ns;
+  o.uncertainty_limit_ns = limits.uncertainty_limit_ns;
+  if (!o.ok || o.cancelled) return;
+  if (!o.offset_after_ns) {
+    o.verdict = SyncVerdict::degraded;
+    o.verdict_reason = "no final measurement";
+    return;
+  }
+  const int64_t residual = *o.offset_after_ns;
+  const bool within = std::llabs(residual) <= limits.residual_threshold_ns;
+  const bool certain = o.asymmetry_bound_ns <= limits.uncertainty_limit_ns;
+  const std::string numbers = "residual " + us(residual) + " +- " + us(o.asymmetry_bound_ns) +
+                              " (asymmetry bound; scatter " + us(o.statistical_ns) + ")";
+  if (within && certain) {
+    o.verdict = SyncVerdict::verified;
+    o.verdict_reason = numbers + " within " + us(limits.residual_threshold_ns);
+    return;
+  }
+  o.verdict = SyncVerdict::degraded;
+  o.verdict_reason = numbers + ":";
+  if (!within) o.verdict_reason += " |residual| above the threshold " + us(limits.residual_threshold_ns) + ";";
+  if (!certain)
+    o.verdict_reason += " uncertainty above the limit " + us(limits.uncertainty_limit_ns) +
+                        " (the measurement cannot show the threshold);";
+  o.verdict_reason.pop_back();
+}
+
+}  // namespace migclock::agent
