@@ -50,7 +50,9 @@ TEST(OffsetModelTest, SymmetricPathRecoversTheTrueOffset) {
   ManualTimeSource host(1'700'000'000'000'000'000, 1'000);
   testing::SimulatedGuest guest(host);
   guest.offset_ns = -3'000'123'000;  // µs-aligned: the guest reports µs
-  auto e = measure_offset(guest, host, MeasureOptions{});
+  MeasureOptions fixed;
+  fixed.max_samples = 0;  // a fixed count: exactly `samples`
+  auto e = measure_offset(guest, host, fixed);
   ASSERT_TRUE(e.ok()) << e.error().message();
   EXPECT_EQ(e->median_offset_ns, -3'000'123'000);
   EXPECT_EQ(e->min_rtt_ns, 300'000);
@@ -69,6 +71,44 @@ TEST(OffsetModelTest, AsymmetricPathErrsByHalfTheAsymmetryWithinTheReportedBound
   const int64_t error = e->median_offset_ns - guest.offset_ns;
   EXPECT_EQ(error, 150'000);  // (400 - 100) / 2 µs: the guest read late
   EXPECT_LE(std::llabs(error), e->asymmetry_bound_ns);
+}
+
+// Adaptive sampling: a slow channel gets more chances at one fast exchange.
+TEST(OffsetModelTest, AdaptiveSamplingStopsOnceOneExchangeBoundsTheAsymmetry) {
+  ManualTimeSource host(1'700'000'000'000'000'000, 1'000);
+  testing::SimulatedGuest guest(host);
+  guest.offset_ns = 7'000'000;
+  guest.rtt_sequence.assign(10, 1'300'000);  // qemu-ga after a migration: ~1.3 ms
+  guest.rtt_sequence.push_back(80'000);      // then one fast exchange
+  guest.rtt_sequence.push_back(2'000'000);   // never asked for
+  MeasureOptions o;  // 8..32 samples, stop at a 50 µs bound
+  o.stop_bound_ns = 50'000;
+  auto e = measure_offset(guest, host, o);
+  ASSERT_TRUE(e.ok()) << e.error().message();
+  EXPECT_EQ(e->samples_taken, 11u);
+  EXPECT_EQ(e->min_rtt_ns, 80'000);
+  EXPECT_EQ(e->asymmetry_bound_ns, 40'000);
+  EXPECT_EQ(e->median_offset_ns, 7'000'000);
+}
+
+TEST(OffsetModelTest, AdaptiveSamplingEndsAtItsMaximumOrItsBudget) {
+  ManualTimeSource host(1'700'000'000'000'000'000, 1'000);
+  testing::SimulatedGuest guest(host);
+  guest.to_guest_ns = guest.to_host_ns = 300'000;  // never within the bound
+  MeasureOptions o;
+  o.max_samples = 20;
+  o.budget = std::chrono::milliseconds(1000);
+  auto e = measure_offset(guest, host, o);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->samples_taken, 20u);
+  // 40 ms round trips: the 250 ms budget is spent after 7, but the minimum
+  // of 8 is always taken.
+  guest.to_guest_ns = guest.to_host_ns = 20'000'000;
+  o.max_samples = 32;
+  o.budget = std::chrono::milliseconds(250);
+  e = measure_offset(guest, host, o);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->samples_taken, 8u);
 }
 
 TEST(OffsetModelTest, GuestErrorReplyAndMalformedReplyBecomeErrors) {

@@ -33,6 +33,7 @@ class SimulatedGuest final : public GuestAgentChannel {
   int64_t to_host_ns = 150'000;
   int64_t apply_ns = 1'200'000;
   std::deque<int64_t> apply_sequence;  // when set: per guest-set-time call, overrides apply_ns
+  std::deque<int64_t> rtt_sequence;    // when set: per guest-get-time call, a symmetric RTT
   int64_t hwclock_ns = 10'000'000;
   int unavailable_for_calls = 0;  // first N calls answer "not connected"
   int64_t unavailable_cost_ns = 0;  // host time each such call takes
@@ -51,9 +52,14 @@ class SimulatedGuest final : public GuestAgentChannel {
     doc.Parse(json.c_str());
     const std::string execute = doc["execute"].GetString();
     if (execute == "guest-get-time") {
-      host_.advance_ns(to_guest_ns);
+      int64_t there = to_guest_ns, back = to_host_ns;
+      if (!rtt_sequence.empty()) {
+        there = back = rtt_sequence.front() / 2;
+        rtt_sequence.pop_front();
+      }
+      host_.advance_ns(there);
       const int64_t guest_now = (host_.realtime_ns() + offset_ns) / 1000 * 1000;
-      host_.advance_ns(to_host_ns);
+      host_.advance_ns(back);
       return "{\"return\": " + std::to_string(guest_now) + "}";
     }
     if (execute == "guest-set-time") {

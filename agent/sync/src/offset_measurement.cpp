@@ -1,6 +1,7 @@
 #include "migclock/agent_sync/offset_measurement.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "migclock/agent_sync/qga_json.hpp"
@@ -70,11 +71,19 @@ Result<ClockSample> sample_guest_clock(GuestAgentChannel& channel, const TimeSou
 Result<OffsetEstimate> measure_offset(GuestAgentChannel& channel, const TimeSource& time,
                                       const MeasureOptions& options) {
   if (options.samples == 0) return make_error(errc::invalid_argument, "measure_offset: samples must be at least 1");
+  const std::size_t most = std::max(options.samples, options.max_samples);
   std::vector<ClockSample> samples;
-  samples.reserve(options.samples);
-  for (std::size_t i = 0; i < options.samples; ++i) {
+  samples.reserve(most);
+  int64_t min_rtt_ns = INT64_MAX;
+  const int64_t started_ns = time.monotonic_raw_ns();
+  const int64_t budget_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(options.budget).count();
+  for (std::size_t i = 0; i < most; ++i) {
+    if (i >= options.samples &&
+        (min_rtt_ns / 2 <= options.stop_bound_ns || time.monotonic_raw_ns() - started_ns >= budget_ns))
+      break;
     auto s = sample_guest_clock(channel, time, options.command_timeout);
     if (!s) return s.error();
+    min_rtt_ns = std::min(min_rtt_ns, s->rtt_ns());
     samples.push_back(*s);
   }
   return estimate_offset(std::move(samples), options.keep);

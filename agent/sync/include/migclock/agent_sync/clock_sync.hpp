@@ -64,7 +64,7 @@ struct SyncOptions {
   // host's time and the delay), so the first measurement is short: it only
   // decides whether to step, checks the direction, and records the lag.
   // (SyncPolicy::measure uses `measure` instead.)
-  MeasureOptions before_measure{4, 2, std::chrono::milliseconds(2000)};
+  MeasureOptions before_measure{4, 2, std::chrono::milliseconds(2000), 0};
   MeasureOptions measure;  // the verifications after each step
   int64_t residual_threshold_ns = 50'000;  // correct again above this |residual|
   int max_corrections = 2;                 // set-time calls after the first

@@ -47,9 +47,17 @@ struct OffsetEstimate {
 };
 
 struct MeasureOptions {
-  std::size_t samples = 8;  // round trips per measurement
+  std::size_t samples = 8;  // round trips per measurement (the minimum, when adaptive)
   std::size_t keep = 4;     // lowest-RTT samples kept
   std::chrono::milliseconds command_timeout{2000};
+  // Adaptive sampling: past `samples`, keep taking round trips until the
+  // lowest RTT bounds the asymmetry within `stop_bound_ns` (min RTT / 2),
+  // `max_samples` were taken, or `budget` has passed since the first. A slow
+  // or busy channel then gets more chances at one fast exchange instead of
+  // a fixed few. max_samples <= samples: a fixed count (no adaptation).
+  std::size_t max_samples = 32;
+  int64_t stop_bound_ns = 50'000;
+  std::chrono::milliseconds budget{250};
 };
 
 // Pure arithmetic over samples. errc::invalid_argument when `samples` is
@@ -60,7 +68,8 @@ Result<OffsetEstimate> estimate_offset(std::vector<ClockSample> samples, std::si
 Result<ClockSample> sample_guest_clock(GuestAgentChannel& channel, const TimeSource& time,
                                        std::chrono::milliseconds timeout);
 
-// options.samples round trips, then estimate_offset.
+// options.samples round trips (more, up to max_samples, while the asymmetry
+// bound is above stop_bound_ns and the budget lasts), then estimate_offset.
 Result<OffsetEstimate> measure_offset(GuestAgentChannel& channel, const TimeSource& time,
                                       const MeasureOptions& options);
 
