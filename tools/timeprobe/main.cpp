@@ -24,10 +24,14 @@ const char kUsage[] =
     "usage:\n"
     "  migclock-timeprobe measure --socket PATH [--exchanges N] [--keep K] [--wait-ms MS]\n"
     "      one estimate of guest - host: N exchanges (16), the K (4) lowest-RTT kept\n"
-    "  migclock-timeprobe watch --socket PATH --resume-ns T [--seconds S] [--interval-ms MS]\n"
+    "  migclock-timeprobe watch --socket PATH (--resume-ns T | --await-resume first|gap)\n"
+    "                           [--seconds S] [--interval-ms MS] [--gap-ms G] [--wait-ms MS]\n"
     "      after an event that ended (resumed) at host time T: a point every MS (20) ms\n"
     "      for S (2.5) s, each the lowest-RTT of 3 exchanges, then a final estimate;\n"
-    "      the times from T until the guest stayed within 1 ms and within 100 us\n"
+    "      the times from T until the guest stayed within 1 ms and within 100 us.\n"
+    "      --await-resume: started before the event, T is when the guest answered again:\n"
+    "      its first reply at all (first: a migration's destination) or its first after\n"
+    "      a silence of G (1000) ms (gap: a suspend); waits up to --wait-ms (120000)\n"
     "  migclock-timeprobe report --events FILE --out DIR\n"
     "      FILE: one JSON line per event {arm, event, index, before: <measure>, watch: <watch>};\n"
     "      writes DIR/report.json and DIR/clock.dat (first migration per arm), prints the table\n"
@@ -113,8 +117,9 @@ int cmd_measure(Args& a) {
 
 int cmd_watch(Args& a) {
   std::string socket;
-  int64_t resume_ns = 0, interval_ms = 20, wait_ms = 10000;
+  int64_t resume_ns = 0, interval_ms = 20, wait_ms = 120000, gap_ms = 1000;
   double seconds = 2.5;
+  std::string await;
   for (++a.i; a.i < a.v.size(); ++a.i) {
     const std::string& f = a.v[a.i];
     if (f == "--socket") socket = a.next(f);
@@ -122,11 +127,34 @@ int cmd_watch(Args& a) {
     else if (f == "--seconds") seconds = a.next_double(f, 0.1, 600);
     else if (f == "--interval-ms") interval_ms = a.next_int(f, 1, 10000);
     else if (f == "--wait-ms") wait_ms = a.next_int(f, 0, 600000);
+    else if (f == "--gap-ms") gap_ms = a.next_int(f, 1, 600000);
+    else if (f == "--await-resume") await = a.next(f);
     else usage_error("watch: unknown argument " + f);
   }
-  if (resume_ns == 0) usage_error("watch: --resume-ns is required");
+  if ((resume_ns == 0) == await.empty()) usage_error("watch: exactly one of --resume-ns and --await-resume");
+  if (!await.empty() && await != "first" && await != "gap") usage_error("watch: --await-resume first|gap");
+  const int64_t give_up = realtime_ns() + wait_ms * 1'000'000;
   auto ch = open_probe(socket, wait_ms);
   if (!ch) return fail(ch.error());
+  if (resume_ns == 0) {
+    // Ask every 20 ms; a paused guest leaves requests unanswered, and answers
+    // them all when it runs: the first reply after the silence is the resume
+    // as the guest lived it (upper bound: it arrived after the guest ran).
+    // gap: counting from the connection too, so an event that began before
+    // the first reply is still seen.
+    int64_t prev = await == "gap" ? realtime_ns() : 0;
+    while (resume_ns == 0) {
+      auto x = ch->exchange(std::chrono::milliseconds(20));
+      if (!x && x.error().code != make_error_code(errc::timeout)) return fail(x.error());
+      const int64_t r = ch->last_reply_ns();
+      if (r != 0 && r > prev) {
+        if ((await == "first" && prev == 0) || (prev != 0 && r - prev >= gap_ms * 1'000'000)) resume_ns = r;
+        prev = r;
+      }
+      if (resume_ns == 0 && realtime_ns() > give_up)
+        return fail(make_error(errc::timeout, "time probe at " + socket + ": the guest did not resume"));
+    }
+  }
   const int64_t end_ns = resume_ns + static_cast<int64_t>(seconds * 1e9);
   std::vector<TimedOffset> points;
   int lost = 0;

@@ -47,12 +47,15 @@ Result<ProbeChannel> ProbeChannel::connect(const std::string& path, std::chrono:
   }
 }
 
-ProbeChannel::ProbeChannel(ProbeChannel&& o) noexcept : fd_(o.fd_), seq_(o.seq_) { o.fd_ = -1; }
+ProbeChannel::ProbeChannel(ProbeChannel&& o) noexcept : fd_(o.fd_), seq_(o.seq_), last_reply_ns_(o.last_reply_ns_) {
+  o.fd_ = -1;
+}
 ProbeChannel& ProbeChannel::operator=(ProbeChannel&& o) noexcept {
   if (this != &o) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = o.fd_;
     seq_ = o.seq_;
+    last_reply_ns_ = o.last_reply_ns_;
     o.fd_ = -1;
   }
   return *this;
@@ -89,6 +92,7 @@ Result<Exchange> ProbeChannel::exchange(std::chrono::milliseconds timeout) {
     have += static_cast<std::size_t>(r);
     if (have < sizeof rep) continue;
     const int64_t t4 = realtime_ns();
+    last_reply_ns_ = t4;
     have = 0;
     if (rep.magic != MIGCLOCK_TIMEPROBE_MAGIC) return make_error(errc::io_error, "time probe: bad magic in reply");
     if (rep.seq != req.seq) continue;  // the late reply of an earlier, timed-out request

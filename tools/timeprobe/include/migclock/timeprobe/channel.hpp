@@ -35,10 +35,16 @@ class ProbeChannel {
   // counted in `lost`. io_error ends the burst early.
   std::vector<Exchange> burst(int count, std::chrono::milliseconds timeout, int* lost = nullptr);
 
+  // Host time when the latest reply of any request arrived (0: none yet).
+  // A paused guest answers nothing; the first reply after a silence marks
+  // when it ran again, seen from inside the guest.
+  int64_t last_reply_ns() const { return last_reply_ns_; }
+
  private:
   explicit ProbeChannel(int fd) : fd_(fd) {}
   int fd_ = -1;
   uint64_t seq_ = 0;
+  int64_t last_reply_ns_ = 0;
 };
 
 // Host CLOCK_REALTIME in ns (the host side of every exchange).
