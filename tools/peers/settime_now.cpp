@@ -3,6 +3,9 @@
 // agent, with `now` the host's CLOCK_REALTIME read right before the call and
 // no accounting for the time the call takes to reach the guest. Retries while
 // the guest agent is not (yet) connected, like KubeVirt's retry loop.
+// --await-resume starts before the event and calls as soon as the domain
+// runs again on URI (a migration's destination, or a suspended domain): the
+// peer at its best, not delayed until the migration command returns.
 // The demo also uses it to line every guest up with the host before each
 // event, so that every arm starts an event from the same place.
 #include <libvirt/libvirt.h>
@@ -19,9 +22,11 @@
 namespace {
 
 const char kUsage[] =
-    "usage: migclock-settime-now --uri URI --domain NAME [--wait-s S]\n"
+    "usage: migclock-settime-now --uri URI --domain NAME [--wait-s S] [--await-resume]\n"
     "  virDomainSetTime(host CLOCK_REALTIME now) through the guest agent, retried every 20 ms\n"
-    "  while the agent is not connected, for up to S (30) s. Prints JSON. Exit 0 set, 1 failed, 2 bad args.\n";
+    "  while the agent is not connected, for up to S (30) s. --await-resume: first wait (polling\n"
+    "  every 5 ms, up to 120 s) until NAME is seen not running (absent or paused), then running.\n"
+    "  Prints JSON. Exit 0 set, 1 failed, 2 bad args.\n";
 
 int64_t realtime_ns() {
   timespec ts{};
@@ -31,11 +36,38 @@ int64_t realtime_ns() {
 
 void quiet(void*, virErrorPtr) {}  // errors are read with virGetLastError
 
+bool running(virConnectPtr conn, const std::string& name, virDomainPtr* dom) {
+  if (!*dom) *dom = virDomainLookupByName(conn, name.c_str());
+  if (!*dom) return false;
+  int state = 0, reason = 0;
+  if (virDomainGetState(*dom, &state, &reason, 0) != 0) {  // gone again (a failed migration): look up afresh
+    virDomainFree(*dom);
+    *dom = nullptr;
+    return false;
+  }
+  return state == VIR_DOMAIN_RUNNING;
+}
+
+// Waits until NAME is seen not running (absent, paused, shut off) and then
+// running; false after 120 s.
+bool await_resume(virConnectPtr conn, const std::string& name, virDomainPtr* dom) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool seen_stopped = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const bool r = running(conn, name, dom);
+    if (!r) seen_stopped = true;
+    if (r && seen_stopped) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string uri, domain;
   long wait_s = 30;
+  bool await = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -52,6 +84,8 @@ int main(int argc, char** argv) {
       uri = next();
     } else if (a == "--domain") {
       domain = next();
+    } else if (a == "--await-resume") {
+      await = true;
     } else if (a == "--wait-s") {
       const std::string v = next();
       char* end = nullptr;
@@ -75,7 +109,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "migclock-settime-now: connect %s: %s\n", uri.c_str(), virGetLastErrorMessage());
     return 1;
   }
-  virDomainPtr dom = virDomainLookupByName(conn, domain.c_str());
+  virDomainPtr dom = nullptr;
+  int64_t resumed_seen_ns = 0;
+  if (await) {
+    if (!await_resume(conn, domain, &dom)) {
+      std::fprintf(stderr, "migclock-settime-now: %s: not seen resuming on %s within 120 s\n", domain.c_str(), uri.c_str());
+      if (dom) virDomainFree(dom);
+      virConnectClose(conn);
+      return 1;
+    }
+    resumed_seen_ns = realtime_ns();
+  } else {
+    dom = virDomainLookupByName(conn, domain.c_str());
+  }
   if (!dom) {
     std::fprintf(stderr, "migclock-settime-now: %s: %s\n", domain.c_str(), virGetLastErrorMessage());
     virConnectClose(conn);
@@ -106,8 +152,9 @@ int main(int argc, char** argv) {
   }
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   if (rc == 0) {
-    std::printf("{\"attempts\":%d,\"set_ns\":%lld,\"call_ms\":%.1f,\"waited_ms\":%lld}\n", attempts,
-                static_cast<long long>(set_ns), static_cast<double>(call_ns) / 1e6, static_cast<long long>(waited.count()));
+    std::printf("{\"attempts\":%d,\"resumed_seen_ns\":%lld,\"set_ns\":%lld,\"call_ms\":%.1f,\"waited_ms\":%lld}\n",
+                attempts, static_cast<long long>(resumed_seen_ns), static_cast<long long>(set_ns),
+                static_cast<double>(call_ns) / 1e6, static_cast<long long>(waited.count()));
   } else {
     std::fprintf(stderr, "migclock-settime-now: %s: virDomainSetTime failed after %d attempts: %s\n", domain.c_str(),
                  attempts, last_error.c_str());
