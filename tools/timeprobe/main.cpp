@@ -2,6 +2,7 @@
 // Talks to the guest's own time-probe port (never the guest agent), prints
 // JSON, and turns a run's events into the report (see --help).
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -224,6 +225,7 @@ int cmd_report(Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a socket QEMU closed is an error to report, not a death
   Args a{std::vector<std::string>(argv + 1, argv + argc)};
   if (a.v.empty()) usage_error("a verb is required");
   const std::string verb = a.v[0];

@@ -71,7 +71,9 @@ Result<Exchange> ProbeChannel::exchange(std::chrono::milliseconds timeout) {
   const int64_t deadline = monotonic_ms() + timeout.count();
   Exchange x;
   x.t1_ns = realtime_ns();
-  if (::send(fd_, &req, sizeof req, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof req))
+  // write/read rather than send/recv: the stream may be a pty (tests). A
+  // peer that closed raises SIGPIPE here: the executables ignore it (main).
+  if (::write(fd_, &req, sizeof req) != static_cast<ssize_t>(sizeof req))
     return errno_error(errno, "send to the time probe");
   migclock_timeprobe_reply rep{};
   std::size_t have = 0;
@@ -83,7 +85,7 @@ Result<Exchange> ProbeChannel::exchange(std::chrono::milliseconds timeout) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno_error(errno, "poll the time probe");
     if (n == 0) continue;
-    const ssize_t r = ::recv(fd_, reinterpret_cast<char*>(&rep) + have, sizeof rep - have, 0);
+    const ssize_t r = ::read(fd_, reinterpret_cast<char*>(&rep) + have, sizeof rep - have);
     if (r == 0) return make_error(errc::io_error, "time probe: QEMU closed the socket");
     if (r < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;

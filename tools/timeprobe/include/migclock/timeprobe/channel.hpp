@@ -20,6 +20,10 @@ class ProbeChannel {
   // (a migration's destination QEMU creates it when it starts).
   static Result<ProbeChannel> connect(const std::string& socket_path, std::chrono::milliseconds wait);
 
+  // Takes over an open, connected byte stream (a socket or a raw-mode pty:
+  // the tests drive the real guest program through a pty).
+  static ProbeChannel adopt(int fd) { return ProbeChannel(fd); }
+
   ProbeChannel(ProbeChannel&& o) noexcept;
   ProbeChannel& operator=(ProbeChannel&& o) noexcept;
   ProbeChannel(const ProbeChannel&) = delete;
