@@ -35,7 +35,7 @@ install_hook() {
   hook_path=$(jq -r .path <<<"$out")
   # Remove exactly the copy this run installed, and only if it is still ours.
   undo "grep -qa '$hook_marker' '$hook_path' 2>/dev/null && rm -f '$hook_path'"
-  say "hook: $(jq -r .note <<<"$out" | sed 's/;.*//') ($hook_path)"
+  say "hook: $(jq -r .note <<<"$out" | sed 's/; libvirt reads.*//') ($hook_path)"
 }
 
 start_controller() {
