@@ -8,12 +8,16 @@
 #                dpkg -x: nothing is installed into /boot)
 #   initrd.img   a busybox-static initramfs that loads the virtio console
 #                modules of that kernel, links /dev/virtio-ports/<name> the
-#                way udev would, and runs qemu-ga on org.qemu.guest_agent.0
+#                way udev would, runs qemu-ga on org.qemu.guest_agent.0 and
+#                the time-probe answerer (timeprobe/, static) on
+#                org.migclock.timeprobe.0
 #   kernel.version, guest.stamp
 # Idempotent: a second run with the same inputs (this script, the kernel
-# package version, qemu-ga, busybox) does nothing and prints the paths.
+# package version, qemu-ga, busybox, the time probe's sources) does nothing
+# and prints the paths.
 # Needs (tools/deps/agent-infra.txt): busybox-static qemu-guest-agent cpio
-# kmod dpkg-dev (and apt-get access to Debian's archive for the kernel).
+# kmod dpkg-dev gcc libc6-dev (static libc for the probe), and apt-get
+# access to Debian's archive for the kernel.
 #
 # The guest boots to userspace in ~6 s under TCG; its console prints
 # "migclock-guest: qemu-ga running" once the agent is up.
@@ -39,7 +43,8 @@ fi
 [ -n "$kernel_pkg" ] || { echo "build-guest: cannot resolve linux-image-amd64" >&2; exit 1; }
 kernel_pkg_version=$(apt-cache policy "$kernel_pkg" | awk '/Candidate:/{print $2}')
 
-stamp_input="$(sha256sum "$0" | cut -d' ' -f1) $kernel_pkg $kernel_pkg_version $(sha256sum /usr/sbin/qemu-ga /bin/busybox | cut -d' ' -f1 | tr '\n' ' ')"
+probe_src=("$here/timeprobe/timeprobe_guest.c" "$here/timeprobe/protocol.h")
+stamp_input="$(sha256sum "$0" | cut -d' ' -f1) $kernel_pkg $kernel_pkg_version $(sha256sum /usr/sbin/qemu-ga /bin/busybox "${probe_src[@]}" | cut -d' ' -f1 | tr '\n' ' ')"
 if [ -f "$out/guest.stamp" ] && [ "$(cat "$out/guest.stamp")" = "$stamp_input" ] \
    && [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ]; then
   echo "build-guest: up to date: $out/vmlinuz $out/initrd.img"
@@ -120,6 +125,9 @@ ldd /usr/sbin/qemu-ga | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {pri
   cp "$real" "$ird$lib"
 done
 
+# The time-probe answerer: static, so it needs nothing from the initramfs.
+gcc -static -s -O2 -Wall -Wextra -Werror -o "$ird/usr/bin/migclock-timeprobe-guest" "$here/timeprobe/timeprobe_guest.c"
+
 cat > "$ird/init" <<'INIT'
 #!/bin/sh
 # migclock test guest: PID 1. Loads the virtio console modules, names the
@@ -142,7 +150,15 @@ i=0
 while [ ! -e /dev/virtio-ports/org.qemu.guest_agent.0 ] && [ $i -lt 100 ]; do
   link_ports; sleep 0.1; i=$((i+1))
 done
+link_ports   # the ports appear together, but link whatever came after the agent's
 hwclock -s -u 2>/dev/null
+# The demo's independent judge (tools/timeprobe): its own port, its own
+# program, nothing shared with qemu-ga. It waits for its port if absent.
+(while true; do
+   link_ports
+   /usr/bin/migclock-timeprobe-guest /dev/virtio-ports/org.migclock.timeprobe.0
+   sleep 0.2
+ done) &
 (while true; do
    echo "migclock-guest: qemu-ga running"
    /usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /run

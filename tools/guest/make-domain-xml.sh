@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # make-domain-xml.sh — prints the libvirt XML of the migclock test guest.
 #
-# Usage: tools/guest/make-domain-xml.sh NAME UUID KERNEL INITRD CONSOLE_LOG [MEMORY_MIB] [AGENT_SOCKET]
+# Usage: tools/guest/make-domain-xml.sh NAME UUID KERNEL INITRD CONSOLE_LOG [MEMORY_MIB] [AGENT_SOCKET] [PROBE_SOCKET]
 #   KERNEL/INITRD: from tools/guest/build-guest.sh (must be readable by the
 #   user the libvirt daemon runs as). CONSOLE_LOG: a file the daemon's QEMU
 #   may create (for a migration's DEST.xml, a path on the destination side).
 #   MEMORY_MIB defaults to 192. AGENT_SOCKET: where QEMU binds the guest
 #   agent's unix socket; by default libvirt picks a path under the daemon's
 #   config dir, which must stay below the 107-byte sun_path limit.
+#   PROBE_SOCKET: the same for the time-probe channel org.migclock.timeprobe.0
+#   (tools/timeprobe connects there); by default libvirt picks it.
 set -euo pipefail
 if [ $# -lt 5 ] || [ "${1:-}" = "--help" ]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; [ "${1:-}" = "--help" ] && exit 0; exit 2
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; [ "${1:-}" = "--help" ] && exit 0; exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 for v in "$@"; do
@@ -19,7 +21,9 @@ done
 esc() { printf '%s' "$1"; }
 agent_source=""
 [ -n "${7:-}" ] && agent_source="<source mode='bind' path='$7'/>"
-sed -e "s|@AGENT_SOURCE@|$agent_source|" -e "s|@NAME@|$(esc "$1")|g" -e "s|@UUID@|$(esc "$2")|g" \
+probe_source=""
+[ -n "${8:-}" ] && probe_source="<source mode='bind' path='$8'/>"
+sed -e "s|@AGENT_SOURCE@|$agent_source|" -e "s|@PROBE_SOURCE@|$probe_source|" -e "s|@NAME@|$(esc "$1")|g" -e "s|@UUID@|$(esc "$2")|g" \
     -e "s|@KERNEL@|$(esc "$3")|g" -e "s|@INITRD@|$(esc "$4")|g" \
     -e "s|@CONSOLE_LOG@|$(esc "$5")|g" -e "s|@MEMORY_MIB@|${6:-192}|g" \
     "$here/domain.xml.in"

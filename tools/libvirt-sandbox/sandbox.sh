@@ -22,6 +22,9 @@
 #   sandbox.sh guest [ROOT]            build/copy the test guest into ROOT/guest
 #                                      (tools/guest/build-guest.sh, cached)
 #   sandbox.sh xml I NAME [ROOT]       print the domain XML of guest NAME for daemon I
+#   sandbox.sh probe-socket I NAME [ROOT]
+#                                      print the unix socket of NAME's time-probe
+#                                      channel on daemon I (tools/timeprobe)
 #   sandbox.sh create I NAME [ROOT]    define + start guest NAME on daemon I
 #   sandbox.sh wait-agent I NAME [TIMEOUT_S] [ROOT]
 #                                      wait until the guest agent answers guest-ping
@@ -168,7 +171,7 @@ cmd_xml() {
   local home; home=$(home_of "$root" "$i")
   bash "$repo/tools/guest/make-domain-xml.sh" "$name" "$(uuid_for_name "$name")" \
     "$root/guest/vmlinuz" "$root/guest/initrd.img" "$home/console-$name.log" "${MIGCLOCK_GUEST_MEMORY_MIB:-192}" \
-    "$home/ga-$name.sock"
+    "$home/ga-$name.sock" "$home/tp-$name.sock"
 }
 
 cmd_create() {
@@ -237,6 +240,7 @@ case "$sub" in
   env) cmd_env "$@" ;;
   guest) cmd_guest "$@" ;;
   xml) cmd_xml "$@" ;;
+  probe-socket) echo "$(home_of "${3:-$(default_root)}" "${1:?usage: probe-socket I NAME [ROOT]}")/tp-${2:?usage: probe-socket I NAME [ROOT]}.sock" ;;
   create) cmd_create "$@" ;;
   wait-agent) cmd_wait_agent "$@" ;;
   migrate) cmd_migrate "$@" ;;
