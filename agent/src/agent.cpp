@@ -272,6 +272,20 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
     req.options.settle_before_corrections = std::chrono::milliseconds(cfg.sync_settle_after_migration_ms);
   if (req.options.policy == SyncPolicy::off) {
     spdlog::info("vm={} uuid={}: {}: sync policy off, guest clock left alone", name, uuid, reason);
+    // The migration still ended here: its record gets its destination and
+    // is closed (degraded: not repaired), so the VM's next migration has a
+    // record of its own instead of joining this one.
+    if (link_ && reason == "RESUMED_MIGRATED") {
+      SyncOutcome o;
+      o.reason = reason;
+      o.policy = SyncPolicy::off;
+      o.message = "not repaired: sync_policy off";
+      o.started_realtime_ns = o.finished_realtime_ns = time_.realtime_ns();
+      std::lock_guard<std::mutex> lock(ship_mu_);
+      reports_.push_back(PendingReport{uuid, name, o, 0});
+      ship_now_ = true;
+      ship_cv_.notify_all();
+    }
     return;
   }
   auto conn = session_->connection();

@@ -264,7 +264,8 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
     w.key("sync_spread_ns").value(o.spread_ns);
   };
   if (!o.ok) {
-    auto r = request_ok("POST", events, event_body("degraded", s_.hostname, now_ns, "sync failed: " + o.message, sync_results));
+    const std::string why = o.policy == SyncPolicy::off ? o.message : "sync failed: " + o.message;
+    auto r = request_ok("POST", events, event_body("degraded", s_.hostname, now_ns, why, sync_results));
     MIGCLOCK_TRY(r);
     return {};
   }
