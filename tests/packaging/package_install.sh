@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs the packages on this machine with dpkg, checks the installed
+# layout, removes and purges them, and checks that nothing is left.
+# Root only; PID 1 need not be systemd (the maintainer scripts cope).
+# /etc/libvirt/hooks is shared with other tests and other checkouts on the
+# machine: everything runs under flock /tmp/migclock-libvirt.lock.
+set -euo pipefail
+src=$1 pkg=$2
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "dpkg -i needs root"
+[ "${MIGCLOCK_SKIP_DPKG_INSTALL:-0}" = 1 ] && skip "MIGCLOCK_SKIP_DPKG_INSTALL=1"
+for p in migclock-agent migclock-controller; do
+  if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed'; then
+    skip "$p is already installed on this machine: not ours to replace or purge"
+  fi
+done
+version=$(sed -n 's/^project(migclock VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+arch=$(dpkg --print-architecture)
+debs=("$pkg/migclock-agent_${version}_${arch}.deb" "$pkg/migclock-controller_${version}_${arch}.deb")
+hooks=/etc/libvirt/hooks
+tmp=$(mktemp -d)
+
+exec 9>/tmp/migclock-libvirt.lock
+flock 9
+
+# dpkg refuses while another dpkg/apt runs (other engineers install
+# packages too): wait for its lock instead of failing.
+dpkg_wait() {
+  local i out
+  for i in $(seq 1 60); do
+    if out=$(dpkg "$@" 2>&1); then echo "$out"; return 0; fi
+    case "$out" in *"lock"*) sleep 5 ;; *) echo "$out"; return 1 ;; esac
+  done
+  echo "$out"
+  return 1
+}
+cleanup() {
+  dpkg_wait --purge migclock-agent migclock-controller >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Every path naming migclock in the system trees dpkg and the scripts touch.
+migclock_paths() {
+  find /etc /usr /var/lib -xdev \( -name '*migclock*' -o -path "$hooks/qemu" \) -print 2>/dev/null | sort
+}
+migclock_paths > "$tmp/before"
+hook_before=""
+[ -e "$hooks/qemu" ] && hook_before=$(sha256sum < "$hooks/qemu")
+
+out=$(dpkg_wait -i "${debs[@]}") || fail "dpkg -i: $out"
+echo "$out"
+echo "$out" | grep -q 'restart it before the next migration' || fail "postinst did not say that libvirt must be restarted"
+
+# Enabled (deb-systemd-helper's symlink), not started.
+[ -L /etc/systemd/system/multi-user.target.wants/migclock-agent.service ] || fail "migclock-agent.service not enabled"
+[ -L /etc/systemd/system/multi-user.target.wants/migclock-controller.service ] || fail "migclock-controller.service not enabled"
+if pgrep -f '^/usr/bin/migclock-(agent|controller)( |$)' >/dev/null; then fail "installing started a packaged daemon"; fi
+
+# The hook: ours in place of none, or a drop-in next to a foreign one left untouched.
+if [ -z "$hook_before" ]; then
+  cmp -s /usr/bin/migclock-hook "$hooks/qemu" || fail "$hooks/qemu is not the packaged hook"
+else
+  [ "$(sha256sum < "$hooks/qemu")" = "$hook_before" ] || fail "postinst clobbered the existing $hooks/qemu"
+  cmp -s /usr/bin/migclock-hook "$hooks/qemu.d/50-migclock" || fail "no drop-in next to the foreign hook"
+fi
+
+# Installed units verify against the installed binaries (lines about
+# units not installed here, such as libvirtd.service, are not ours).
+for u in migclock-agent migclock-controller; do
+  vout=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no /usr/lib/systemd/system/$u.service 2>&1) \
+    || fail "systemd-analyze verify $u: $vout"
+  if printf '%s\n' "$vout" | grep -q "$u"; then fail "systemd-analyze verify $u: $vout"; fi
+done
+
+# The installed config is what the unit passes; it must pass --check-config,
+# and --check-config must reject a broken one (the check can fail).
+cout=$(/usr/bin/migclock-agent --config /etc/migclock/agent.conf --check-config) || fail "--check-config: $cout"
+echo "$cout" | grep -qx 'libvirt_uri = qemu:///system' || fail "--check-config printed: $cout"
+printf 'sync_policy = sometimes\n' > "$tmp/bad.conf"
+rc=0; bout=$(/usr/bin/migclock-agent --config "$tmp/bad.conf" --check-config 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$bout" | grep -q 'bad.conf:1: sync_policy' || fail "broken config: rc $rc, $bout"
+
+# Tokens where the unit keeps the journal (DynamicUser: /var/lib/private).
+token=$(/usr/bin/migclock-controller token create --data-dir /var/lib/private/migclock-controller --scope read --label pkgtest) \
+  || fail "token create: $token"
+[[ "$token" =~ ^mct_ ]] || fail "token create printed '$token'"
+[ -f /var/lib/private/migclock-controller/controller.db ] || fail "token create made no journal"
+
+# Reinstalling (an upgrade to the same version) keeps the unit enabled and
+# refreshes our own hook in place.
+out=$(dpkg_wait -i "${debs[0]}") || fail "dpkg -i again: $out"
+echo "$out" | grep -Eq 'updated our hook in place|installed as a qemu.d drop-in' || fail "upgrade did not refresh the hook: $out"
+[ -L /etc/systemd/system/multi-user.target.wants/migclock-agent.service ] || fail "upgrade disabled the agent"
+
+# Remove: binaries and hook go, configuration and state stay.
+out=$(dpkg_wait -r migclock-agent migclock-controller) || fail "dpkg -r: $out"
+[ ! -e /usr/bin/migclock-agent ] || fail "remove left /usr/bin/migclock-agent"
+[ -f /etc/migclock/agent.conf ] || fail "remove deleted the conffile agent.conf"
+[ -f /var/lib/private/migclock-controller/controller.db ] || fail "remove deleted the controller journal"
+[ ! -e "$hooks/qemu.d/50-migclock" ] || fail "remove left the hook drop-in"
+if [ -z "$hook_before" ]; then
+  [ ! -e "$hooks/qemu" ] || fail "remove left $hooks/qemu"
+else
+  [ "$(sha256sum < "$hooks/qemu")" = "$hook_before" ] || fail "remove touched the foreign $hooks/qemu"
+fi
+
+# Purge: nothing of ours is left.
+out=$(dpkg_wait -P migclock-agent migclock-controller) || fail "dpkg -P: $out"
+migclock_paths > "$tmp/after"
+if ! diff "$tmp/before" "$tmp/after"; then fail "purge left the paths above ('>' lines)"; fi
+echo "package install/remove/purge: OK"
