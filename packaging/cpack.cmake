@@ -29,7 +29,7 @@ set(CPACK_STRIP_FILES ON)
 
 set(CPACK_DEBIAN_AGENT_PACKAGE_NAME migclock-agent)
 set(CPACK_COMPONENT_AGENT_DESCRIPTION
-    "migclock host agent, libvirt hook and CLI\n Keeps KVM guests' clocks continuous across live migration, suspend/resume\n and restore: captures clock state on the source, restores it on the\n destination, repairs the guest wall clock through the guest agent.")
+    "migclock host agent, libvirt hook and CLI\nKeeps KVM guests' clocks continuous across live migration, suspend/resume\nand restore: captures clock state on the source, restores it on the\ndestination, repairs the guest wall clock through the guest agent.")
 # deb-systemd-helper (init-system-helpers) enables the unit; libvirt runs
 # the hook; the daemon is useless without a local libvirt.
 set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "init-system-helpers")
@@ -37,7 +37,7 @@ set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "libvirt-daemon-system")
 
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_NAME migclock-controller)
 set(CPACK_COMPONENT_CONTROLLER_DESCRIPTION
-    "migclock cluster controller and migclockctl\n Tracks hosts, inter-host clock offsets and each live migration's phases in\n a SQLite journal; serves the agents and operators over HTTPS.")
+    "migclock cluster controller and migclockctl\nTracks hosts, inter-host clock offsets and each live migration's phases in\na SQLite journal; serves the agents and operators over HTTPS.")
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_DEPENDS "init-system-helpers")
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_SUGGESTS "sqlite3")
 

@@ -19,3 +19,19 @@ if(TARGET migclock-agent AND TARGET migclock-controller AND TARGET migclock-hook
   # run alone (the script also takes /tmp/migclock-libvirt.lock).
   set_tests_properties(package_install PROPERTIES RUN_SERIAL TRUE)
 endif()
+
+# monitoring_tests: docs/monitoring against a real agent and controller
+# (promtool, exported metric names, a real Prometheus evaluating the rules).
+if(TARGET migclock_agent_core AND TARGET migclock-controller)
+  add_executable(monitoring_tests ${CMAKE_CURRENT_LIST_DIR}/monitoring_test.cpp
+                                  ${PROJECT_SOURCE_DIR}/tests/agent/agent_process.cpp)
+  target_include_directories(monitoring_tests PRIVATE ${PROJECT_SOURCE_DIR}/tests/agent)
+  target_link_libraries(monitoring_tests PRIVATE migclock_agent_core GTest::gtest_main)
+  target_compile_definitions(monitoring_tests PRIVATE
+    MIGCLOCK_AGENT_BIN="$<TARGET_FILE:migclock-agent>"
+    MIGCLOCK_CONTROLLER_BIN="$<TARGET_FILE:migclock-controller>"
+    MIGCLOCK_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  add_dependencies(monitoring_tests migclock-agent migclock-controller)
+  add_test(NAME monitoring_tests COMMAND monitoring_tests)
+  set_tests_properties(monitoring_tests PROPERTIES TIMEOUT 300)
+endif()
