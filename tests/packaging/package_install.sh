@@ -35,8 +35,13 @@ dpkg_wait() {
   echo "$out"
   return 1
 }
+# Leaves the machine as found, whatever failed: our packages purged, a
+# planted foreign hook and a /var/lib/private this test made gone.
+planted="" made_private=0
 cleanup() {
   dpkg_wait --purge migclock-agent migclock-controller >/dev/null 2>&1 || true
+  if [ -n "$planted" ]; then rm -f "$planted"; rmdir "$hooks/qemu.d" 2>/dev/null || true; fi
+  if [ "$made_private" = 1 ]; then rmdir /var/lib/private 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -73,6 +78,7 @@ for u in migclock-agent migclock-controller; do
     || fail "systemd-analyze verify $u: $vout"
   if printf '%s\n' "$vout" | grep -q "$u"; then fail "systemd-analyze verify $u: $vout"; fi
 done
+echo "installed: enabled, not started, hook in place, units verify: OK"
 
 # The installed config is what the unit passes; it must pass --check-config,
 # and --check-config must reject a broken one (the check can fail).
@@ -83,10 +89,19 @@ rc=0; bout=$(/usr/bin/migclock-agent --config "$tmp/bad.conf" --check-config 2>&
 [ $rc -eq 2 ] && echo "$bout" | grep -q 'bad.conf:1: sync_policy' || fail "broken config: rc $rc, $bout"
 
 # Tokens where the unit keeps the journal (DynamicUser: /var/lib/private).
+# systemd makes that directory when the service first starts; PID 1 here
+# may not be systemd, so make it as systemd would (and take away a
+# /var/lib/private this test made).
+if [ ! -d /var/lib/private ]; then
+  install -d -m 0700 /var/lib/private
+  made_private=1
+fi
+install -d -m 0700 /var/lib/private/migclock-controller
 token=$(/usr/bin/migclock-controller token create --data-dir /var/lib/private/migclock-controller --scope read --label pkgtest) \
   || fail "token create: $token"
 [[ "$token" =~ ^mct_ ]] || fail "token create printed '$token'"
 [ -f /var/lib/private/migclock-controller/controller.db ] || fail "token create made no journal"
+echo "installed: --check-config accepts agent.conf and rejects a bad one; token create: OK"
 
 # Reinstalling (an upgrade to the same version) keeps the unit enabled and
 # refreshes our own hook in place.
@@ -110,4 +125,27 @@ fi
 out=$(dpkg_wait -P migclock-agent migclock-controller) || fail "dpkg -P: $out"
 migclock_paths > "$tmp/after"
 if ! diff "$tmp/before" "$tmp/after"; then fail "purge left the paths above ('>' lines)"; fi
+
+# The other case: another qemu hook is already there (when the machine had
+# none, plant one, and take it away at the end). It must survive install
+# and purge byte for byte; ours goes to qemu.d/50-migclock and back out.
+if [ -z "$hook_before" ]; then
+  planted=$hooks/qemu
+  printf '#!/bin/sh\n# foreign hook planted by migclock package_install test %s\nexit 0\n' "$$" > "$planted"
+  chmod 0755 "$planted"
+  foreign=$(sha256sum < "$planted")
+  out=$(dpkg_wait -i "${debs[0]}") || fail "dpkg -i with a foreign hook: $out"
+  echo "$out" | grep -q 'another qemu hook exists' || fail "postinst did not say it left the foreign hook alone: $out"
+  [ "$(sha256sum < "$planted")" = "$foreign" ] || fail "postinst clobbered a foreign $hooks/qemu"
+  cmp -s /usr/bin/migclock-hook "$hooks/qemu.d/50-migclock" || fail "no drop-in next to the foreign hook"
+  out=$(dpkg_wait -P migclock-agent) || fail "dpkg -P: $out"
+  [ "$(sha256sum < "$planted")" = "$foreign" ] || fail "purge touched a foreign $hooks/qemu"
+  [ ! -e "$hooks/qemu.d/50-migclock" ] || fail "purge left the drop-in"
+  rm -f "$planted"
+  planted=""
+  rmdir "$hooks/qemu.d" 2>/dev/null || true
+  migclock_paths > "$tmp/after"
+  if ! diff "$tmp/before" "$tmp/after"; then fail "purge (foreign hook case) left the paths above"; fi
+  echo "foreign qemu hook kept byte for byte; drop-in installed and purged: OK"
+fi
 echo "package install/remove/purge: OK"
