@@ -87,6 +87,9 @@ echo "$cout" | grep -qx 'libvirt_uri = qemu:///system' || fail "--check-config p
 printf 'sync_policy = sometimes\n' > "$tmp/bad.conf"
 rc=0; bout=$(/usr/bin/migclock-agent --config "$tmp/bad.conf" --check-config 2>&1) || rc=$?
 [ $rc -eq 2 ] && echo "$bout" | grep -q 'bad.conf:1: sync_policy' || fail "broken config: rc $rc, $bout"
+printf 'controller_url = https://ctl.example:8443\ncontroller_token_file = %s/none.token\n' "$tmp" > "$tmp/notoken.conf"
+rc=0; bout=$(/usr/bin/migclock-agent --config "$tmp/notoken.conf" --check-config 2>&1) || rc=$?
+[ $rc -eq 2 ] && echo "$bout" | grep -q 'none.token: No such file' || fail "missing token file: rc $rc, $bout"
 
 # Tokens where the unit keeps the journal (DynamicUser: /var/lib/private).
 # systemd makes that directory when the service first starts; PID 1 here

@@ -3,6 +3,7 @@
 #   package_contents  dpkg-deb --info/--contents checks
 #   package_install   dpkg -i / -r / -P on this machine (root), installed
 #                     units, config, tokens; leaves nothing behind
+#   install_prefix    cmake --install with another prefix into a staging root
 # package_build reuses the build's binaries and man pages (tools/build.sh
 # builds them): it only runs CPack.
 if(TARGET migclock-agent AND TARGET migclock-controller AND TARGET migclock-hook)
@@ -18,6 +19,7 @@ if(TARGET migclock-agent AND TARGET migclock-controller AND TARGET migclock-hook
   # dpkg -i puts the hook in /etc/libvirt/hooks like agent_libvirt_tests:
   # run alone (the script also takes /tmp/migclock-libvirt.lock).
   set_tests_properties(package_install PROPERTIES RUN_SERIAL TRUE)
+  add_test(NAME install_prefix COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/install_prefix.sh ${CMAKE_BINARY_DIR})
 endif()
 
 # monitoring_tests: docs/monitoring against a real agent and controller
