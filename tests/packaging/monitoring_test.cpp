@@ -1,7 +1,7 @@
 // docs/monitoring: the alert rules pass `promtool check rules`; every metric
 // a rule or a dashboard panel queries is in the /metrics of a real agent and
 // a real controller; a real Prometheus scraping both evaluates every rule
-// without error. The agent serves /metrics on its unix socket only, so the
+// and answers every dashboard query without error. The agent serves /metrics on its unix socket only, so the
 // test bridges a loopback TCP port to it (operators use node_exporter's
 // textfile collector instead: docs/operations.md).
 #include <arpa/inet.h>
@@ -223,6 +223,21 @@ TEST_F(Monitoring, PrometheusEvaluatesEveryRule) {
     targets = api("/api/v1/targets");
     if (count(targets, "\"health\":\"up\"") == 2 && count(rules, "\"health\":\"ok\"") == want_rules) break;
   }
+  // Every dashboard query is valid PromQL against these series (Grafana's
+  // $__rate_interval stands for a range Prometheus chooses; 1m here).
+  const std::string dash = source("docs/monitoring/dashboard.json");
+  static const std::regex expr_re("\"expr\": \"((?:[^\"\\\\]|\\\\.)*)\"");
+  size_t queries = 0;
+  for (auto it = std::sregex_iterator(dash.begin(), dash.end(), expr_re); it != std::sregex_iterator(); ++it) {
+    std::string q = std::regex_replace((*it)[1].str(), std::regex("\\$__rate_interval"), "1m");
+    q = std::regex_replace(q, std::regex("\\\\\""), "\"");
+    const auto r = run_process({"/usr/bin/curl", "-s", "-G", "--data-urlencode", "query=" + q,
+                                "http://127.0.0.1:" + std::to_string(prom_port) + "/api/v1/query"},
+                               "", {"PATH=/usr/bin:/bin"});
+    EXPECT_NE(r.out.find("\"status\":\"success\""), std::string::npos) << q << ": " << r.out;
+    ++queries;
+  }
+  EXPECT_GE(queries, 12u) << "dashboard queries not found";
   kill(prom, SIGTERM);
   waitpid(prom, nullptr, 0);
   EXPECT_EQ(count(targets, "\"health\":\"up\""), 2u) << targets << read_text(dir + "/prometheus.log");
