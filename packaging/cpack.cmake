@@ -39,7 +39,8 @@ set(CPACK_DEBIAN_CONTROLLER_PACKAGE_NAME migclock-controller)
 set(CPACK_COMPONENT_CONTROLLER_DESCRIPTION
     "migclock cluster controller and migclockctl\nTracks hosts, inter-host clock offsets and each live migration's phases in\na SQLite journal; serves the agents and operators over HTTPS.")
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_DEPENDS "init-system-helpers")
-set(CPACK_DEBIAN_CONTROLLER_PACKAGE_SUGGESTS "sqlite3")
+# sqlite3: journal backups; openssl: the example dev-certificate script.
+set(CPACK_DEBIAN_CONTROLLER_PACKAGE_SUGGESTS "sqlite3, openssl")
 
 # conffiles: every file under /etc (dpkg keeps local edits on upgrade and
 # removes them on purge only). CPack does not derive this list itself.
