@@ -37,8 +37,9 @@ dpkg_wait() {
 }
 # Leaves the machine as found, whatever failed: our packages purged, a
 # planted foreign hook and a /var/lib/private this test made gone.
-planted="" made_private=0
+planted="" made_private=0 pids=()
 cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   dpkg_wait --purge migclock-agent migclock-controller >/dev/null 2>&1 || true
   if [ -n "$planted" ]; then rm -f "$planted"; rmdir "$hooks/qemu.d" 2>/dev/null || true; fi
   if [ "$made_private" = 1 ]; then rmdir /var/lib/private 2>/dev/null || true; fi
@@ -105,6 +106,34 @@ token=$(/usr/bin/migclock-controller token create --data-dir /var/lib/private/mi
 [[ "$token" =~ ^mct_ ]] || fail "token create printed '$token'"
 [ -f /var/lib/private/migclock-controller/controller.db ] || fail "token create made no journal"
 echo "installed: --check-config accepts agent.conf and rejects a bad one; token create: OK"
+
+# The installed binaries work together in the installed layout: the
+# controller on that journal (loopback plain HTTP: no certificate here),
+# an agent run with a copy of the installed agent.conf pointed at it (the
+# libvirt test driver, its own socket and state), migclockctl listing it.
+port=$((19600 + $$ % 300))
+/usr/bin/migclock-controller --listen 127.0.0.1:$port --data-dir /var/lib/private/migclock-controller --plain-http \
+  > "$tmp/controller.log" 2>&1 &
+pids+=($!)
+agent_token=$(/usr/bin/migclock-controller token create --data-dir /var/lib/private/migclock-controller --scope agent)
+(umask 077; echo "$agent_token" > "$tmp/agent.token")
+cp /etc/migclock/agent.conf "$tmp/agent.conf"
+printf '%s\n' "controller_url = http://127.0.0.1:$port" "controller_token_file = $tmp/agent.token" \
+  "hostname = migclock-pkgtest" "socket = $tmp/agent.sock" "state_dir = $tmp/state" "libvirt_uri = test:///default" \
+  >> "$tmp/agent.conf"
+/usr/bin/migclock-agent --config "$tmp/agent.conf" > "$tmp/agent.log" 2>&1 &
+pids+=($!)
+listed=""
+for i in $(seq 1 100); do
+  listed=$(MIGCLOCK_SERVER=http://127.0.0.1:$port MIGCLOCK_TOKEN=$token /usr/bin/migclockctl hosts 2>&1 || true)
+  echo "$listed" | grep -q migclock-pkgtest && break
+  sleep 0.2
+done
+echo "$listed" | grep -q migclock-pkgtest \
+  || fail "migclockctl hosts does not list the installed agent: $listed; agent: $(cat "$tmp/agent.log"); controller: $(cat "$tmp/controller.log")"
+for p in "${pids[@]}"; do kill "$p"; wait "$p" || true; done
+pids=()
+echo "installed controller + agent + migclockctl work together: OK"
 
 # Reinstalling (an upgrade to the same version) keeps the unit enabled and
 # refreshes our own hook in place.
