@@ -111,7 +111,7 @@ echo "installed: --check-config accepts agent.conf and rejects a bad one; token 
 # controller on that journal (loopback plain HTTP: no certificate here),
 # an agent run with a copy of the installed agent.conf pointed at it (the
 # libvirt test driver, its own socket and state), migclockctl listing it.
-port=$((19600 + $$ % 300))
+port=$((21000 + $$ % 300))  # clear of the other real-process tests' ranges
 /usr/bin/migclock-controller --listen 127.0.0.1:$port --data-dir /var/lib/private/migclock-controller --plain-http \
   > "$tmp/controller.log" 2>&1 &
 pids+=($!)
