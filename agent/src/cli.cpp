@@ -144,8 +144,9 @@ std::vector<std::string> config_problems(const AgentConfig& c) {
     out.push_back("controller_url is set but controller_token_file is not: the controller refuses requests without a token");
   for (const auto& [key, path] : {std::pair<const char*, const std::string&>{"controller_token_file", c.controller_token_file},
                                   {"controller_ca_file", c.controller_ca_file}}) {
-    if (!path.empty() && ::access(path.c_str(), R_OK) != 0)
-      out.push_back(std::string(key) + " = " + path + ": " + std::strerror(errno));
+    if (path.empty() || ::access(path.c_str(), R_OK) == 0) continue;
+    const int e = errno;  // before any allocation below
+    out.push_back(std::string(key) + " = " + path + ": " + std::strerror(e));
   }
   return out;
 }
