@@ -4,7 +4,8 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME migclock)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "migclock")
-set(CPACK_PACKAGE_CONTACT "migclock maintainers <migclock@localhost>")
+# A placeholder until the project has a maintainer address (lintian flags localhost).
+set(CPACK_PACKAGE_CONTACT "migclock maintainers <migclock-maintainers@example.org>")
 set(CPACK_PACKAGE_DIRECTORY ${CMAKE_BINARY_DIR}/pkg)
 # Packages install under /usr. With DESTDIR staging, install(CODE) sees
 # CMAKE_INSTALL_PREFIX=/usr (the units' ExecStart), not the staging path.
@@ -30,15 +31,14 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_AGENT_PACKAGE_NAME migclock-agent)
 set(CPACK_COMPONENT_AGENT_DESCRIPTION
     "migclock host agent, libvirt hook and CLI\nKeeps KVM guests' clocks continuous across live migration, suspend/resume\nand restore: captures clock state on the source, restores it on the\ndestination, repairs the guest wall clock through the guest agent.")
-# deb-systemd-helper (init-system-helpers) enables the unit; libvirt runs
-# the hook; the daemon is useless without a local libvirt.
-set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "init-system-helpers")
+# The scripts' deb-systemd-helper comes from init-system-helpers, which is
+# essential in Debian 12 (no Depends). libvirt runs the hook; the daemon is
+# useless without a local libvirt.
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "libvirt-daemon-system")
 
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_NAME migclock-controller)
 set(CPACK_COMPONENT_CONTROLLER_DESCRIPTION
     "migclock cluster controller and migclockctl\nTracks hosts, inter-host clock offsets and each live migration's phases in\na SQLite journal; serves the agents and operators over HTTPS.")
-set(CPACK_DEBIAN_CONTROLLER_PACKAGE_DEPENDS "init-system-helpers")
 # sqlite3: journal backups; openssl: the example dev-certificate script.
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_SUGGESTS "sqlite3, openssl")
 

@@ -42,7 +42,7 @@ check_package() {
   local etc_files
   etc_files=$(awk '$1 !~ /^d/ && $3 ~ /^\/etc\// { print $3 }' "$tmp/$(basename "$deb").list" | sort | tr '\n' ' ')
   [ "$etc_files" = "$conffiles" ] || fail "$name: files under /etc '$etc_files' are not exactly the conffiles"
-  # Depends: what dpkg-shlibdeps derived plus what the scripts need.
+  # Depends: what dpkg-shlibdeps derived from the linked libraries.
   local depends
   depends=$(dpkg-deb --field "$deb" Depends)
   for want in "$@"; do
@@ -56,7 +56,7 @@ check_package() {
 }
 
 check_package migclock-agent "/etc/migclock/agent.conf /etc/migclock/hook.conf " \
-  libvirt0 libsystemd0 libssl3 libstdc\\+\\+6 init-system-helpers
+  libvirt0 libsystemd0 libssl3 libstdc\\+\\+6
 agent=$pkg/migclock-agent_${version}_${arch}.deb
 for b in migclock-agent migclock-hook migclock; do
   expect "$agent" -rwxr-xr-x /usr/bin/$b
@@ -68,7 +68,7 @@ expect "$agent" -rw-r--r-- /etc/migclock/hook.conf
 expect "$agent" -rw-r--r-- /usr/share/doc/migclock-agent/operations.md
 grep -q ' /usr/bin/migclock-controller$' "$tmp/$(basename "$agent").list" && fail "migclock-agent ships the controller"
 
-check_package migclock-controller "" libsqlite3-0 libsystemd0 libssl3 init-system-helpers
+check_package migclock-controller "" libsqlite3-0 libsystemd0 libssl3
 controller=$pkg/migclock-controller_${version}_${arch}.deb
 for b in migclock-controller migclockctl; do
   expect "$controller" -rwxr-xr-x /usr/bin/$b
