@@ -114,8 +114,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cli.check_config) {
-      std::cout << describe_config(effective_config(cli.flags));
-      return 0;
+      const AgentConfig cfg = effective_config(cli.flags);
+      std::cout << describe_config(cfg);
+      const auto problems = config_problems(cfg);
+      for (const auto& p : problems) std::cerr << "migclock-agent: " << p << "\n";
+      return problems.empty() ? 0 : 2;
     }
     return run(cli);
   } catch (const ConfigError& e) {

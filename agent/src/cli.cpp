@@ -1,7 +1,12 @@
 #include "migclock/agent/cli.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <sstream>
+#include <utility>
 
 namespace migclock::agent {
 
@@ -64,7 +69,8 @@ on a local unix socket (/healthz /readyz /metrics /api/v1/...).
   --keepalive-count N        missed keepalives before the connection is dead (default 3)
   --reconnect-interval S     between reconnection attempts (default 2)
   --log-level L              trace|debug|info|warn|error (default info)
-  --check-config             print the effective configuration and exit
+  --check-config             print the effective configuration, check the files it
+                             names; exit 0, or 2 with each problem on stderr
   --version, --help
 
 Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the config file.
@@ -132,6 +138,22 @@ std::string describe_config(const AgentConfig& c) {
     if (ov.rtc_catchup) o << "rtc_catchup = " << (*ov.rtc_catchup ? "true" : "false") << "\n";
   }
   return o.str();
+}
+
+std::vector<std::string> config_problems(const AgentConfig& c) {
+  std::vector<std::string> out;
+  const std::string& url = c.controller_url;
+  if (!url.empty() && url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0)
+    out.push_back("controller_url = " + url + ": not an https:// (or loopback http://) URL");
+  if (!url.empty() && c.controller_token_file.empty())
+    out.push_back("controller_url is set but controller_token_file is not: the controller refuses requests without a token");
+  for (const auto& [key, path] : {std::pair<const char*, const std::string&>{"controller_token_file", c.controller_token_file},
+                                  {"controller_ca_file", c.controller_ca_file}}) {
+    if (path.empty() || ::access(path.c_str(), R_OK) == 0) continue;
+    const int e = errno;  // before any allocation below
+    out.push_back(std::string(key) + " = " + path + ": " + std::strerror(e));
+  }
+  return out;
 }
 
 }  // namespace migclock::agent

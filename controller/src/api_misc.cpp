@@ -24,7 +24,9 @@ void Api::add_misc_routes() {
   });
   // Not through reply(): metrics must stay readable when the journal fails.
   router_.add_sync("GET", "/metrics", kRead, [this](const Request&, const Params&) {
-    return Response::text(200, metrics.render(core.phase_counts()), "text/plain; version=0.0.4; charset=utf-8");
+    std::string body = metrics.render(core.phase_counts());
+    body += Metrics::render_hosts(core.hosts(), core.time().realtime_ns());
+    return Response::text(200, body, "text/plain; version=0.0.4; charset=utf-8");
   });
 
   // NTP-style exchange (docs/protocol.md §2): t2 when the handler starts,

@@ -89,6 +89,7 @@ void Journal::run() {
     Status st = store_.commit(all);
     auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (metrics_) metrics_->observe_commit(dt, all.size(), batch.size());
+    if (metrics_ && !st.ok()) metrics_->count_commit_failure();
     std::vector<std::pair<Status, Done>> ready;
     {
       std::lock_guard<std::mutex> lock(mutex_);

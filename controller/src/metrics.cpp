@@ -74,6 +74,28 @@ void Metrics::count_outcome(const std::string& outcome) {
   ++outcomes_[outcome];
 }
 
+void Metrics::count_commit_failure() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++commit_failures_;
+}
+
+std::string Metrics::render_hosts(const std::vector<Host>& hosts, int64_t now_ns) {
+  std::string age = "# HELP migclock_host_heartbeat_age_seconds Seconds since the host's agent last registered or heartbeat.\n"
+                    "# TYPE migclock_host_heartbeat_age_seconds gauge\n";
+  std::string off = "# HELP migclock_host_clock_offset_seconds Latest offset controller - host realtime reported by the agent.\n"
+                    "# TYPE migclock_host_clock_offset_seconds gauge\n";
+  std::string unc = "# HELP migclock_host_clock_offset_uncertainty_seconds Uncertainty of that offset.\n"
+                    "# TYPE migclock_host_clock_offset_uncertainty_seconds gauge\n";
+  for (const Host& h : hosts) {
+    const std::string l = "{host=\"" + escape_label(h.hostname) + "\"} ";
+    age += "migclock_host_heartbeat_age_seconds" + l + num(static_cast<double>(now_ns - h.last_seen_ns) / 1e9) + "\n";
+    if (!h.offset) continue;
+    off += "migclock_host_clock_offset_seconds" + l + num(static_cast<double>(h.offset->offset_ns) / 1e9) + "\n";
+    unc += "migclock_host_clock_offset_uncertainty_seconds" + l + num(static_cast<double>(h.offset->uncertainty_ns) / 1e9) + "\n";
+  }
+  return age + off + unc;
+}
+
 std::string Metrics::render(const std::vector<std::pair<std::string, int64_t>>& phases) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
@@ -95,6 +117,9 @@ std::string Metrics::render(const std::vector<std::pair<std::string, int64_t>>& 
   out += "# HELP migclock_journal_commit_seconds Journal (SQLite) commit latency.\n";
   out += "# TYPE migclock_journal_commit_seconds histogram\n";
   commit_seconds_.render(out, "migclock_journal_commit_seconds");
+  out += "# HELP migclock_journal_commit_failures_total Journal (SQLite) group commits that failed; after one, /readyz reports the journal failing.\n";
+  out += "# TYPE migclock_journal_commit_failures_total counter\n";
+  out += "migclock_journal_commit_failures_total " + std::to_string(commit_failures_) + "\n";
   out += "# HELP migclock_journal_commit_requests Requests acknowledged per group commit.\n";
   out += "# TYPE migclock_journal_commit_requests histogram\n";
   commit_batch_.render(out, "migclock_journal_commit_requests");

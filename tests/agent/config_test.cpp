@@ -81,6 +81,24 @@ TEST(Config, FlagsOverrideTheFileAndUnknownFlagsFail) {
   EXPECT_THROW(effective_config(parse_cli({"--config", "/nonexistent/agent.conf"}).flags), ConfigError);
 }
 
+TEST(Config, CheckConfigReportsUnreadableFilesAndAMissingToken) {
+  AgentConfig c;
+  EXPECT_TRUE(config_problems(c).empty()) << "the defaults are a valid configuration";
+  c.controller_url = "https://ctl.example:8443";
+  auto p = config_problems(c);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("controller_token_file is not"), std::string::npos) << p[0];
+  c.controller_token_file = "/nonexistent/agent.token";
+  c.controller_ca_file = "/proc/self/status";  // readable
+  p = config_problems(c);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "controller_token_file = /nonexistent/agent.token: No such file or directory");
+  c.controller_url = "ctl.example:8443";
+  p = config_problems(c);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_NE(p[0].find("not an https://"), std::string::npos) << p[0];
+}
+
 TEST(Paths, SessionDaemonsAreToldApartByHome) {
   EXPECT_EQ(socket_path_for(PathEnv{0, "", "/root", ""}), "/run/migclock/agent.sock");
   EXPECT_EQ(socket_path_for(PathEnv{1000, "/run/user/1000", "/srv/d1", ""}), "/srv/d1/migclock/agent.sock");

@@ -8,7 +8,7 @@
 #   agent_libvirt_tests  a real agent against real session libvirt daemons
 #                      with a real TCG guest (tools/libvirt-sandbox): events,
 #                      capture, suspend/resume sync, policies, migration + hook
-#   agent_unit_verify  systemd-analyze verify of systemd/migclock-agent.service
+#   agent_unit_verify  systemd-analyze verify of systemd/migclock-agent.service.in
 if(TARGET migclock_agent_core AND TARGET migclock-hook)
   add_executable(agent_unit_tests
     ${CMAKE_CURRENT_LIST_DIR}/domain_xml_test.cpp
@@ -59,6 +59,6 @@ if(TARGET migclock_agent_core AND TARGET migclock-hook)
   if(SYSTEMD_ANALYZE)
     add_test(NAME agent_unit_verify
       COMMAND ${CMAKE_CURRENT_LIST_DIR}/verify_unit.sh ${SYSTEMD_ANALYZE}
-              ${PROJECT_SOURCE_DIR}/systemd/migclock-agent.service $<TARGET_FILE:migclock-agent>)
+              ${PROJECT_SOURCE_DIR}/systemd/migclock-agent.service.in $<TARGET_FILE:migclock-agent>)
   endif()
 endif()

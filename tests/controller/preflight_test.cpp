@@ -134,5 +134,25 @@ TEST_F(Preflight, AnOffsetOlderThan10MinFailsRealtimeOffsetAsTooOld) {
   EXPECT_TRUE(renewed.reasons.empty());
 }
 
+// The per-host series the alerts use (docs/monitoring/alerts.yml): heartbeat
+// age on the controller's clock, the latest offset and uncertainty in
+// seconds; a host without a measured offset has no offset series.
+TEST_F(Preflight, MetricsCarryEachHostsHeartbeatAgeAndOffset) {
+  register_both();
+  report_offset("hv-a", 2'500'000);
+  clock.advance_ns(90 * kSecond);
+  auto m = reader("GET", "/metrics");
+  ASSERT_EQ(m.status, 200u);
+  for (const char* line : {"migclock_host_heartbeat_age_seconds{host=\"hv-a\"} 90\n",
+                           "migclock_host_heartbeat_age_seconds{host=\"hv-b\"} 90\n",
+                           "migclock_host_clock_offset_seconds{host=\"hv-a\"} 0.0025\n",
+                           "migclock_host_clock_offset_uncertainty_seconds{host=\"hv-a\"} 1e-07\n"})
+    EXPECT_NE(m.body.find(line), std::string::npos) << line << " not in\n" << m.body;
+  EXPECT_EQ(m.body.find("migclock_host_clock_offset_seconds{host=\"hv-b\"}"), std::string::npos);
+  register_host("hv-b");  // a heartbeat
+  EXPECT_NE(reader("GET", "/metrics").body.find("migclock_host_heartbeat_age_seconds{host=\"hv-b\"} 0\n"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace migclock::controller::testing

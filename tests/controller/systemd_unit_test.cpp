@@ -1,4 +1,5 @@
-// systemd/migclock-controller.service passes `systemd-analyze verify`.
+// systemd/migclock-controller.service.in, filled in as install fills it,
+// passes `systemd-analyze verify`.
 // PID 1 here is not systemd, but verify works on unit files given a root
 // that holds the systemd units and the binary at the ExecStart path: the
 // test builds such a temp root (the binary is installed into it).
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "migclock/net/client.hpp"
 #include "net_test_support.hpp"
@@ -45,11 +47,17 @@ struct UnitRoot {
   }
 };
 
+// The template with install's substitutions (packaging/CMakeLists.txt);
+// the unit root holds the binary in /usr/local/bin.
 std::string unit_text() {
-  std::ifstream f(std::string(MIGCLOCK_SOURCE_DIR) + "/systemd/migclock-controller.service");
+  std::ifstream f(std::string(MIGCLOCK_SOURCE_DIR) + "/systemd/migclock-controller.service.in");
   std::stringstream ss;
   ss << f.rdbuf();
-  return ss.str();
+  std::string text = ss.str();
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"@MIGCLOCK_BINDIR@", "/usr/local/bin"},
+                                 {"@MIGCLOCK_DOCDIR@", "/usr/local/share/doc/migclock-controller"}})
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at)) text.replace(at, from.size(), to);
+  return text;
 }
 
 TEST(SystemdUnit, VerifiesCleanly) {

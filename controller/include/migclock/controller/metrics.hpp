@@ -1,6 +1,7 @@
 // Prometheus text exposition: requests by route and code, journal commit
-// latency, clock-offset histogram; migrations by phase are read from the
-// state at scrape time (render() takes them as input).
+// latency and failures, clock-offset histogram; migrations by phase and the
+// per-host gauges are read from the state at scrape time (render() and
+// render_hosts() take them as input).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "migclock/controller/model.hpp"
 
 namespace migclock::controller {
 
@@ -32,6 +35,13 @@ class Metrics {
   void observe_commit(double seconds, std::size_t records, std::size_t requests);
   void observe_offset(int64_t offset_ns, int64_t uncertainty_ns);
   void count_outcome(const std::string& outcome);  // verified | failed | degraded
+  void count_commit_failure();
+
+  // Per host: heartbeat age and the latest clock offset (θ = controller −
+  // host) with its uncertainty, for alerts on silent agents and drifting
+  // hosts (docs/monitoring/alerts.yml). A host without an offset yet has
+  // no offset series.
+  static std::string render_hosts(const std::vector<Host>& hosts, int64_t now_ns);
 
   // `phases`: current migrations per phase name.
   std::string render(const std::vector<std::pair<std::string, int64_t>>& phases) const;
@@ -40,6 +50,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, unsigned>, uint64_t> requests_;
   std::map<std::string, uint64_t> outcomes_;
+  uint64_t commit_failures_ = 0;
   Histogram commit_seconds_;
   Histogram commit_batch_;
   Histogram offset_abs_seconds_;
