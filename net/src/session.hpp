@@ -4,6 +4,7 @@
 // plain TCP and unix sockets share one implementation.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -40,6 +41,7 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 struct Shared {
   ServerOptions options;
   Server::Handler handler;
+  std::atomic<uint64_t> handler_exceptions{0};
   std::mutex mutex;
   bool stopped = false;
 };
@@ -175,7 +177,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (shared->stopped) return;
       asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
     });
-    shared_->handler(std::move(req), std::move(responder));
+    // A handler that throws must not take the io thread (and with it the
+    // process) down: the client gets a 500, the application hears of it.
+    const Responder keep = responder;
+    const std::string what = req.method + " " + req.path;
+    try {
+      shared_->handler(std::move(req), std::move(responder));
+    } catch (const std::exception& e) {
+      handler_failed(keep, what, e.what());
+    } catch (...) {
+      handler_failed(keep, what, "unknown exception");
+    }
+  }
+
+  void handler_failed(const Responder& out, const std::string& what, const std::string& why) {
+    shared_->handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+    if (shared_->options.on_handler_exception) shared_->options.on_handler_exception(what, why);
+    out.send(problem(ApiErrc::internal, "internal error while handling " + what));
   }
 
   void fail_read(const beast::error_code& ec) {
