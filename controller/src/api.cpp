@@ -68,6 +68,21 @@ void Api::reply(const net::Responder& out, net::Response r) {
   });
 }
 
+std::optional<std::string> Api::agent_host(const net::Request& req) {
+  auto t = core.token(req.bearer_token());
+  if (!t || t->scope != Scope::agent) return std::nullopt;
+  return t->host;
+}
+
+std::optional<net::Problem> Api::not_acting_as(const net::Request& req, const std::string& host, const char* field) {
+  auto mine = agent_host(req);
+  if (!mine || *mine == host) return std::nullopt;
+  if (mine->empty())
+    return problem(ApiErrc::forbidden, "this agent token is not bound to a host yet: it binds to the host of its first "
+                                       "heartbeat (PUT /api/v1/hosts/{hostname})", field);
+  return problem(ApiErrc::forbidden, "this agent token acts for host '" + *mine + "' only, not '" + host + "'", field);
+}
+
 void Api::add_read(std::string method, std::string pattern, unsigned tag, net::Router::SyncHandler h) {
   router_.add(std::move(method), std::move(pattern), tag,
               [this, h = std::move(h)](const net::Request& req, const net::Params& p, net::Responder out) {
@@ -97,6 +112,14 @@ net::Outcome<int64_t> query_int(const net::Request& req, const std::string& name
                        std::to_string(hi) + "]",
                    name);
   return static_cast<int64_t>(v);
+}
+
+std::optional<net::Problem> results_limits(const rapidjson::Value& results, const std::string& json) {
+  if (results.IsObject() && results.MemberCount() > kMaxResultKeys)
+    return problem(ApiErrc::bad_request, "results has more than " + std::to_string(kMaxResultKeys) + " keys", "results");
+  if (json.size() > kMaxResultBytes)
+    return problem(ApiErrc::payload_too_large, "results over " + std::to_string(kMaxResultBytes) + " bytes", "results");
+  return std::nullopt;
 }
 
 bool valid_name(const std::string& s) {

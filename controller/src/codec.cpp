@@ -216,7 +216,9 @@ Result<Command> command_from_json(const std::string& json) {
 std::string token_to_json(const Token& t) {
   JsonWriter w;
   w.begin_object().key("scope").value(scope_name(t.scope)).key("created_ns").value(t.created_ns)
-      .key("label").value(t.label).end_object();
+      .key("label").value(t.label);
+  if (!t.host.empty()) w.key("host").value(t.host);
+  w.end_object();
   return w.str();
 }
 
@@ -225,7 +227,7 @@ Result<Token> token_from_json(const std::string& hash, const std::string& json) 
     Token t;
     t.hash = hash;
     std::string scope;
-    r.string("scope", scope).int64("created_ns", t.created_ns).string("label", t.label);
+    r.string("scope", scope).int64("created_ns", t.created_ns).string("label", t.label).string("host", t.host, false);
     t.scope = scope_from(scope).value_or(Scope::read);
     return t;
   });

@@ -32,6 +32,7 @@ class Metrics {
   void observe_commit(double seconds, std::size_t records, std::size_t requests);
   void observe_offset(int64_t offset_ns, int64_t uncertainty_ns);
   void count_outcome(const std::string& outcome);  // verified | failed | degraded
+  void count_handler_exception();                   // a handler threw; answered 500
 
   // `phases`: current migrations per phase name.
   std::string render(const std::vector<std::pair<std::string, int64_t>>& phases) const;
@@ -40,6 +41,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, unsigned>, uint64_t> requests_;
   std::map<std::string, uint64_t> outcomes_;
+  uint64_t handler_exceptions_ = 0;
   Histogram commit_seconds_;
   Histogram commit_batch_;
   Histogram offset_abs_seconds_;
