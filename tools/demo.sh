@@ -40,14 +40,17 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$demo"; }
 trap cleanup EXIT
 port=$((20000 + $$ % 20000))
-"$bin/migclock-controller" token create --data-dir "$demo/ctl" --scope agent >"$demo/agent.token"
+# One agent token per host: a token acts for the host it is bound to only.
+for h in src dst; do
+  "$bin/migclock-controller" token create --data-dir "$demo/ctl" --scope agent --host "demo-$h" >"$demo/agent-$h.token"
+done
 "$bin/migclock-controller" --listen "127.0.0.1:$port" --data-dir "$demo/ctl" --plain-http \
   >"$demo/controller.log" 2>&1 &
 pids+=($!)
 for h in src dst; do
   mkdir -p "$demo/$h"
   "$bin/migclock-agent" --uri test:///default --socket "$demo/$h/agent.sock" --state-dir "$demo/$h/state" \
-    --hostname "demo-$h" --controller "http://127.0.0.1:$port" --token-file "$demo/agent.token" \
+    --hostname "demo-$h" --controller "http://127.0.0.1:$port" --token-file "$demo/agent-$h.token" \
     >"$demo/agent-$h.log" 2>&1 &
   pids+=($!)
 done

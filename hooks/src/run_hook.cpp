@@ -4,9 +4,12 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "agent_client.hpp"
+#include "migclock/common/text_guard.hpp"
+#include "migclock/net/json.hpp"
 
 namespace migclock::hook {
 
@@ -66,12 +69,14 @@ int migrate_begin(const HookCall& c, const HookSettings& s, std::string& out, st
   if (c.xml.empty()) return unanswered(s, c, "no domain XML on stdin", err);
   // The filter waits for the agent a little longer than plain events: it
   // decides whether this migration may proceed.
-  auto reply = post_to_agent(s.socket, "/api/v1/hook/migrate-begin", migrate_body(c), s.timeout_ms * 2);
+  auto reply = post_to_agent(s.socket, "/api/v1/hook/migrate-begin", migrate_body(c),
+                             std::min(s.timeout_ms * 2, kMigrateBeginMaxMs));
   if (!reply) return unanswered(s, c, reply.error().message(), err);
-  rapidjson::Document d;
-  d.Parse(reply->body.c_str());
-  if (reply->status != 200 || d.HasParseError() || !d.IsObject())
-    return unanswered(s, c, "agent answered HTTP " + std::to_string(reply->status) + ": " + reply->body, err);
+  // Depth-capped like every JSON migclock parses (net::parse_object).
+  auto parsed = net::parse_object(reply->body);
+  if (reply->status != 200 || !parsed)
+    return unanswered(s, c, "agent answered HTTP " + std::to_string(reply->status) + ": " + log_safe(reply->body, 512), err);
+  const rapidjson::Document& d = *parsed;
   const std::string action = str(d, "action");
   if (action == "pin") {
     out = str(d, "xml");
