@@ -1,9 +1,12 @@
 #include "migclock/agent/local_api.hpp"
 
 #include <grp.h>
-#include <pwd.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <vector>
 
 #include "migclock/agent/sync_json.hpp"
@@ -13,6 +16,26 @@
 
 namespace migclock::agent {
 
+namespace {
+// The supplementary groups the peer process has now ("Groups:" of
+// /proc/PID/status), not those /etc/group lists for its user: a process may
+// have dropped a group (or been given one) since its user logged in.
+// nullopt when the process is gone or unreadable.
+std::optional<std::vector<gid_t>> process_groups(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Groups:", 0) != 0) continue;
+    std::istringstream ids(line.substr(7));
+    std::vector<gid_t> out;
+    for (unsigned long g; ids >> g;) out.push_back(static_cast<gid_t>(g));
+    return out;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 bool peer_allowed(const PeerCred& peer, const std::string& group, uid_t self_uid) {
   if (peer.uid == 0 || peer.uid == self_uid) return true;
   if (group.empty()) return false;
@@ -20,18 +43,8 @@ bool peer_allowed(const PeerCred& peer, const std::string& group, uid_t self_uid
   if (!g) return false;
   if (peer.gid == g->gr_gid) return true;
   // Supplementary groups: SO_PEERCRED carries only the primary gid.
-  struct passwd* pw = ::getpwuid(peer.uid);
-  if (!pw) return false;
-  int n = 64;
-  std::vector<gid_t> groups(n);
-  if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
-    groups.resize(n);
-    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) return false;
-  }
-  for (int i = 0; i < n; ++i) {
-    if (groups[i] == g->gr_gid) return true;
-  }
-  return false;
+  const auto groups = process_groups(peer.pid);
+  return groups && std::find(groups->begin(), groups->end(), g->gr_gid) != groups->end();
 }
 
 ApiResponse error_response(const net::Problem& p) {

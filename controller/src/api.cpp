@@ -33,6 +33,10 @@ std::optional<net::Response> Api::gate(const net::Request& req, const net::Match
     return r;
   }
   if (m.route->tag == kPublic) return std::nullopt;
+  // Two Authorization headers: which one a proxy checked is unknowable.
+  std::size_t auths = 0;
+  for (const auto& [name, value] : req.headers) auths += name == "authorization";
+  if (auths > 1) return net::to_response(problem(ApiErrc::bad_request, "more than one Authorization header"));
   std::string token = req.bearer_token();
   if (token.empty())
     return net::to_response(problem(ApiErrc::unauthorized, "missing bearer token (Authorization: Bearer <token>)"));
@@ -92,8 +96,9 @@ void Api::add_read(std::string method, std::string pattern, unsigned tag, net::R
 
 net::Outcome<rapidjson::Document> json_body(const net::Request& req) {
   std::string ct = req.header("content-type");
-  if (!ct.empty() && ct.rfind("application/json", 0) != 0)
-    return problem(ApiErrc::unsupported_media_type, "expected Content-Type application/json, got " + ct);
+  if (ct.rfind("application/json", 0) != 0)
+    return problem(ApiErrc::unsupported_media_type,
+                   "expected Content-Type application/json, got " + (ct.empty() ? std::string("none") : "'" + ct + "'"));
   if (req.body.empty()) return problem(ApiErrc::invalid_json, "request body is empty; a JSON object is required");
   return net::parse_object(req.body);
 }

@@ -31,8 +31,13 @@ std::optional<net::Problem> check_results(const rapidjson::Value& results) {
   return r.problem();
 }
 
+struct Uploaded {
+  serialization::Format format;
+  std::string vm_key;  // vm.uuid, or vm.name without one: what the agent announces with
+};
+
 // Decode + validate an uploaded snapshot; the Problem names what is wrong.
-net::Outcome<serialization::Format> check_snapshot(const Request& req) {
+net::Outcome<Uploaded> check_snapshot(const Request& req) {
   std::string ct = req.header("content-type");
   serialization::Format f;
   if (ct.rfind(kEnvelopeType, 0) == 0 || ct.rfind("application/octet-stream", 0) == 0) f = serialization::Format::binary;
@@ -48,7 +53,7 @@ net::Outcome<serialization::Format> check_snapshot(const Request& req) {
     for (const auto& e : errors) msg += " " + e.to_string() + ";";
     return problem(ApiErrc::bad_request, msg, "snapshot." + errors.front().field);
   }
-  return f;
+  return Uploaded{f, snap->vm.uuid.empty() ? snap->vm.name : snap->vm.uuid};
 }
 
 std::string page_json(const MigrationPage& page) {
@@ -203,11 +208,18 @@ void Api::add_migration_routes() {
   router_.add("PUT", "/api/v1/migrations/{id}/snapshot", kAgent, [this](const Request& req, const Params& p, Responder out) {
     // The source captures; no other host may put words in its mouth.
     // (An unknown id is put_snapshot's 404, after the body is judged.)
-    if (auto m = core.migration(p.at("id")))
+    auto m = core.migration(p.at("id"));
+    if (m)
       if (auto no = not_acting_as(req, m->source, "source")) return out.send(*no);
-    auto format = check_snapshot(req);
-    if (!format) return out.send(format.problem());
-    commit<Migration>(core.put_snapshot(p.at("id"), req.body, serialization::format_name(*format)), out,
+    auto up = check_snapshot(req);
+    if (!up) return out.send(up.problem());
+    // Another VM's clock state would be restored into this one. (Not the
+    // host: an owned VMM names the machine, its agent may go by --hostname;
+    // the uploader is the source by its token.)
+    if (m && up->vm_key != m->vm_uuid)
+      return out.send(problem(ApiErrc::conflict, "the snapshot is of VM '" + up->vm_key + "', migration " + m->id +
+                                                     " moves '" + m->vm_uuid + "'", "snapshot.vm.uuid"));
+    commit<Migration>(core.put_snapshot(p.at("id"), req.body, serialization::format_name(up->format)), out,
                       [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
   });
 

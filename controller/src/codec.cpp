@@ -1,5 +1,7 @@
 #include "migclock/controller/codec.hpp"
 
+#include "migclock/common/text_guard.hpp"
+
 namespace migclock::controller {
 
 using net::FieldReader;
@@ -114,7 +116,9 @@ template <class F>
 Result<typename std::invoke_result_t<F, const rapidjson::Value&, FieldReader&>> read_doc(const char* what,
                                                                                         const std::string& json,
                                                                                         F&& f) {
-  auto d = net::parse_object(json, 64);
+  // Journals written before strings were checked may hold ill-formed UTF-8
+  // that a peer got stored: repaired (U+FFFD) rather than refusing to start.
+  auto d = net::parse_object(first_invalid_utf8(json) == std::string::npos ? json : valid_utf8(json), 64);
   if (!d) return load_error(what, d.problem());
   FieldReader r(*d);
   auto v = f(*d, r);

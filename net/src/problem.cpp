@@ -17,8 +17,9 @@ constexpr Row kTable[] = {
     {406, "not_acceptable"}, {408, "request_timeout"},  {409, "conflict"},
     {413, "payload_too_large"}, {415, "unsupported_media_type"}, {431, "headers_too_large"},
     {500, "internal"},      {503, "unavailable"},       {504, "timeout"},
+    {501, "not_implemented"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(ApiErrc::timeout) + 1);
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(ApiErrc::not_implemented) + 1);
 }  // namespace
 
 unsigned status_of(ApiErrc e) { return kTable[static_cast<size_t>(e)].status; }

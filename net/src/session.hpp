@@ -46,6 +46,8 @@ struct Shared {
   bool stopped = false;
 };
 
+// True when a Transfer-Encoding value is exactly "chunked" (any case, spaces around).
+bool only_chunked(beast::string_view value);
 // Request head + body → transport-free Request (percent-decoding the target).
 bool to_request(const http::request<http::string_body>& in, Request& out);
 http::response<http::string_body> to_beast(const Response& r, unsigned version, bool keep_alive,
@@ -133,6 +135,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // fired; its cancel came too late to stop the read, so stop here.
     if (ec || timed_out_) return fail_read(ec);
     const auto& head = parser_->get();
+    // Beast decodes only the chunked framing: "gzip, chunked" would hand the
+    // handler compressed bytes as if they were the body. Refuse any other coding.
+    if (auto te = head.find(http::field::transfer_encoding); te != head.end() && !only_chunked(te->value())) {
+      return reply_and_close(to_response(problem(
+          ApiErrc::not_implemented, "Transfer-Encoding '" + std::string(te->value().substr(0, 64)) +
+                                        "' is not supported (chunked only)")));
+    }
     std::size_t limit = shared_->options.body_limit;
     if (shared_->options.body_limit_for) {
       std::string target(head.target());

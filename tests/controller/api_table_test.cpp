@@ -115,7 +115,7 @@ TEST_F(ApiTable, EveryDocumentedRouteAnswersItsSuccessStatusToAValidRequest) {
   const std::string offset = R"({"offset_ns":1000,"uncertainty_ns":100,"rtt_ns":200,"samples":8,"measured_at_ns":1})";
   for (const char* h : {"hv-a", "hv-b"})
     ASSERT_EQ(agent_of(h, "POST", std::string("/api/v1/hosts/") + h + "/clock-offset", offset).status, 204u);
-  const std::string envelope = ser::encode(ser::testing::sample_snapshot(2), ser::Format::binary).value();
+  const std::string envelope = snapshot_of("u-with", 2), envelope_without = snapshot_of("u-without", 2);
   const std::string envelope_type = "application/vnd.migclock.snapshot";
   // A migration with a snapshot (its GET, restore inputs), one without (the PUT).
   const std::string with = announce("u-with"), without = announce("u-without");
@@ -157,7 +157,7 @@ TEST_F(ApiTable, EveryDocumentedRouteAnswersItsSuccessStatusToAValidRequest) {
       {"GET /api/v1/migrations", {"/api/v1/migrations?active=true&limit=10"}},
       {"GET /api/v1/migrations/{id}", {m + with}},
       {"POST /api/v1/migrations/{id}/events", {m + with + "/events", R"({"phase":"shipped","host":"hv-a","at_ns":1})"}},
-      {"PUT /api/v1/migrations/{id}/snapshot", {m + without + "/snapshot", envelope, envelope_type}},
+      {"PUT /api/v1/migrations/{id}/snapshot", {m + without + "/snapshot", envelope_without, envelope_type}},
       {"GET /api/v1/migrations/{id}/snapshot", {m + with + "/snapshot"}},
       {"GET /api/v1/migrations/{id}/restore-inputs",
        {m + with + "/restore-inputs?destination=hv-b", "", "application/json", "hv-b"}},

@@ -152,6 +152,7 @@ void agent_stream(const std::string& url, const std::string& token, int h, Ledge
     int stage = i % 4;  // 0: announced, 1: source-captured, 2: resumed (in flight), 3: verified
     if (stage == 0) continue;
     auto snap = ser::testing::sample_snapshot(4);
+    snap.vm.uuid = vm;  // the migration's VM
     snap.clock.clock_ns += h * 1'000'000 + i;  // distinct bytes per migration
     std::string envelope = ser::encode(snap, ser::Format::binary).value();
     record([](MigrationLedger& m) { m.unanswered = "source-captured"; });

@@ -1,5 +1,8 @@
 #include "fixture.hpp"
 
+#include "migclock/serialization/snapshot_io.hpp"
+#include "snapshot_fixtures.hpp"
+
 namespace migclock::controller::testing {
 
 using migclock::testing::dev_certs;
@@ -82,6 +85,12 @@ std::string ControllerFixture::announce(const std::string& vm_uuid, const std::s
   EXPECT_TRUE(r.status == 201u || r.status == 200u) << r.body;
   auto d = json(r);
   return d.IsObject() && d.HasMember("id") ? d["id"].GetString() : "";
+}
+
+std::string ControllerFixture::snapshot_of(const std::string& vm_uuid, std::size_t vcpus, bool binary) {
+  auto s = serialization::testing::sample_snapshot(vcpus);
+  s.vm.uuid = vm_uuid;
+  return serialization::encode(s, binary ? serialization::Format::binary : serialization::Format::json).value();
 }
 
 rapidjson::Document json(const net::Response& r) {

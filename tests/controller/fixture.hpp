@@ -49,6 +49,8 @@ struct ControllerFixture : ::testing::Test {
                      const std::string& extra = R"("offset_honoured":"yes","masterclock_possible":true,"invtsc":"yes")");
   std::string announce(const std::string& vm_uuid, const std::string& source = "hv-a",
                        const std::string& destination = "hv-b");
+  // An encoded sample snapshot of VM `vm_uuid` (uploads must be the migration's VM).
+  static std::string snapshot_of(const std::string& vm_uuid, std::size_t vcpus = 1, bool binary = true);
 
   // The controller's clock (null: the system's). Set before SetUp() starts it.
   const TimeSource* time_source = nullptr;

@@ -75,8 +75,7 @@ TEST_F(HostileInput, AForgedSourceOffsetCannotShiftRestoreInputs) {
                        R"({"offset_ns":0,"uncertainty_ns":10,"measured_at_ns":1})").status, 204u);
   std::string id = announce("vm-off", "hv-a", "hv-b");
   auto c = client(agent_token);
-  ASSERT_EQ(c.request("PUT", "/api/v1/migrations/" + id + "/snapshot",
-                      ser::encode(ser::testing::sample_snapshot(1), ser::Format::binary).value(),
+  ASSERT_EQ(c.request("PUT", "/api/v1/migrations/" + id + "/snapshot", snapshot_of("vm-off"),
                       "application/vnd.migclock.snapshot")->status, 200u);
   // hv-b forges hv-a's (the source's) offset: refused.
   EXPECT_EQ(agent_of("hv-b", "POST", "/api/v1/hosts/hv-a/clock-offset",
@@ -94,8 +93,7 @@ TEST_F(HostileInput, AMigrationWithoutDestinationIsNotAStrangersToClaimOrEnd) {
   register_host("hv-c");
   std::string id = announce("vm-x", "hv-a", "");
   auto c = client(agent_token);
-  ASSERT_EQ(c.request("PUT", "/api/v1/migrations/" + id + "/snapshot",
-                      ser::encode(ser::testing::sample_snapshot(1), ser::Format::binary).value(),
+  ASSERT_EQ(c.request("PUT", "/api/v1/migrations/" + id + "/snapshot", snapshot_of("vm-x"),
                       "application/vnd.migclock.snapshot")->status, 200u);
   // hv-c, which does not report the VM: no claim under another name, no
   // destination-side report, no ending it.
@@ -122,8 +120,7 @@ TEST_F(HostileInput, OnlyTheSourceUploadsAndOnlyEndsAnnounce) {
   register_host("hv-c");
   std::string id = announce("vm-s", "hv-a", "hv-b");
   auto c = client(token_for("hv-b"));
-  auto up = c.request("PUT", "/api/v1/migrations/" + id + "/snapshot",
-                      ser::encode(ser::testing::sample_snapshot(1), ser::Format::binary).value(),
+  auto up = c.request("PUT", "/api/v1/migrations/" + id + "/snapshot", snapshot_of("vm-s"),
                       "application/vnd.migclock.snapshot");
   EXPECT_EQ(up->status, 403u) << up->body;
   // Announcing for two other hosts: refused; the destination may announce.
@@ -134,6 +131,19 @@ TEST_F(HostileInput, OnlyTheSourceUploadsAndOnlyEndsAnnounce) {
   EXPECT_EQ(agent_of("hv-c", "POST", "/api/v1/migrations/" + id + "/events",
                      event("failed", "hv-c", R"(,"reason":"x")")).status, 403u);
   EXPECT_EQ(agent_of("hv-b", "POST", "/api/v1/migrations/" + id + "/events", event("resumed", "hv-b")).status, 200u);
+}
+
+TEST_F(HostileInput, ASnapshotOfAnotherVmIs409) {
+  register_host("hv-a");
+  std::string id = announce("vm-m", "hv-a", "hv-b");
+  auto c = client(agent_token);
+  auto other = c.request("PUT", "/api/v1/migrations/" + id + "/snapshot", snapshot_of("vm-other"),
+                         "application/vnd.migclock.snapshot");
+  EXPECT_EQ(other->status, 409u) << other->body;
+  EXPECT_TRUE(has(other->body, "\"field\":\"snapshot.vm.uuid\"")) << other->body;
+  EXPECT_STREQ(json(reader("GET", "/api/v1/migrations/" + id))["phase"].GetString(), "announced");
+  EXPECT_EQ(c.request("PUT", "/api/v1/migrations/" + id + "/snapshot", snapshot_of("vm-m"),
+                      "application/vnd.migclock.snapshot")->status, 200u);
 }
 
 TEST_F(HostileInput, ALegacyAgentTokenBindsToItsFirstHeartbeatForGood) {
@@ -319,6 +329,80 @@ TEST(HostileCli, AnUnknownLogLevelIsRefused) {
   EXPECT_EQ(WEXITSTATUS(pclose(f)), 2);
   EXPECT_TRUE(has(out, "--log-level")) << out;
   (void)std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing
+
+namespace migclock::controller::testing {
+namespace {
+
+// --- doubtful items, decided: refuse ----------------------------------------------
+
+TEST_F(HostileInput, TwoAuthorizationHeadersAreRefused) {
+  // net::Client sets one; two take a raw socket.
+  migclock::testing::TlsRawSocket s(port, migclock::testing::dev_certs().ca);
+  bool closed = false;
+  auto reply = migclock::testing::exchange(s,
+                                           "GET /api/v1/hosts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                               read_token + "\r\nAuthorization: Bearer " + write_token + "\r\n\r\n",
+                                           &closed);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  EXPECT_TRUE(has(reply, "more than one Authorization")) << reply;
+}
+
+TEST_F(HostileInput, AJsonPostWithoutContentTypeIs415) {
+  auto r = as(agent_token, "POST", "/api/v1/migrations", R"({"vm_uuid":"ct","source":"hv-a"})", "");
+  EXPECT_EQ(r.status, 415u) << r.body;
+  r = as(agent_token, "POST", "/api/v1/migrations", R"({"vm_uuid":"ct","source":"hv-a"})", "text/plain");
+  EXPECT_EQ(r.status, 415u) << r.body;
+  EXPECT_EQ(json(reader("GET", "/api/v1/migrations?vm=ct"))["total"].GetInt(), 0);
+}
+
+TEST_F(HostileInput, ATransferCodingOtherThanChunkedIs501) {
+  migclock::testing::TlsRawSocket s(port, migclock::testing::dev_certs().ca);
+  bool closed = false;
+  auto reply = migclock::testing::exchange(
+      s,
+      "POST /api/v1/migrations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+          agent_token + "\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      &closed);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 501", 0), 0u) << reply;
+  EXPECT_TRUE(has(reply, "not_implemented")) << reply;
+  // Plain chunked still works.
+  migclock::testing::TlsRawSocket ok(port, migclock::testing::dev_certs().ca);
+  const std::string body = R"({"vm_uuid":"te","source":"hv-a"})";
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", body.size());
+  reply = migclock::testing::exchange(
+      ok,
+      "POST /api/v1/migrations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+          agent_token + "\r\nTransfer-Encoding: chunked\r\n\r\n" + size + "\r\n" + body + "\r\n0\r\n\r\n",
+      &closed);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 201", 0), 0u) << reply;
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing
+
+namespace migclock::controller::testing {
+namespace {
+
+// A journal from before the UTF-8 check may hold what a peer got stored:
+// the controller still starts, and answers stay valid UTF-8.
+TEST_F(HostileInput, AJournalWithIllFormedUtf8FromAnOlderVersionStillLoads) {
+  register_host("hv-a");
+  std::string id = announce("vm-old");
+  stop();
+  {
+    DbConnection db(data_dir + "/controller.db");
+    db.exec("UPDATE migrations SET json = replace(json, '\"vm_name\":\"n-vm-old\"', '\"vm_name\":\"bad' || "
+            "char(65533) || x'ff' || '\"') WHERE key = '" + id + "'");
+  }
+  start();
+  auto m = reader("GET", "/api/v1/migrations/" + id);
+  ASSERT_EQ(m.status, 200u) << m.body;
+  EXPECT_EQ(first_invalid_utf8(m.body), std::string::npos) << m.body;
 }
 
 }  // namespace

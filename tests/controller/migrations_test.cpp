@@ -92,6 +92,7 @@ TEST_F(Migrations, SnapshotUploadValidatesConvertsAndIsIdempotent) {
   register_host("hv-b");
   std::string id = announce("u4");
   auto snap = ser::testing::sample_snapshot(2);
+  snap.vm.uuid = "u4";
   std::string envelope = ser::encode(snap, ser::Format::binary).value();
   auto c = client(agent_token);
   std::string target = "/api/v1/migrations/" + id + "/snapshot";
@@ -137,14 +138,13 @@ TEST_F(Migrations, RestoreInputsOnlyForTheDestination) {
   register_host("hv-b");
   register_host("hv-c");
   auto c = client(agent_token);
-  auto upload = [&](const std::string& id) {
-    auto up = c.request("PUT", "/api/v1/migrations/" + id + "/snapshot",
-                        ser::encode(ser::testing::sample_snapshot(1), ser::Format::binary).value(),
+  auto upload = [&](const std::string& id, const std::string& vm) {
+    auto up = c.request("PUT", "/api/v1/migrations/" + id + "/snapshot", snapshot_of(vm),
                         "application/vnd.migclock.snapshot");
     ASSERT_EQ(up->status, 200u) << up->body;
   };
   std::string to_b = announce("r1", "hv-a", "hv-b");
-  upload(to_b);
+  upload(to_b, "r1");
   auto no_offsets = agent_of("hv-b", "GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
   EXPECT_EQ(no_offsets.status, 409u);
   EXPECT_NE(no_offsets.body.find("\"field\":\"source\""), std::string::npos) << no_offsets.body;
@@ -169,7 +169,7 @@ TEST_F(Migrations, RestoreInputsOnlyForTheDestination) {
   // No destination recorded: the asker becomes it, durably.
   auto r = agent("POST", "/api/v1/migrations", R"({"vm_uuid":"r2","vm_name":"n","source":"hv-a"})");
   std::string open = json(r)["id"].GetString();
-  upload(open);
+  upload(open, "r2");
   auto first = agent_of("hv-c", "GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-c");
   ASSERT_EQ(first.status, 200u) << first.body;
   EXPECT_STREQ(json(first)["destination"].GetString(), "hv-c");
