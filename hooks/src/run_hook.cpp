@@ -60,8 +60,10 @@ std::string str(const rapidjson::Document& d, const char* k) {
 // the XML as it is; strict stops it before anything moves.
 int unanswered(const HookSettings& s, const HookCall& c, const std::string& why, std::string& err) {
   if (!s.strict) return 0;
-  err = "migclock-hook: migrate begin of '" + c.id + "' refused (policy strict): no answer from the migclock agent at " +
-        s.socket + " (" + s.socket_source + "): " + why + "\n";
+  // stderr lands in libvirt's log: names and replies escaped and cut.
+  err = "migclock-hook: migrate begin of '" + log_safe(c.id) +
+        "' refused (policy strict): no answer from the migclock agent at " + s.socket + " (" + s.socket_source +
+        "): " + why + "\n";
   return 1;
 }
 
@@ -84,7 +86,8 @@ int migrate_begin(const HookCall& c, const HookSettings& s, std::string& out, st
     return 0;
   }
   if (action == "refuse") {
-    err = "migclock-hook: migrate begin of '" + c.id + "' refused (policy strict): " + str(d, "message") + "\n";
+    err = "migclock-hook: migrate begin of '" + log_safe(c.id) + "' refused (policy strict): " +
+          log_safe(str(d, "message"), 1024) + "\n";
     return 1;
   }
   return 0;  // unchanged: empty stdout keeps libvirt's XML
