@@ -208,17 +208,20 @@ void Api::add_migration_routes() {
   router_.add("PUT", "/api/v1/migrations/{id}/snapshot", kAgent, [this](const Request& req, const Params& p, Responder out) {
     // The source captures; no other host may put words in its mouth.
     // (An unknown id is put_snapshot's 404, after the body is judged.)
+    // Both refusals read the migration: answered once it is committed (reply()).
     auto m = core.migration(p.at("id"));
     if (m)
-      if (auto no = not_acting_as(req, m->source, "source")) return out.send(*no);
+      if (auto no = not_acting_as(req, m->source, "source")) return reply(out, net::to_response(*no));
     auto up = check_snapshot(req);
     if (!up) return out.send(up.problem());
     // Another VM's clock state would be restored into this one. (Not the
     // host: an owned VMM names the machine, its agent may go by --hostname;
     // the uploader is the source by its token.)
     if (m && up->vm_key != m->vm_uuid)
-      return out.send(problem(ApiErrc::conflict, "the snapshot is of VM '" + up->vm_key + "', migration " + m->id +
-                                                     " moves '" + m->vm_uuid + "'", "snapshot.vm.uuid"));
+      return reply(out, net::to_response(problem(ApiErrc::conflict,
+                                                 "the snapshot is of VM '" + up->vm_key + "', migration " + m->id +
+                                                     " moves '" + m->vm_uuid + "'",
+                                                 "snapshot.vm.uuid")));
     commit<Migration>(core.put_snapshot(p.at("id"), req.body, serialization::format_name(up->format)), out,
                       [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
   });
