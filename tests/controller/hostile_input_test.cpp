@@ -114,7 +114,7 @@ TEST_F(HostileInput, AMigrationWithoutDestinationIsNotAStrangersToClaimOrEnd) {
   EXPECT_STREQ(json(reader("GET", "/api/v1/migrations/" + id))["phase"].GetString(), "synced");
 }
 
-TEST_F(HostileInput, OnlyTheSourceUploadsAndOnlyEndsAnnounce) {
+TEST_F(HostileInput, OnlyTheSourceUploadsAndOnlyTheEndsAnnounceOrReport) {
   register_host("hv-a");
   register_host("hv-b");
   register_host("hv-c");
