@@ -25,7 +25,9 @@ const char* kUsage =
     "Usage:\n"
     "  migclock-controller --listen HOST:PORT --data-dir DIR --tls-cert PEM --tls-key PEM [options]\n"
     "  migclock-controller --listen 127.0.0.1:PORT --data-dir DIR --plain-http [options]\n"
-    "  migclock-controller token create --data-dir DIR --scope read|write|agent [--label TEXT] [--json]\n"
+    "  migclock-controller token create --data-dir DIR --scope read|write [--label TEXT] [--json]\n"
+    "  migclock-controller token create --data-dir DIR --scope agent --host NAME [--label TEXT] [--json]\n"
+    "                          (an agent token acts for host NAME only)\n"
     "\n"
     "Serves the migclock API (docs/api.md) over HTTPS; the journal is SQLite (WAL)\n"
     "in DIR/controller.db. Every state change is committed before it is acknowledged.\n"
@@ -66,7 +68,7 @@ int64_t to_int(const std::string& flag, const std::string& v) {
 }
 
 int token_main(const std::vector<std::string>& args) {
-  std::string data_dir, scope_s, label;
+  std::string data_dir, scope_s, label, host;
   bool json = false;
   if (args.empty() || args[0] != "create") usage_error("token: the only verb is 'create'");
   for (size_t i = 1; i < args.size(); ++i) {
@@ -77,6 +79,7 @@ int token_main(const std::vector<std::string>& args) {
     if (args[i] == "--data-dir") data_dir = next();
     else if (args[i] == "--scope") scope_s = next();
     else if (args[i] == "--label") label = next();
+    else if (args[i] == "--host") host = next();
     else if (args[i] == "--json") json = true;
     else if (args[i] == "--help") { std::fputs(kUsage, stdout); return 0; }
     else usage_error("unknown option " + args[i]);
@@ -84,12 +87,18 @@ int token_main(const std::vector<std::string>& args) {
   if (data_dir.empty()) usage_error("token create: --data-dir is required");
   auto scope = scope_from(scope_s);
   if (!scope) usage_error("token create: --scope must be read, write or agent");
-  auto secret = create_token(data_dir, *scope, label);
+  if (*scope == Scope::agent && host.empty())
+    usage_error("token create: --scope agent needs --host NAME (an agent token acts for that one host)");
+  if (*scope != Scope::agent && !host.empty()) usage_error("token create: --host is for --scope agent only");
+  auto secret = create_token(data_dir, *scope, label, host);
   if (!secret) {
     std::fprintf(stderr, "migclock-controller: %s\n", secret.error().message().c_str());
     return 1;
   }
-  if (json) std::printf("{\"token\":\"%s\",\"scope\":\"%s\"}\n", secret->c_str(), scope_name(*scope));
+  if (json && !host.empty())
+    std::printf("{\"token\":\"%s\",\"scope\":\"%s\",\"host\":\"%s\"}\n", secret->c_str(), scope_name(*scope),
+                host.c_str());
+  else if (json) std::printf("{\"token\":\"%s\",\"scope\":\"%s\"}\n", secret->c_str(), scope_name(*scope));
   else std::printf("%s\n", secret->c_str());
   return 0;
 }
@@ -115,7 +124,14 @@ int main(int argc, char** argv) {
     else if (a == "--threads") o.threads = static_cast<size_t>(std::max<int64_t>(1, to_int(a, next())));
     else if (a == "--phase-timeout-s") o.phase_timeout_s = std::max<int64_t>(1, to_int(a, next()));
     else if (a == "--read-timeout-ms") o.read_timeout_ms = std::max<int64_t>(10, to_int(a, next()));
-    else if (a == "--log-level") spdlog::set_level(spdlog::level::from_str(next()));
+    else if (a == "--log-level") {
+      // spdlog maps an unknown name to "off": a typo would silence the log.
+      const std::string lv = next();
+      const auto level = spdlog::level::from_str(lv);
+      if (level == spdlog::level::off && lv != "off")
+        usage_error("--log-level must be trace, debug, info, warn, error, critical or off, not '" + lv + "'");
+      spdlog::set_level(level);
+    }
     else usage_error("unknown option " + a);
   }
   tls_from_credentials(o);

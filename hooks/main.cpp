@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bounded_stdin.hpp"
 #include "install.hpp"
 #include "migclock/agent/domain_xml.hpp"
 #include "run_hook.hpp"
@@ -92,12 +93,16 @@ int main(int argc, char** argv) {
   std::string error;
   auto call = parse_hook_call(args, &error);
   if (!call) {
-    std::cerr << "migclock-hook: " << error << " (see --help)\n";
-    return 2;
+    // libvirt always passes four; whatever ran us otherwise, a hook must
+    // never be what aborts a migration: say so and fail open.
+    std::cerr << "migclock-hook: " << error << " (see --help); nothing done\n";
+    return 0;
   }
-  // libvirt writes the XML and closes stdin; read all of it so it never
-  // blocks on a full pipe.
-  call->xml.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  // libvirt writes the XML and closes stdin; read it (so it never blocks
+  // on a full pipe), but within a size and a time bound.
+  StdinRead in = read_bounded(STDIN_FILENO);
+  if (!in.problem.empty()) std::cerr << "migclock-hook: " << in.problem << "\n";
+  call->xml = std::move(in.data);
   call->uuid = migclock::agent::xml_text_of(call->xml, "uuid");
   const HookSettings settings = resolve_settings();
   if (!settings.error.empty()) std::cerr << "migclock-hook: " << settings.error << " (ignored)\n";

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "migclock/common/text_guard.hpp"
 #include "migclock/agent/agent.hpp"
 #include "migclock/agent/domain_xml.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
@@ -71,7 +72,9 @@ void Agent::record_hook_event(const HookEvent& ev) {
     if (auto rec = inventory_.find_by_name(ev.name)) uuid = rec->uuid;
   }
   const std::string what = "hook " + ev.op + " " + ev.sub_op;
-  spdlog::info("vm={} uuid={}: {} (extra {})", ev.name, uuid, what, ev.extra);
+  // Whatever a local peer posted: escaped and cut, so it can neither forge
+  // log lines (a '\n' in a name) nor flood them.
+  spdlog::info("vm={} uuid={}: {} (extra {})", log_safe(ev.name), log_safe(uuid, 64), log_safe(what), log_safe(ev.extra));
   if (!uuid.empty()) inventory_.note_event(uuid, what, now);
 }
 

@@ -95,7 +95,14 @@ void Agent::ship_once() {
   // Heartbeat (protocol §1) at most every 10 s; also tells the controller
   // which VMs live here.
   const int64_t now = time_.monotonic_raw_ns();
-  if (now - last_heartbeat_mono_ns_ >= 10'000'000'000) {
+  bool sync_reports = false;
+  {
+    std::lock_guard<std::mutex> lock(ship_mu_);
+    sync_reports = !reports_.empty();
+  }
+  // Before a sync report too: the controller takes a destination nobody
+  // named only from a host whose heartbeat reports the VM running there.
+  if (now - last_heartbeat_mono_ns_ >= 10'000'000'000 || sync_reports) {
     if (auto st = link_->register_host(host_, inventory_.all()); st) {
       last_heartbeat_mono_ns_ = now;
       // The controller's clock vs ours (protocol §2): what makes elapsed

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "migclock/agent/masterclock_trace.hpp"
+#include "migclock/common/text_guard.hpp"
 #include "migclock/agent/qemu_process.hpp"
 #include "migclock/agent_sync/libvirt_channel.hpp"
 #include "migclock/agent_sync/offset_measurement.hpp"
@@ -16,6 +17,7 @@ namespace {
 
 Result<rapidjson::Document> parse_return(const std::string& text, const std::string& what) {
   rapidjson::Document doc;
+  if (!json_depth_ok(text)) return make_error(errc::malformed_input, what + ": reply nests too deep");
   doc.Parse(text.c_str());
   if (doc.HasParseError() || !doc.IsObject()) return make_error(errc::malformed_input, what + ": reply is not JSON");
   if (!doc.HasMember("return")) return make_error(errc::malformed_input, what + ": reply has no \"return\": " + text);

@@ -1,9 +1,12 @@
 #include "migclock/agent/local_api.hpp"
 
 #include <grp.h>
-#include <pwd.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <vector>
 
 #include "migclock/agent/sync_json.hpp"
@@ -14,6 +17,26 @@
 
 namespace migclock::agent {
 
+namespace {
+// The supplementary groups the peer process has now ("Groups:" of
+// /proc/PID/status), not those /etc/group lists for its user: a process may
+// have dropped a group (or been given one) since its user logged in.
+// nullopt when the process is gone or unreadable.
+std::optional<std::vector<gid_t>> process_groups(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Groups:", 0) != 0) continue;
+    std::istringstream ids(line.substr(7));
+    std::vector<gid_t> out;
+    for (unsigned long g; ids >> g;) out.push_back(static_cast<gid_t>(g));
+    return out;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 bool peer_allowed(const PeerCred& peer, const std::string& group, uid_t self_uid) {
   if (peer.uid == 0 || peer.uid == self_uid) return true;
   if (group.empty()) return false;
@@ -21,41 +44,25 @@ bool peer_allowed(const PeerCred& peer, const std::string& group, uid_t self_uid
   if (!g) return false;
   if (peer.gid == g->gr_gid) return true;
   // Supplementary groups: SO_PEERCRED carries only the primary gid.
-  struct passwd* pw = ::getpwuid(peer.uid);
-  if (!pw) return false;
-  int n = 64;
-  std::vector<gid_t> groups(n);
-  if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
-    groups.resize(n);
-    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) return false;
-  }
-  for (int i = 0; i < n; ++i) {
-    if (groups[i] == g->gr_gid) return true;
-  }
-  return false;
+  const auto groups = process_groups(peer.pid);
+  return groups && std::find(groups->begin(), groups->end(), g->gr_gid) != groups->end();
 }
 
-ApiResponse error_response(const Error& e) {
+ApiResponse error_response(const net::Problem& p) {
   // net/'s table is the one mapping from errors to status codes, shared
   // with the controller.
-  const net::Response r = net::to_response(net::problem_from(e));
+  const net::Response r = net::to_response(p);
   return ApiResponse{static_cast<int>(r.status), r.content_type, r.body};
 }
+
+ApiResponse error_response(const Error& e) { return error_response(net::problem_from(e)); }
 
 namespace {
 
 ApiResponse json_ok(net::JsonWriter& j, int status = 200) { return ApiResponse{status, "application/json", j.str()}; }
 
-Result<rapidjson::Document> parse_body(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.c_str(), body.size());
-  if (d.HasParseError() || !d.IsObject()) return make_error(errc::malformed_input, "body: not a JSON object");
-  return d;
-}
-
-std::string str_field(const rapidjson::Document& d, const char* k) {
-  return d.HasMember(k) && d[k].IsString() ? std::string(d[k].GetString(), d[k].GetStringLength()) : std::string();
-}
+// The hook's strings: libvirt's names are short; anything near this is hostile.
+constexpr std::size_t kMaxHookField = 4096;
 
 std::string query_param(const std::string& target, const std::string& key) {
   const auto q = target.find('?');
@@ -157,16 +164,19 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
     }
   }
   if (post && path == "/api/v1/hook/events") {
-    auto d = parse_body(req.body);
-    if (!d) return error_response(d.error());
+    // net::parse_object: nesting capped before parsing (a local peer's
+    // 200,000 '[' once overflowed the stack), UTF-8 and duplicate keys refused.
+    auto d = net::parse_object(req.body);
+    if (!d) return error_response(d.problem());
     HookEvent ev;
-    ev.object = str_field(*d, "object");
-    ev.name = str_field(*d, "name");
-    ev.op = str_field(*d, "op");
-    ev.sub_op = str_field(*d, "sub_op");
-    ev.extra = str_field(*d, "extra");
-    ev.uuid = str_field(*d, "uuid");
-    if (d->HasMember("sent_at_ns") && (*d)["sent_at_ns"].IsInt64()) ev.sent_at_ns = (*d)["sent_at_ns"].GetInt64();
+    int64_t sent_at_ns = 0;
+    net::FieldReader r(*d);
+    r.string("object", ev.object, false, kMaxHookField).string("name", ev.name, false, kMaxHookField)
+        .string("op", ev.op, true, kMaxHookField).string("sub_op", ev.sub_op, false, kMaxHookField)
+        .string("extra", ev.extra, false, kMaxHookField).string("uuid", ev.uuid, false, kMaxHookField)
+        .int64("sent_at_ns", sent_at_ns, false);
+    if (!r.ok()) return error_response(*r.problem());
+    ev.sent_at_ns = sent_at_ns;
     if (ev.op.empty()) return error_response(make_error(errc::invalid_argument, "op: required"));
     agent_.record_hook_event(ev);
     net::JsonWriter j;
@@ -176,11 +186,14 @@ ApiResponse LocalApi::handle(const ApiRequest& req) {
     return json_ok(j);
   }
   if (post && path == "/api/v1/hook/migrate-begin") {
-    auto d = parse_body(req.body);
-    if (!d) return error_response(d.error());
-    const std::string xml = str_field(*d, "xml");
+    auto d = net::parse_object(req.body);
+    if (!d) return error_response(d.problem());
+    std::string name, xml;
+    net::FieldReader fr(*d);
+    fr.string("name", name, false, kMaxHookField).string("xml", xml, true, req.body.size());
+    if (!fr.ok()) return error_response(*fr.problem());
     if (xml.empty()) return error_response(make_error(errc::invalid_argument, "xml: required"));
-    const auto r = agent_.migrate_begin(str_field(*d, "name"), xml);
+    const auto r = agent_.migrate_begin(name, xml);
     net::JsonWriter j;
     j.begin_object();
     j.key("action").value(to_string(r.decision.action));

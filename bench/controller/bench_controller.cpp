@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
       ao.tls_key = certs + "/server.key";
       o.ca = certs + "/ca.pem";
     }
-    o.token = controller::create_token(dir, controller::Scope::agent, "bench").value();
+    o.token = controller::create_token(dir, controller::Scope::agent, "bench", "hv-a").value();
     app = std::make_unique<controller::App>(ao);
     auto port = app->start();
     if (!port) {

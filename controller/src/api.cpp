@@ -33,6 +33,10 @@ std::optional<net::Response> Api::gate(const net::Request& req, const net::Match
     return r;
   }
   if (m.route->tag == kPublic) return std::nullopt;
+  // Two Authorization headers: which one a proxy checked is unknowable.
+  std::size_t auths = 0;
+  for (const auto& [name, value] : req.headers) auths += name == "authorization";
+  if (auths > 1) return net::to_response(problem(ApiErrc::bad_request, "more than one Authorization header"));
   std::string token = req.bearer_token();
   if (token.empty())
     return net::to_response(problem(ApiErrc::unauthorized, "missing bearer token (Authorization: Bearer <token>)"));
@@ -68,6 +72,21 @@ void Api::reply(const net::Responder& out, net::Response r) {
   });
 }
 
+std::optional<std::string> Api::agent_host(const net::Request& req) {
+  auto t = core.token(req.bearer_token());
+  if (!t || t->scope != Scope::agent) return std::nullopt;
+  return t->host;
+}
+
+std::optional<net::Problem> Api::not_acting_as(const net::Request& req, const std::string& host, const char* field) {
+  auto mine = agent_host(req);
+  if (!mine || *mine == host) return std::nullopt;
+  if (mine->empty())
+    return problem(ApiErrc::forbidden, "this agent token is not bound to a host yet: it binds to the host of its first "
+                                       "heartbeat (PUT /api/v1/hosts/{hostname})", field);
+  return problem(ApiErrc::forbidden, "this agent token acts for host '" + *mine + "' only, not '" + host + "'", field);
+}
+
 void Api::add_read(std::string method, std::string pattern, unsigned tag, net::Router::SyncHandler h) {
   router_.add(std::move(method), std::move(pattern), tag,
               [this, h = std::move(h)](const net::Request& req, const net::Params& p, net::Responder out) {
@@ -77,8 +96,9 @@ void Api::add_read(std::string method, std::string pattern, unsigned tag, net::R
 
 net::Outcome<rapidjson::Document> json_body(const net::Request& req) {
   std::string ct = req.header("content-type");
-  if (!ct.empty() && ct.rfind("application/json", 0) != 0)
-    return problem(ApiErrc::unsupported_media_type, "expected Content-Type application/json, got " + ct);
+  if (ct.rfind("application/json", 0) != 0)
+    return problem(ApiErrc::unsupported_media_type,
+                   "expected Content-Type application/json, got " + (ct.empty() ? std::string("none") : "'" + ct + "'"));
   if (req.body.empty()) return problem(ApiErrc::invalid_json, "request body is empty; a JSON object is required");
   return net::parse_object(req.body);
 }
@@ -97,6 +117,14 @@ net::Outcome<int64_t> query_int(const net::Request& req, const std::string& name
                        std::to_string(hi) + "]",
                    name);
   return static_cast<int64_t>(v);
+}
+
+std::optional<net::Problem> results_limits(const rapidjson::Value& results, const std::string& json) {
+  if (results.IsObject() && results.MemberCount() > kMaxResultKeys)
+    return problem(ApiErrc::bad_request, "results has more than " + std::to_string(kMaxResultKeys) + " keys", "results");
+  if (json.size() > kMaxResultBytes)
+    return problem(ApiErrc::payload_too_large, "results over " + std::to_string(kMaxResultBytes) + " bytes", "results");
+  return std::nullopt;
 }
 
 bool valid_name(const std::string& s) {

@@ -1,4 +1,6 @@
 // Hosts (registration, heartbeat, clock offsets), VMs, agent commands.
+#include <spdlog/spdlog.h>
+
 #include "migclock/controller/api.hpp"
 #include "migclock/controller/auth.hpp"
 #include "migclock/controller/codec.hpp"
@@ -60,8 +62,18 @@ std::string host_json(const Host& h) {
 void Api::add_host_routes() {
   router_.add("PUT", "/api/v1/hosts/{hostname}", kAgent, [this](const Request& req, const Params& p, Responder out) {
     if (!valid_name(p.at("hostname"))) return out.send(problem(ApiErrc::bad_request, "bad hostname", "hostname"));
+    auto mine = agent_host(req);
+    if (mine && !mine->empty()) {
+      if (auto no = not_acting_as(req, p.at("hostname"), "hostname")) return out.send(*no);
+    }
     auto rep = parse_host_report(req, p.at("hostname"));
     if (!rep) return out.send(rep.problem());
+    if (mine && mine->empty()) {
+      // Migration of tokens from before host binding: bound now, for good.
+      spdlog::warn("a legacy agent token (no --host) is now bound to host '{}', its first heartbeat; create per-host "
+                   "tokens with `token create --scope agent --host NAME`", p.at("hostname"));
+      rep->bind_token_hash = sha256_hex(req.bearer_token());
+    }
     commit<Host>(core.register_host(std::move(rep).value()), out,
                  [](const Applied<Host>& a) { return Response::json(200, host_json(a.value)); });
   });
@@ -82,6 +94,7 @@ void Api::add_host_routes() {
 
   router_.add("POST", "/api/v1/hosts/{hostname}/clock-offset", kAgent,
               [this](const Request& req, const Params& p, Responder out) {
+                if (auto no = not_acting_as(req, p.at("hostname"), "hostname")) return out.send(*no);
                 auto body = json_body(req);
                 if (!body) return out.send(body.problem());
                 ClockOffset o;
@@ -153,6 +166,7 @@ void Api::add_host_routes() {
   // Long poll (docs/protocol.md §4): answer as soon as a command is queued.
   router_.add("GET", "/api/v1/hosts/{hostname}/commands", kAgent,
               [this](const Request& req, const Params& p, Responder out) {
+                if (auto no = not_acting_as(req, p.at("hostname"), "hostname")) return out.send(*no);
                 auto wait_s = query_int(req, "wait_s", 0, 0, 60);
                 if (!wait_s) return out.send(wait_s.problem());
                 std::string host = p.at("hostname");
@@ -177,14 +191,18 @@ void Api::add_host_routes() {
 
   router_.add("POST", "/api/v1/hosts/{hostname}/commands/{id}/result", kAgent,
               [this](const Request& req, const Params& p, Responder out) {
+                if (auto no = not_acting_as(req, p.at("hostname"), "hostname")) return out.send(*no);
                 auto body = json_body(req);
                 if (!body) return out.send(body.problem());
                 CommandResultReport rep;
                 const rapidjson::Value* results = nullptr;
                 net::FieldReader r(*body);
-                r.boolean("ok", rep.ok).string("message", rep.message, false, 4096).object("results", results);
+                r.boolean("ok", rep.ok).string("message", rep.message, false, kMaxReasonBytes).object("results", results);
                 if (!r.ok()) return out.send(*r.problem());
-                if (results) rep.results_json = net::to_string(*results);
+                if (results) {
+                  rep.results_json = net::to_string(*results);
+                  if (auto big = results_limits(*results, rep.results_json)) return out.send(*big);
+                }
                 commit<Command>(core.command_result(p.at("hostname"), p.at("id"), std::move(rep)), out,
                                 [](const Applied<Command>&) { return Response::no_content(); });
               });

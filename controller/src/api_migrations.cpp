@@ -31,8 +31,13 @@ std::optional<net::Problem> check_results(const rapidjson::Value& results) {
   return r.problem();
 }
 
+struct Uploaded {
+  serialization::Format format;
+  std::string vm_key;  // vm.uuid, or vm.name without one: what the agent announces with
+};
+
 // Decode + validate an uploaded snapshot; the Problem names what is wrong.
-net::Outcome<serialization::Format> check_snapshot(const Request& req) {
+net::Outcome<Uploaded> check_snapshot(const Request& req) {
   std::string ct = req.header("content-type");
   serialization::Format f;
   if (ct.rfind(kEnvelopeType, 0) == 0 || ct.rfind("application/octet-stream", 0) == 0) f = serialization::Format::binary;
@@ -48,7 +53,7 @@ net::Outcome<serialization::Format> check_snapshot(const Request& req) {
     for (const auto& e : errors) msg += " " + e.to_string() + ";";
     return problem(ApiErrc::bad_request, msg, "snapshot." + errors.front().field);
   }
-  return f;
+  return Uploaded{f, snap->vm.uuid.empty() ? snap->vm.name : snap->vm.uuid};
 }
 
 std::string page_json(const MigrationPage& page) {
@@ -106,6 +111,13 @@ void Api::add_migration_routes() {
       return out.send(problem(ApiErrc::bad_request, "bad host name", "destination"));
     auto scope = core.token_scope(req.bearer_token());
     a.created_by = scope == Scope::agent ? "agent" : "operator";
+    if (auto mine = agent_host(req)) {
+      // An agent announces its own migrations: as their source, or as the
+      // destination it is.
+      if (mine->empty() || (*mine != a.source && *mine != a.destination))
+        if (auto no = not_acting_as(req, a.source, "source")) return out.send(*no);
+      a.by_host = *mine;
+    }
     commit<Migration>(core.announce(std::move(a)), out, [](const Applied<Migration>& ap) {
       return Response::json(ap.created ? 201 : 200, to_json(ap.value));
     });
@@ -174,8 +186,11 @@ void Api::add_migration_routes() {
                 const rapidjson::Value* results = nullptr;
                 net::FieldReader r(*body);
                 r.string("phase", phase).string("host", rep.host).int64("at_ns", rep.at_ns)
-                    .string("reason", rep.reason, false, 4096).object("results", results);
+                    .string("reason", rep.reason, false, kMaxReasonBytes).object("results", results);
                 if (!r.ok()) return out.send(*r.problem());
+                if (!valid_name(rep.host)) return out.send(problem(ApiErrc::bad_request, "bad host name", "host"));
+                if (auto no = not_acting_as(req, rep.host, "host")) return out.send(*no);
+                rep.actor = agent_host(req).value_or("");
                 auto ph = phase_from(phase);
                 if (!ph) return out.send(problem(ApiErrc::bad_request, "unknown phase '" + phase + "'", "phase"));
                 rep.phase = *ph;
@@ -184,15 +199,30 @@ void Api::add_migration_routes() {
                 if (results) {
                   if (auto bad = check_results(*results)) return out.send(*bad);
                   rep.results_json = net::to_string(*results);
+                  if (auto big = results_limits(*results, rep.results_json)) return out.send(*big);
                 }
                 commit<Migration>(core.report_phase(p.at("id"), std::move(rep)), out,
                                   [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
               });
 
   router_.add("PUT", "/api/v1/migrations/{id}/snapshot", kAgent, [this](const Request& req, const Params& p, Responder out) {
-    auto format = check_snapshot(req);
-    if (!format) return out.send(format.problem());
-    commit<Migration>(core.put_snapshot(p.at("id"), req.body, serialization::format_name(*format)), out,
+    // The source captures; no other host may put words in its mouth.
+    // (An unknown id is put_snapshot's 404, after the body is judged.)
+    // Both refusals read the migration: answered once it is committed (reply()).
+    auto m = core.migration(p.at("id"));
+    if (m)
+      if (auto no = not_acting_as(req, m->source, "source")) return reply(out, net::to_response(*no));
+    auto up = check_snapshot(req);
+    if (!up) return out.send(up.problem());
+    // Another VM's clock state would be restored into this one. (Not the
+    // host: an owned VMM names the machine, its agent may go by --hostname;
+    // the uploader is the source by its token.)
+    if (m && up->vm_key != m->vm_uuid)
+      return reply(out, net::to_response(problem(ApiErrc::conflict,
+                                                 "the snapshot is of VM '" + up->vm_key + "', migration " + m->id +
+                                                     " moves '" + m->vm_uuid + "'",
+                                                 "snapshot.vm.uuid")));
+    commit<Migration>(core.put_snapshot(p.at("id"), req.body, serialization::format_name(up->format)), out,
                       [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
   });
 
@@ -222,6 +252,7 @@ void Api::add_migration_routes() {
     std::string dest = req.query_or("destination");
     if (dest.empty()) return out.send(problem(ApiErrc::bad_request, "query parameter destination is required", "destination"));
     if (!valid_name(dest)) return out.send(problem(ApiErrc::bad_request, "bad host name", "destination"));
+    if (auto no = not_acting_as(req, dest, "destination")) return out.send(*no);
     const std::string& id = p.at("id");
     auto m = core.migration(id);
     if (!m) return reply(out, net::to_response(m.problem()));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "migclock/common/text_guard.hpp"
 #include "migclock/controller/api.hpp"
 #include "migclock/controller/auth.hpp"
 #include "migclock/controller/journal.hpp"
@@ -13,6 +14,7 @@
 namespace migclock::controller {
 
 struct App::Impl {
+  DataDirLock dir_lock;  // first member: released after the store has closed
   AppOptions options;
   const TimeSource& time;
   std::unique_ptr<Store> store;
@@ -63,6 +65,7 @@ Result<uint16_t> App::start() {
     return make_error(errc::invalid_argument, "--plain-http is only allowed on a loopback address, not " + hp->host);
   if (!o.plain_http && (o.tls_cert.empty() || o.tls_key.empty()))
     return make_error(errc::invalid_argument, "--tls-cert and --tls-key are required (or --plain-http on loopback)");
+  MIGCLOCK_TRY(impl_->dir_lock.acquire(o.data_dir));
   auto store = open_sqlite_store(o.data_dir);
   if (!store) return store.error();
   impl_->store = std::move(*store);
@@ -81,6 +84,11 @@ Result<uint16_t> App::start() {
   Api* api = impl_->api.get();
   so.body_limit_for = [api](const std::string& m, const std::string& p) { return api->body_limit_for(m, p); };
   so.refuse_before_body = [api](const net::Request& head) { return api->refuse_before_body(head); };
+  Metrics* metrics = &impl_->metrics;
+  so.on_handler_exception = [metrics](const std::string& request, const std::string& what) {
+    spdlog::error("{}: handler threw: {} (answered 500)", log_safe(request), log_safe(what, 1024));
+    metrics->count_handler_exception();
+  };
   impl_->server = std::make_unique<net::Server>(so, [api](net::Request&& r, net::Responder out) {
     api->handle(std::move(r), std::move(out));
   });
@@ -109,7 +117,11 @@ void App::stop() {
 }
 
 Result<std::string> create_token(const std::string& data_dir, Scope scope, const std::string& label,
-                                 const TimeSource& time) {
+                                 const std::string& host, const TimeSource& time) {
+  if (!host.empty() && scope != Scope::agent)
+    return make_error(errc::invalid_argument, "--host binds agent tokens only; read and write tokens act for no host");
+  if (!host.empty() && !valid_name(host))
+    return make_error(errc::invalid_argument, "--host '" + host + "' is not a host name (1..253 of A-Z a-z 0-9 . - _)");
   auto store = open_sqlite_store(data_dir);
   if (!store) return store.error();
   auto secret = generate_token_secret();
@@ -119,6 +131,7 @@ Result<std::string> create_token(const std::string& data_dir, Scope scope, const
   t.scope = scope;
   t.created_ns = time.realtime_ns();
   t.label = label;
+  t.host = host;
   MIGCLOCK_TRY((*store)->commit({Core::token_record(t)}));
   return *secret;
 }

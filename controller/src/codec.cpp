@@ -1,5 +1,7 @@
 #include "migclock/controller/codec.hpp"
 
+#include "migclock/common/text_guard.hpp"
+
 namespace migclock::controller {
 
 using net::FieldReader;
@@ -116,7 +118,9 @@ template <class F>
 Result<typename std::invoke_result_t<F, const rapidjson::Value&, FieldReader&>> read_doc(const char* what,
                                                                                         const std::string& json,
                                                                                         F&& f) {
-  auto d = net::parse_object(json, 64);
+  // Journals written before strings were checked may hold ill-formed UTF-8
+  // that a peer got stored: repaired (U+FFFD) rather than refusing to start.
+  auto d = net::parse_object(first_invalid_utf8(json) == std::string::npos ? json : valid_utf8(json), 64);
   if (!d) return load_error(what, d.problem());
   FieldReader r(*d);
   auto v = f(*d, r);
@@ -219,7 +223,9 @@ Result<Command> command_from_json(const std::string& json) {
 std::string token_to_json(const Token& t) {
   JsonWriter w;
   w.begin_object().key("scope").value(scope_name(t.scope)).key("created_ns").value(t.created_ns)
-      .key("label").value(t.label).end_object();
+      .key("label").value(t.label);
+  if (!t.host.empty()) w.key("host").value(t.host);
+  w.end_object();
   return w.str();
 }
 
@@ -228,7 +234,7 @@ Result<Token> token_from_json(const std::string& hash, const std::string& json) 
     Token t;
     t.hash = hash;
     std::string scope;
-    r.string("scope", scope).int64("created_ns", t.created_ns).string("label", t.label);
+    r.string("scope", scope).int64("created_ns", t.created_ns).string("label", t.label).string("host", t.host, false);
     t.scope = scope_from(scope).value_or(Scope::read);
     return t;
   });

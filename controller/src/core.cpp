@@ -52,13 +52,14 @@ Status load_table(Store& store, Table table, Parse parse, Take take) {
   }
   return {};
 }
+}  // namespace
+
 bool vm_state_is_active(const std::string& state) {
   // libvirt's virDomainState names; shutoff, crashed, nostate are not running anywhere.
   return state == "running" || state == "paused" || state == "blocked" || state == "shutdown" ||
          state == "pmsuspended";
 }
 
-}  // namespace
 
 Status Core::load() {
   std::unique_lock lock(mutex_);
@@ -94,6 +95,12 @@ Status Core::load() {
 }
 
 std::optional<Scope> Core::token_scope(const std::string& secret) {
+  auto t = token(secret);
+  if (!t) return std::nullopt;
+  return t->scope;
+}
+
+std::optional<Token> Core::token(const std::string& secret) {
   if (secret.empty() || secret.size() > 256) return std::nullopt;
   std::string hash = sha256_hex(secret);
   {
@@ -106,8 +113,8 @@ std::optional<Scope> Core::token_scope(const std::string& secret) {
   auto t = token_from_json(hash, (*rec)->json);
   if (!t) return std::nullopt;
   std::lock_guard<std::mutex> lock(token_mutex_);
-  tokens_[hash] = t->scope;
-  return t->scope;
+  // A binding made meanwhile (first heartbeat) is newer than the store read.
+  return tokens_.emplace(hash, *t).first->second;
 }
 
 net::Outcome<Applied<Host>> Core::register_host(HostReport report) {
@@ -124,6 +131,20 @@ net::Outcome<Applied<Host>> Core::register_host(HostReport report) {
     h.offset = it->second.offset;
   }
   h.last_seen_ns = now;
+  if (!report.bind_token_hash.empty()) {
+    // A legacy agent token is bound to the host of its first heartbeat,
+    // journaled with it (docs/controller.md, "Tokens").
+    std::lock_guard<std::mutex> tl(token_mutex_);
+    auto t = tokens_.find(report.bind_token_hash);
+    if (t == tokens_.end()) return problem(ApiErrc::unauthorized, "unknown or revoked token");
+    if (!t->second.host.empty() && t->second.host != h.hostname)
+      return problem(ApiErrc::forbidden, "this agent token acts for host '" + t->second.host + "', not '" + h.hostname + "'",
+                     "hostname");
+    if (t->second.host.empty()) {
+      t->second.host = h.hostname;
+      out.records.push_back(token_record(t->second));
+    }
+  }
   hosts_[h.hostname] = h;
   out.records.push_back(record(h));
   // VMs: reported ones are on this host now; ones this host reported

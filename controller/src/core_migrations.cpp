@@ -28,6 +28,25 @@ std::string merge_objects(const std::string& base, const std::string& add) {
   }
   return net::to_string(b);
 }
+
+// Merged results must stay small: every read of the migration returns them.
+std::optional<net::Problem> results_too_big(const std::string& merged) {
+  rapidjson::Document d;
+  d.Parse(merged.c_str(), merged.size());
+  if (d.IsObject() && d.MemberCount() > kMaxResultKeys)
+    return problem(ApiErrc::bad_request, "results would have " + std::to_string(d.MemberCount()) + " keys (limit " +
+                                             std::to_string(kMaxResultKeys) + ")", "results");
+  if (merged.size() > kMaxResultBytes)
+    return problem(ApiErrc::payload_too_large, "results would take " + std::to_string(merged.size()) + " bytes (limit " +
+                                                   std::to_string(kMaxResultBytes) + ")", "results");
+  return std::nullopt;
+}
+
+// Phases only the destination side sees (the VM running there).
+bool destination_side(Phase p) {
+  return p == Phase::destination_restored || p == Phase::resumed || p == Phase::synced || p == Phase::verified ||
+         p == Phase::degraded;
+}
 }  // namespace
 
 net::Outcome<Applied<Migration>> Core::announce(Announce a) {
@@ -40,7 +59,9 @@ net::Outcome<Applied<Migration>> Core::announce(Announce a) {
     // open migration of this VM is the answer. A destination learnt late
     // is filled in.
     Migration& m = migrations_.at(active->second);
-    if (m.destination.empty() && !a.destination.empty()) {
+    // Only the source (or an operator) names the destination of its migration.
+    const bool may_name = a.by_host.empty() || a.by_host == m.source;
+    if (m.destination.empty() && !a.destination.empty() && may_name) {
       m.destination = a.destination;
       stage_change(m, out);
     }
@@ -90,16 +111,35 @@ net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, Phase
   auto it = migrations_.find(id);
   if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
   Migration& m = it->second;
+  // An event's host is a registered one (controller-made events do not come
+  // through here): an unknown name never enters the history.
+  if (!hosts_.count(r.host)) return problem(ApiErrc::not_found, "host '" + r.host + "' is not registered", "host");
+  bool becomes_destination = false;
+  if (!r.actor.empty() && r.actor != m.source && r.actor != m.destination) {
+    // A third host may only become the destination, and only of a migration
+    // nobody named one for, by reporting the destination side of it while
+    // its own heartbeat reports the VM active there.
+    auto vm = vms_.find(m.vm_uuid);
+    const bool has_vm = vm != vms_.end() && vm->second.host == r.actor && vm_state_is_active(vm->second.state);
+    if (!m.destination.empty() || !destination_side(r.phase) || !has_vm)
+      return problem(ApiErrc::forbidden, "host '" + r.actor + "' is neither the source nor the destination of migration " +
+                                             id + (m.destination.empty() ? " (nor reports its VM running)" : ""),
+                     "host");
+    becomes_destination = !is_terminal(m.phase);
+  }
+  std::string merged = m.results_json;
+  if (!r.results_json.empty()) {
+    merged = merge_objects(m.results_json, r.results_json);
+    if (auto big = results_too_big(merged)) return *big;
+  }
   if (r.phase == m.phase) {
     // A retried report: no new history entry; new results merge in (the
     // merge is idempotent too).
     Applied<Migration> out;
-    if (!r.results_json.empty()) {
-      std::string merged = merge_objects(m.results_json, r.results_json);
-      if (merged != m.results_json) {
-        m.results_json = merged;
-        stage_change(m, out);
-      }
+    if (becomes_destination || merged != m.results_json) {
+      if (becomes_destination) m.destination = r.actor;
+      m.results_json = merged;
+      stage_change(m, out);
     }
     out.value = m;
     return sealed(std::move(out));
@@ -110,6 +150,7 @@ net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, Phase
   if (!is_terminal(r.phase) && phase_rank(r.phase) < phase_rank(m.phase))
     return problem(ApiErrc::conflict, std::string("out of order: migration is ") + phase_name(m.phase) + ", '" +
                                           phase_name(r.phase) + "' comes before it", "phase");
+  if (becomes_destination) m.destination = r.actor;
   return sealed(transition_locked(m, std::move(r), now));
 }
 

@@ -1,5 +1,7 @@
 #include "migclock/controller/journal.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 
 #include "migclock/controller/metrics.hpp"
@@ -72,6 +74,9 @@ void Journal::stop() {
 bool Journal::healthy() const { return first_failed_.load() == 0; }
 
 void Journal::run() {
+  // A failing disk fails every commit: say so, but at most every 10 s.
+  std::chrono::steady_clock::time_point last_logged{};
+  uint64_t unlogged_failures = 0;
   for (;;) {
     std::deque<std::pair<Seq, std::vector<Record>>> batch;
     {
@@ -90,6 +95,17 @@ void Journal::run() {
     auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (metrics_) metrics_->observe_commit(dt, all.size(), batch.size());
     if (metrics_ && !st.ok()) metrics_->count_commit_failure();
+    if (!st.ok()) {
+      ++unlogged_failures;
+      const auto now = std::chrono::steady_clock::now();
+      if (last_logged == std::chrono::steady_clock::time_point{} || now - last_logged >= std::chrono::seconds(10)) {
+        spdlog::error("journal: commit of {} record(s) failed ({} failed commit(s) since the last report): {}; "
+                      "their requests get 503 and so will later reads until a restart",
+                      all.size(), unlogged_failures, st.error().message());
+        last_logged = now;
+        unlogged_failures = 0;
+      }
+    }
     std::vector<std::pair<Status, Done>> ready;
     {
       std::lock_guard<std::mutex> lock(mutex_);

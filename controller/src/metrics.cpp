@@ -96,6 +96,11 @@ std::string Metrics::render_hosts(const std::vector<Host>& hosts, int64_t now_ns
   return age + off + unc;
 }
 
+void Metrics::count_handler_exception() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++handler_exceptions_;
+}
+
 std::string Metrics::render(const std::vector<std::pair<std::string, int64_t>>& phases) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
@@ -114,6 +119,9 @@ std::string Metrics::render(const std::vector<std::pair<std::string, int64_t>>& 
     out += std::string("migclock_migration_outcomes_total{outcome=\"") + o + "\"} " +
            std::to_string(it == outcomes_.end() ? 0 : it->second) + "\n";
   }
+  out += "# HELP migclock_http_handler_exceptions_total Requests whose handler threw (answered 500).\n";
+  out += "# TYPE migclock_http_handler_exceptions_total counter\n";
+  out += "migclock_http_handler_exceptions_total " + std::to_string(handler_exceptions_) + "\n";
   out += "# HELP migclock_journal_commit_seconds Journal (SQLite) commit latency.\n";
   out += "# TYPE migclock_journal_commit_seconds histogram\n";
   commit_seconds_.render(out, "migclock_journal_commit_seconds");

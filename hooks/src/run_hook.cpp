@@ -4,9 +4,12 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "agent_client.hpp"
+#include "migclock/common/text_guard.hpp"
+#include "migclock/net/json.hpp"
 
 namespace migclock::hook {
 
@@ -57,8 +60,10 @@ std::string str(const rapidjson::Document& d, const char* k) {
 // the XML as it is; strict stops it before anything moves.
 int unanswered(const HookSettings& s, const HookCall& c, const std::string& why, std::string& err) {
   if (!s.strict) return 0;
-  err = "migclock-hook: migrate begin of '" + c.id + "' refused (policy strict): no answer from the migclock agent at " +
-        s.socket + " (" + s.socket_source + "): " + why + "\n";
+  // stderr lands in libvirt's log: names and replies escaped and cut.
+  err = "migclock-hook: migrate begin of '" + log_safe(c.id) +
+        "' refused (policy strict): no answer from the migclock agent at " + s.socket + " (" + s.socket_source +
+        "): " + why + "\n";
   return 1;
 }
 
@@ -66,12 +71,14 @@ int migrate_begin(const HookCall& c, const HookSettings& s, std::string& out, st
   if (c.xml.empty()) return unanswered(s, c, "no domain XML on stdin", err);
   // The filter waits for the agent a little longer than plain events: it
   // decides whether this migration may proceed.
-  auto reply = post_to_agent(s.socket, "/api/v1/hook/migrate-begin", migrate_body(c), s.timeout_ms * 2);
+  auto reply = post_to_agent(s.socket, "/api/v1/hook/migrate-begin", migrate_body(c),
+                             std::min(s.timeout_ms * 2, kMigrateBeginMaxMs));
   if (!reply) return unanswered(s, c, reply.error().message(), err);
-  rapidjson::Document d;
-  d.Parse(reply->body.c_str());
-  if (reply->status != 200 || d.HasParseError() || !d.IsObject())
-    return unanswered(s, c, "agent answered HTTP " + std::to_string(reply->status) + ": " + reply->body, err);
+  // Depth-capped like every JSON migclock parses (net::parse_object).
+  auto parsed = net::parse_object(reply->body);
+  if (reply->status != 200 || !parsed)
+    return unanswered(s, c, "agent answered HTTP " + std::to_string(reply->status) + ": " + log_safe(reply->body, 512), err);
+  const rapidjson::Document& d = *parsed;
   const std::string action = str(d, "action");
   if (action == "pin") {
     out = str(d, "xml");
@@ -79,7 +86,8 @@ int migrate_begin(const HookCall& c, const HookSettings& s, std::string& out, st
     return 0;
   }
   if (action == "refuse") {
-    err = "migclock-hook: migrate begin of '" + c.id + "' refused (policy strict): " + str(d, "message") + "\n";
+    err = "migclock-hook: migrate begin of '" + log_safe(c.id) + "' refused (policy strict): " +
+          log_safe(str(d, "message"), 1024) + "\n";
     return 1;
   }
   return 0;  // unchanged: empty stdout keeps libvirt's XML

@@ -21,10 +21,14 @@ std::string trim(std::string s) {
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
-// Applies one file; returns false if it exists and has a bad line.
-bool apply_file(const std::string& path, HookSettings& s, bool& have_socket, bool& have_policy) {
+void note(HookSettings& s, const std::string& what) { s.error += (s.error.empty() ? "" : "; ") + what; }
+
+// Applies one file. A bad line is reported and skipped, never the rest:
+// a typo in $HOME/migclock/hook.conf must not drop a strict policy that
+// /etc/migclock/hook.conf sets.
+void apply_file(const std::string& path, HookSettings& s, bool& have_socket, bool& have_policy) {
   std::ifstream in(path);
-  if (!in) return true;
+  if (!in) return;
   std::string line;
   int n = 0;
   while (std::getline(in, line)) {
@@ -42,14 +46,19 @@ bool apply_file(const std::string& path, HookSettings& s, bool& have_socket, boo
     } else if (k == "policy" && (v == "strict" || v == "lenient")) {
       if (!have_policy) s.strict = v == "strict";
       have_policy = true;
-    } else if (k == "timeout_ms" && !v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
-      s.timeout_ms = std::stoi(v);
+    } else if (k == "timeout_ms") {
+      // Range-checked without std::stoi (99999999999 threw out_of_range and
+      // aborted the hook on every call): 1..kMaxTimeoutMs, else the default.
+      const bool digits = !v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos;
+      const long ms = digits ? std::strtol(v.c_str(), nullptr, 10) : 0;
+      if (ms >= 1 && ms <= kMaxTimeoutMs) s.timeout_ms = static_cast<int>(ms);
+      else
+        note(s, path + ":" + std::to_string(n) + ": timeout_ms must be 1.." + std::to_string(kMaxTimeoutMs) + ", not '" +
+                    v.substr(0, 32) + "' (using " + std::to_string(s.timeout_ms) + ")");
     } else {
-      s.error = path + ":" + std::to_string(n) + ": bad setting '" + line + "'";
-      return false;
+      note(s, path + ":" + std::to_string(n) + ": bad setting '" + line.substr(0, 128) + "'");
     }
   }
-  return true;
 }
 
 }  // namespace
@@ -71,9 +80,7 @@ HookSettings resolve_settings() {
   if (const std::string f = env("MIGCLOCK_HOOK_CONFIG"); !f.empty()) files.push_back(f);
   if (!home.empty()) files.push_back(home + "/migclock/hook.conf");
   files.push_back("/etc/migclock/hook.conf");
-  for (const auto& f : files) {
-    if (!apply_file(f, s, have_socket, have_policy)) break;
-  }
+  for (const auto& f : files) apply_file(f, s, have_socket, have_policy);
   if (!have_socket) {
     s.socket = agent::hook_socket_for_home(home);
     s.socket_source = s.socket == agent::kSystemSocket ? "system default" : "$HOME of the calling daemon";

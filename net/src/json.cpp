@@ -4,31 +4,13 @@
 
 #include <cmath>
 #include <limits>
+#include <unordered_set>
+
+#include "migclock/common/text_guard.hpp"
 
 namespace migclock::net {
 
 namespace {
-// Rejects nesting deeper than max_depth before rapidjson's recursive parser
-// sees it (a stack of '[' is a cheap way to exhaust the stack).
-bool depth_ok(std::string_view s, std::size_t max_depth) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return false;
-    } else if (c == '}' || c == ']') {
-      if (depth > 0) --depth;
-    }
-  }
-  return true;
-}
-
 const char* type_name(const rapidjson::Value& v) {
   switch (v.GetType()) {
     case rapidjson::kNullType: return "null";
@@ -41,10 +23,41 @@ const char* type_name(const rapidjson::Value& v) {
   }
   return "value";
 }
+
+std::string child_path(const std::string& parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+// Every string and key must be UTF-8 (what is stored is echoed in JSON
+// answers, which must stay valid), and no object may repeat a key
+// (rapidjson's FindMember takes the first, a proxy or another parser the
+// last: two readers must not see two different requests). Depth is bounded
+// by the pre-scan, so the recursion is too.
+std::optional<Problem> check_strings(const rapidjson::Value& v, const std::string& path) {
+  auto bad_utf8 = [](std::string_view s) { return first_invalid_utf8(s) != std::string_view::npos; };
+  if (v.IsString()) {
+    if (bad_utf8({v.GetString(), v.GetStringLength()}))
+      return problem(ApiErrc::bad_request, (path.empty() ? std::string("value") : path) + ": is not valid UTF-8", path);
+  } else if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+      if (auto p = check_strings(v[i], path + "[" + std::to_string(i) + "]")) return p;
+  } else if (v.IsObject()) {
+    std::unordered_set<std::string_view> seen;
+    for (const auto& m : v.GetObject()) {
+      std::string_view key(m.name.GetString(), m.name.GetStringLength());
+      if (bad_utf8(key)) return problem(ApiErrc::bad_request, "a key in " + (path.empty() ? std::string("the body") : path) +
+                                                                  " is not valid UTF-8", path);
+      if (!seen.insert(key).second)
+        return problem(ApiErrc::invalid_json, child_path(path, key) + ": duplicate key", child_path(path, key));
+      if (auto p = check_strings(m.value, child_path(path, key))) return p;
+    }
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 Outcome<rapidjson::Document> parse_any(std::string_view body, std::size_t max_depth) {
-  if (!depth_ok(body, max_depth))
+  if (!json_depth_ok(body, max_depth))
     return problem(ApiErrc::invalid_json, "JSON nested deeper than " + std::to_string(max_depth) + " levels");
   rapidjson::Document d;
   // Without kParseStopWhenDoneFlag trailing garbage is an error too.
@@ -53,6 +66,7 @@ Outcome<rapidjson::Document> parse_any(std::string_view body, std::size_t max_de
     return problem(ApiErrc::invalid_json, std::string("malformed JSON at byte ") + std::to_string(d.GetErrorOffset()) +
                                               ": " + rapidjson::GetParseError_En(d.GetParseError()));
   }
+  if (auto p = check_strings(d, "")) return *p;
   return d;
 }
 

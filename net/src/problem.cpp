@@ -1,5 +1,6 @@
 #include "migclock/net/problem.hpp"
 
+#include "migclock/common/text_guard.hpp"
 #include "migclock/net/json.hpp"
 
 namespace migclock::net {
@@ -16,8 +17,9 @@ constexpr Row kTable[] = {
     {406, "not_acceptable"}, {408, "request_timeout"},  {409, "conflict"},
     {413, "payload_too_large"}, {415, "unsupported_media_type"}, {431, "headers_too_large"},
     {500, "internal"},      {503, "unavailable"},       {504, "timeout"},
+    {501, "not_implemented"},
 };
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(ApiErrc::timeout) + 1);
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(ApiErrc::not_implemented) + 1);
 }  // namespace
 
 unsigned status_of(ApiErrc e) { return kTable[static_cast<size_t>(e)].status; }
@@ -53,8 +55,10 @@ Problem problem_from(const Error& e) {
 
 Response to_response(const Problem& p) {
   JsonWriter w;
-  w.begin_object().key("error").value(code_name(p.code)).key("message").value(p.message);
-  if (!p.field.empty()) w.key("field").value(p.field);
+  // Messages quote what the peer sent (a path, a query value): whatever it
+  // was, the answer stays valid UTF-8 JSON.
+  w.begin_object().key("error").value(code_name(p.code)).key("message").value(valid_utf8(p.message));
+  if (!p.field.empty()) w.key("field").value(valid_utf8(p.field));
   w.end_object();
   Response r = Response::json(status_of(p.code), w.str());
   if (p.code == ApiErrc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");

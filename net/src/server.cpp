@@ -150,6 +150,8 @@ Status Server::listen_unix(const std::string& path, unsigned mode) {
   return {};
 }
 
+uint64_t Server::handler_exceptions() const { return impl_->shared->handler_exceptions.load(); }
+
 Status Server::start() {
   if (impl_->starters.empty()) return make_error(errc::invalid_argument, "server has no listener");
   for (auto& s : impl_->starters) s();

@@ -4,6 +4,12 @@
 
 namespace migclock::net::detail {
 
+bool only_chunked(beast::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return beast::iequals(v, "chunked");
+}
+
 bool to_request(const http::request<http::string_body>& in, Request& out) {
   out.method = std::string(in.method_string());
   out.target = std::string(in.target());

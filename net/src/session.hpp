@@ -4,6 +4,7 @@
 // plain TCP and unix sockets share one implementation.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -40,10 +41,13 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 struct Shared {
   ServerOptions options;
   Server::Handler handler;
+  std::atomic<uint64_t> handler_exceptions{0};
   std::mutex mutex;
   bool stopped = false;
 };
 
+// True when a Transfer-Encoding value is exactly "chunked" (any case, spaces around).
+bool only_chunked(beast::string_view value);
 // Request head + body → transport-free Request (percent-decoding the target).
 bool to_request(const http::request<http::string_body>& in, Request& out);
 http::response<http::string_body> to_beast(const Response& r, unsigned version, bool keep_alive,
@@ -131,6 +135,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // fired; its cancel came too late to stop the read, so stop here.
     if (ec || timed_out_) return fail_read(ec);
     const auto& head = parser_->get();
+    // Beast decodes only the chunked framing: "gzip, chunked" would hand the
+    // handler compressed bytes as if they were the body. Refuse any other coding.
+    if (auto te = head.find(http::field::transfer_encoding); te != head.end() && !only_chunked(te->value())) {
+      return reply_and_close(to_response(problem(
+          ApiErrc::not_implemented, "Transfer-Encoding '" + std::string(te->value().substr(0, 64)) +
+                                        "' is not supported (chunked only)")));
+    }
     std::size_t limit = shared_->options.body_limit;
     if (shared_->options.body_limit_for) {
       std::string target(head.target());
@@ -175,7 +186,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (shared->stopped) return;
       asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
     });
-    shared_->handler(std::move(req), std::move(responder));
+    // A handler that throws must not take the io thread (and with it the
+    // process) down: the client gets a 500, the application hears of it.
+    const Responder keep = responder;
+    const std::string what = req.method + " " + req.path;
+    try {
+      shared_->handler(std::move(req), std::move(responder));
+    } catch (const std::exception& e) {
+      handler_failed(keep, what, e.what());
+    } catch (...) {
+      handler_failed(keep, what, "unknown exception");
+    }
+  }
+
+  void handler_failed(const Responder& out, const std::string& what, const std::string& why) {
+    shared_->handler_exceptions.fetch_add(1, std::memory_order_relaxed);
+    if (shared_->options.on_handler_exception) shared_->options.on_handler_exception(what, why);
+    out.send(problem(ApiErrc::internal, "internal error while handling " + what));
   }
 
   void fail_read(const beast::error_code& ec) {

@@ -19,9 +19,10 @@ namespace http = boost::beast::http;
 using local = boost::asio::local::stream_protocol;
 
 std::string create_controller_token(const std::string& controller_bin, const std::string& data_dir,
-                                    const std::string& scope) {
-  const auto r = run_process({controller_bin, "token", "create", "--data-dir", data_dir, "--scope", scope}, "",
-                             {"PATH=/usr/bin:/bin"});
+                                    const std::string& scope, const std::string& host) {
+  std::vector<std::string> argv{controller_bin, "token", "create", "--data-dir", data_dir, "--scope", scope};
+  if (!host.empty()) argv.insert(argv.end(), {"--host", host});
+  const auto r = run_process(argv, "", {"PATH=/usr/bin:/bin"});
   if (r.rc != 0) return "";
   const std::string token = r.out.substr(0, r.out.find('\n'));
   return token.size() < 8 ? "" : token;

@@ -57,9 +57,10 @@ class AgentProcess {
 };
 
 // A real migclock-controller for the agent tests: plain HTTP, loopback only.
-// A token of `scope` made in `data_dir` ("" when that failed).
+// A token of `scope` made in `data_dir` ("" when that failed); an agent
+// token is bound to `host`.
 std::string create_controller_token(const std::string& controller_bin, const std::string& data_dir,
-                                    const std::string& scope);
+                                    const std::string& scope, const std::string& host = "");
 // Starts the controller on 127.0.0.1:port, logging to `log`; its pid.
 pid_t start_plain_controller(const std::string& controller_bin, int port, const std::string& data_dir,
                              const std::string& log);

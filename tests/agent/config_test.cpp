@@ -1,6 +1,12 @@
 // Config file, flags and per-VM policy resolution; errors name file:line.
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <iterator>
 
 #include "migclock/agent/cli.hpp"
 #include "migclock/agent/config.hpp"
@@ -115,6 +121,43 @@ TEST(PeerCred, RootAndSelfAlwaysAndGroupMembersOnly) {
   // root's primary group is in group "root": a peer with gid 0 passes a
   // "root" group check even with a non-root uid.
   EXPECT_TRUE(peer_allowed(PeerCred{1, 65534, 0}, "root", 0));
+}
+
+// Issue 12 (socket group): membership is the connecting process's, from
+// /proc/PID/status, not its user's entry in /etc/group.
+TEST(PeerCred, HostileGroupMembershipIsTheProcessesNotTheGroupFiles) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a child other groups";
+  struct group* g = ::getgrnam("kvm");
+  if (!g) GTEST_SKIP() << "no group kvm here";
+  const gid_t kvm = g->gr_gid;
+  // nobody is not in kvm per /etc/group; give a nobody process kvm anyway,
+  // and another one nothing.
+  auto child = [](std::vector<gid_t> groups) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(1);
+      ::pause();
+      _exit(0);
+    }
+    return pid;
+  };
+  const pid_t with = child({kvm}), without = child({});
+  ASSERT_GT(with, 0);
+  ASSERT_GT(without, 0);
+  // Wait until both dropped root (their status shows uid 65534).
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream a("/proc/" + std::to_string(with) + "/status"), b("/proc/" + std::to_string(without) + "/status");
+    std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
+    if (sa.find("Uid:\t65534") != std::string::npos && sb.find("Uid:\t65534") != std::string::npos) break;
+    ::usleep(10'000);
+  }
+  EXPECT_TRUE(peer_allowed(PeerCred{with, 65534, 65534}, "kvm", 0));
+  EXPECT_FALSE(peer_allowed(PeerCred{without, 65534, 65534}, "kvm", 0));
+  EXPECT_FALSE(peer_allowed(PeerCred{999999, 65534, 65534}, "kvm", 0)) << "a process that is gone";
+  ::kill(with, SIGKILL);
+  ::kill(without, SIGKILL);
+  ::waitpid(with, nullptr, 0);
+  ::waitpid(without, nullptr, 0);
 }
 
 TEST(Metrics, PrometheusTextHasCountersAndCumulativeBuckets) {

@@ -6,7 +6,9 @@
 // needs a real domain, and a real daemon cannot fake a foreign source TSC.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cereal/macros.hpp>
@@ -25,6 +27,17 @@ namespace {
 
 using namespace migclock::agent::testing;
 namespace fs = std::filesystem;
+
+// A listening unix socket nobody accepts on: connects succeed, nothing answers.
+int socket_listen_unix(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  ::unlink(path.c_str());
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0) return -1;
+  return fd;
+}
 
 class HookTest : public ::testing::Test {
  protected:
@@ -196,9 +209,10 @@ TEST_F(HookTest, AgentDownStrictRefusesMigrateBeginOnly) {
   EXPECT_EQ(hook({"vm1", "started", "begin", "-"}, domain_xml(""), strict_home).rc, 0);
 }
 
-TEST_F(HookTest, WrongArgumentsAreAClearError) {
+TEST_F(HookTest, WrongArgumentsAreAClearErrorButFailOpen) {
+  // A hook must never be what aborts a migration (issue 12): exit 0.
   const auto r = hook({"vm1", "started"}, "");
-  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.rc, 0);
   EXPECT_NE(r.err.find("expected libvirt's arguments"), std::string::npos) << r.err;
 }
 
@@ -257,6 +271,101 @@ TEST_F(HookTest, OwnedVmmPostsItsSnapshotAndGetsRestoreInputs) {
   EXPECT_EQ(d["snapshot"]["clock"]["clock_ns"].GetUint64(), 123'456'789u);
   EXPECT_EQ(http_request(socket, "GET", "/api/v1/vmm/restore-inputs?vm=nobody").status, 404);
   EXPECT_EQ(http_request(socket, "GET", "/api/v1/vmm/restore-inputs?vm=..").status, 400);
+}
+
+// --- issue 12: hostile input to the agent's local API and to the hook ---
+
+TEST_F(HookTest, HostileDeepNestingIs400AndTheAgentLives) {
+  // 200,000 '[' once overflowed the agent's stack (a segfault): one local
+  // peer took the host's agent down.
+  const std::string deep(200'000, '[');
+  EXPECT_EQ(http_request(socket, "POST", "/api/v1/hook/events", deep).status, 400);
+  const auto mb = http_request(socket, "POST", "/api/v1/hook/migrate-begin",
+                               "{\"xml\":" + std::string(1'000'000, '[') + "}");
+  EXPECT_EQ(mb.status, 400) << mb.error;
+  EXPECT_NE(mb.body.find("nested deeper"), std::string::npos) << mb.body.substr(0, 200);
+  EXPECT_EQ(http_request(socket, "GET", "/healthz").status, 200);
+}
+
+TEST_F(HookTest, HostileInvalidUtf8AndWrongTypesAre400NamingTheField) {
+  auto r = http_request(socket, "POST", "/api/v1/hook/events",
+                        std::string(R"({"op":"started","name":"vm)") + "\xC0\xAF" + R"("})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("\"field\":\"name\""), std::string::npos) << r.body;
+  r = http_request(socket, "POST", "/api/v1/hook/events", R"({"op":["started"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("\"field\":\"op\""), std::string::npos) << r.body;
+  r = http_request(socket, "POST", "/api/v1/hook/events", R"({"op":"a","op":"b"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+}
+
+TEST_F(HookTest, HostileEventNamesCannotForgeOrFloodLogLines) {
+  const auto r = hook({"evil\n2026-01-01T00:00:00.000000 error FORGED", "started", "begin", "-"}, "<domain/>");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  const auto big = hook({std::string(100'000, 'n'), "started", "begin", "-"}, "<domain/>");
+  EXPECT_EQ(big.rc, 0) << big.err;
+  EXPECT_EQ(http_request(socket, "GET", "/healthz").status, 200);
+  const std::string log = read_text(dir + "/agent.log");
+  EXPECT_EQ(log.find("\n2026-01-01T00:00:00.000000 error FORGED"), std::string::npos) << "a forged line";
+  EXPECT_NE(log.find("evil\\n2026"), std::string::npos) << "escaped, still there";
+  EXPECT_EQ(log.find(std::string(1000, 'n')), std::string::npos) << "a 100 kB name reached the log";
+}
+
+TEST_F(HookTest, HostileTimeoutMsIsRangeCheckedAndTheHookFailsOpen) {
+  const std::string h = dir + "/timeout-home";
+  fs::create_directories(h + "/migclock");
+  for (const char* bad : {"99999999999", "2000000000", "0"}) {
+    write_text(h + "/migclock/hook.conf", "socket = " + socket + "\ntimeout_ms = " + bad + "\n");
+    auto r = hook({"vm1", "started", "begin", "-"}, domain_xml(""), h);
+    EXPECT_EQ(r.rc, 0) << bad << ": " << r.err;  // not 134 (std::out_of_range)
+    EXPECT_NE(r.err.find("timeout_ms must be 1..10000"), std::string::npos) << r.err;
+    r = hook({"vm1", "migrate", "begin", "-"}, domain_xml(""), h);
+    EXPECT_EQ(r.rc, 0) << bad << ": " << r.err;
+  }
+}
+
+TEST_F(HookTest, HostileABadLineInOneConfigFileDoesNotDropTheOthersStrictPolicy) {
+  if (fs::exists(kSystemSocket)) GTEST_SKIP() << "a system agent is listening on " << kSystemSocket;
+  const std::string h = dir + "/badline-home";
+  fs::create_directories(h + "/migclock");
+  write_text(dir + "/first.conf", "this is no setting\nsocket = " + dir + "/nobody.sock\n");
+  write_text(h + "/migclock/hook.conf", "policy = strict\n");
+  const auto r = run_process({hooks + "/qemu", "vm1", "migrate", "begin", "-"}, domain_xml("1000000"),
+                             {"PATH=/usr/bin:/bin", "HOME=" + h, "MIGCLOCK_HOOK_CONFIG=" + dir + "/first.conf"});
+  EXPECT_EQ(r.rc, 1) << "strict from the second file must hold: " << r.err;
+  EXPECT_NE(r.err.find("bad setting 'this is no setting'"), std::string::npos) << r.err;
+}
+
+// stdin bounded in size and time; migrate begin bounded against a hanging agent.
+TEST_F(HookTest, HostileStdinAndAHangingAgentAreBoundedInTime) {
+  // An agent that accepts and never answers.
+  const std::string hang = dir + "/hang.sock";
+  const int l = socket_listen_unix(hang);
+  ASSERT_GE(l, 0);
+  const std::vector<std::string> env{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "MIGCLOCK_AGENT_SOCKET=" + hang};
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run_process({hooks + "/qemu", "vm1", "migrate", "begin", "-"}, domain_xml("1000000"), env);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(3000)) << "migrate begin held libvirt";
+  // 100 MB on stdin: refused quickly, without buffering it all.
+  t0 = std::chrono::steady_clock::now();
+  r = run_process({"/bin/sh", "-c", "head -c 100000000 /dev/zero | " + hooks + "/qemu vm1 started begin -"}, "", env);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("stdin over"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(5000));
+  // A writer that never closes stdin: the hook goes on after its deadline
+  // (timed inside the pipeline, which itself lasts as long as the writer).
+  r = run_process({"/bin/sh", "-c",
+                   "(echo '<domain/>'; sleep 4) 2>/dev/null | { s=$(date +%s%N); " + hooks +
+                       "/qemu vm1 started begin -; rc=$?; echo \"elapsed_ms=$(( ($(date +%s%N) - s) / 1000000 ))\" >&2; "
+                       "exit $rc; }"},
+                  "", env);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("stdin still open"), std::string::npos) << r.err;
+  const auto at = r.err.find("elapsed_ms=");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_LT(std::stol(r.err.substr(at + 11)), 3000) << r.err;
+  close(l);
 }
 
 TEST(HookInstall, NeverClobbersAnotherHook) {

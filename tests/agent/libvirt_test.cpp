@@ -47,6 +47,7 @@ class RealLibvirt : public ::testing::Test {
 
   static std::string home(int i) { return root + "/d" + std::to_string(i); }
   static std::string uri(int i) { return "qemu+unix:///session?socket=" + home(i) + "/run/libvirt/libvirt-sock"; }
+  static std::string token_file_of(int i) { return root + "/agent" + std::to_string(i) + ".token"; }
   static std::string conf(int i) { return root + "/agent" + std::to_string(i) + ".conf"; }
   static std::string virsh(int i, const std::string& args) {
     return "virsh -q -c '" + uri(i) + "' " + args + " >/dev/null 2>&1";
@@ -56,7 +57,7 @@ class RealLibvirt : public ::testing::Test {
     // The controller is not running until the migration test starts it:
     // until then the outbox keeps what the agents capture.
     const std::string ctl = token_file.empty() ? "" : "controller_url = http://127.0.0.1:" + std::to_string(ctl_port) +
-                                                           "\ncontroller_token_file = " + token_file +
+                                                           "\ncontroller_token_file = " + token_file_of(i) +
                                                            "\noutbox_retry_s = 1\n";
     write_text(conf(i), "libvirt_uri = " + uri(i) + "\nsocket = " + home(i) +
                             "/migclock/agent.sock\nsocket_group = kvm\nstate_dir = " + root + "/state" +
@@ -64,11 +65,15 @@ class RealLibvirt : public ::testing::Test {
   }
 
 #ifdef MIGCLOCK_CONTROLLER_BIN
+  // One token per agent, bound to its hostname; token_file (host0's) also reads.
   static void make_token() {
-    const std::string token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "agent");
-    if (token.empty()) return;
-    token_file = root + "/agent.token";
-    write_text(token_file, token + "\n");
+    for (int i = 1; i >= 0; --i) {
+      const std::string token =
+          create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "agent", "host" + std::to_string(i));
+      if (token.empty()) return;
+      write_text(token_file_of(i), token + "\n");
+    }
+    token_file = token_file_of(0);
   }
   static void start_controller() {
     controller = start_plain_controller(MIGCLOCK_CONTROLLER_BIN, ctl_port, root + "/ctl", root + "/controller.log");

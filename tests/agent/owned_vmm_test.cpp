@@ -45,7 +45,7 @@ class OwnedVmmTest : public ::testing::Test {
     return std::make_unique<AgentProcess>(
         std::vector<std::string>{"--uri", "test:///default", "--socket", sock(h), "--state-dir",
                                  root + "/" + h + "/state", "--hostname", "hv-" + h, "--controller",
-                                 "http://127.0.0.1:" + std::to_string(ctl_port), "--token-file", root + "/agent.token"},
+                                 "http://127.0.0.1:" + std::to_string(ctl_port), "--token-file", root + "/hv-" + h + ".token"},
         sock(h), root + "/" + h + ".log");
   }
 
@@ -59,9 +59,12 @@ class OwnedVmmTest : public ::testing::Test {
     root = "/tmp/mcvmm-" + std::to_string(getpid());
     ctl_port = 19100 + getpid() % 500;
     fs::create_directories(root + "/ctl");
-    token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "agent");
-    if (token.empty()) { setup_failure = "migclock-controller token create failed"; return; }
-    write_text(root + "/agent.token", token + "\n");
+    // One token per agent, bound to its host; `token` (hv-src's) also reads.
+    for (const std::string h : {"hv-dst", "hv-src"}) {
+      token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "agent", h);
+      if (token.empty()) { setup_failure = "migclock-controller token create failed"; return; }
+      write_text(root + "/" + h + ".token", token + "\n");
+    }
     controller = start_plain_controller(MIGCLOCK_CONTROLLER_BIN, ctl_port, root + "/ctl", root + "/controller.log");
     src = start_agent("src");
     dst = start_agent("dst");

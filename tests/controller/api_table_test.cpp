@@ -75,8 +75,9 @@ TEST_F(ApiTable, DocsListExactlyTheServedRoutesWithTheirScopes) {
 }
 
 TEST_F(ApiTable, EveryProtectedEndpointRefusesMissingBadAndWrongScopeTokens) {
+  // concrete() names every host "x1": the agent token is x1's (bound).
   const std::pair<Scope, std::string> tokens[] = {
-      {Scope::read, read_token}, {Scope::write, write_token}, {Scope::agent, agent_token}};
+      {Scope::read, read_token}, {Scope::write, write_token}, {Scope::agent, token_for("x1")}};
   for (const auto& r : doc_rows()) {
     std::string target = concrete(r.path);
     std::string body = r.method == "GET" ? "" : "{}";
@@ -113,8 +114,8 @@ TEST_F(ApiTable, EveryDocumentedRouteAnswersItsSuccessStatusToAValidRequest) {
   register_host("hv-b");
   const std::string offset = R"({"offset_ns":1000,"uncertainty_ns":100,"rtt_ns":200,"samples":8,"measured_at_ns":1})";
   for (const char* h : {"hv-a", "hv-b"})
-    ASSERT_EQ(agent("POST", std::string("/api/v1/hosts/") + h + "/clock-offset", offset).status, 204u);
-  const std::string envelope = ser::encode(ser::testing::sample_snapshot(2), ser::Format::binary).value();
+    ASSERT_EQ(agent_of(h, "POST", std::string("/api/v1/hosts/") + h + "/clock-offset", offset).status, 204u);
+  const std::string envelope = snapshot_of("u-with", 2), envelope_without = snapshot_of("u-without", 2);
   const std::string envelope_type = "application/vnd.migclock.snapshot";
   // A migration with a snapshot (its GET, restore inputs), one without (the PUT).
   const std::string with = announce("u-with"), without = announce("u-without");
@@ -125,10 +126,11 @@ TEST_F(ApiTable, EveryDocumentedRouteAnswersItsSuccessStatusToAValidRequest) {
   const std::string cmd = json(queued)["id"].GetString();
   ASSERT_NE(agent("GET", "/api/v1/hosts/hv-a/commands?wait_s=0").body.find(cmd), std::string::npos);
 
+  // `as_host`: whose agent token makes the call (agent tokens act for their host only).
   struct Call {
-    Call(std::string t, std::string b = {}, std::string ct = "application/json")
-        : target(std::move(t)), body(std::move(b)), content_type(std::move(ct)) {}
-    std::string target, body, content_type;
+    Call(std::string t, std::string b = {}, std::string ct = "application/json", std::string h = "hv-a")
+        : target(std::move(t)), body(std::move(b)), content_type(std::move(ct)), as_host(std::move(h)) {}
+    std::string target, body, content_type, as_host;
   };
   const std::string m = "/api/v1/migrations/";
   std::map<std::string, Call> calls = {
@@ -138,13 +140,13 @@ TEST_F(ApiTable, EveryDocumentedRouteAnswersItsSuccessStatusToAValidRequest) {
       {"POST /api/v1/time", {"/api/v1/time", R"({"t1_ns":1})"}},
       {"PUT /api/v1/hosts/{hostname}",
        {"/api/v1/hosts/hv-c", R"({"hostname":"hv-c","tsc_khz":2899998,"scaling_supported":false,)"
-                              R"("offset_honoured":"yes","masterclock_possible":true})"}},
+                              R"("offset_honoured":"yes","masterclock_possible":true})", "application/json", "hv-c"}},
       {"GET /api/v1/hosts", {"/api/v1/hosts"}},
       {"GET /api/v1/hosts/{hostname}", {"/api/v1/hosts/hv-a"}},
       {"POST /api/v1/hosts/{hostname}/clock-offset", {"/api/v1/hosts/hv-a/clock-offset", offset}},
       {"GET /api/v1/hosts/{hostname}/clock-offset", {"/api/v1/hosts/hv-a/clock-offset"}},
       {"GET /api/v1/hosts/offset", {"/api/v1/hosts/offset?from=hv-a&to=hv-b"}},
-      {"GET /api/v1/hosts/{hostname}/commands", {"/api/v1/hosts/hv-b/commands?wait_s=0"}},
+      {"GET /api/v1/hosts/{hostname}/commands", {"/api/v1/hosts/hv-b/commands?wait_s=0", "", "application/json", "hv-b"}},
       {"POST /api/v1/hosts/{hostname}/commands/{id}/result",
        {"/api/v1/hosts/hv-a/commands/" + cmd + "/result", R"({"ok":true,"message":"synced"})"}},
       {"GET /api/v1/vms", {"/api/v1/vms?host=hv-a"}},
@@ -155,9 +157,10 @@ TEST_F(ApiTable, EveryDocumentedRouteAnswersItsSuccessStatusToAValidRequest) {
       {"GET /api/v1/migrations", {"/api/v1/migrations?active=true&limit=10"}},
       {"GET /api/v1/migrations/{id}", {m + with}},
       {"POST /api/v1/migrations/{id}/events", {m + with + "/events", R"({"phase":"shipped","host":"hv-a","at_ns":1})"}},
-      {"PUT /api/v1/migrations/{id}/snapshot", {m + without + "/snapshot", envelope, envelope_type}},
+      {"PUT /api/v1/migrations/{id}/snapshot", {m + without + "/snapshot", envelope_without, envelope_type}},
       {"GET /api/v1/migrations/{id}/snapshot", {m + with + "/snapshot"}},
-      {"GET /api/v1/migrations/{id}/restore-inputs", {m + with + "/restore-inputs?destination=hv-b"}},
+      {"GET /api/v1/migrations/{id}/restore-inputs",
+       {m + with + "/restore-inputs?destination=hv-b", "", "application/json", "hv-b"}},
       {"POST /api/v1/preflight", {"/api/v1/preflight", R"({"vm":"web1","source":"hv-a","destination":"hv-b"})"}},
   };
   const std::pair<Scope, std::string> tokens[] = {
@@ -173,7 +176,8 @@ TEST_F(ApiTable, EveryDocumentedRouteAnswersItsSuccessStatusToAValidRequest) {
     exercised.insert(route);
     std::string token;
     for (const auto& [scope, t] : tokens)
-      if (token.empty() && r.mask != kPublic && scope_allows(scope, r.mask)) token = t;
+      if (token.empty() && r.mask != kPublic && scope_allows(scope, r.mask))
+        token = scope == Scope::agent ? token_for(call->second.as_host) : t;
     auto res = as(token, r.method, call->second.target, call->second.body, call->second.content_type);
     EXPECT_EQ(res.status, r.success) << route << " (docs/api.md says " << r.success << "): " << res.body.substr(0, 300);
   }

@@ -45,6 +45,8 @@ TEST_F(Cli, HostsAndVmsAsTablesAndJson) {
 }
 
 TEST_F(Cli, MigrationsListShowAndWatchToTheEnd) {
+  register_host("hv-a");  // an event's host is a registered one
+  register_host("hv-b");
   std::string id = announce("u9");
   int code = 0;
   auto out = run("migrations list", &code);
@@ -54,7 +56,7 @@ TEST_F(Cli, MigrationsListShowAndWatchToTheEnd) {
   std::thread driver([&] {
     for (const char* p : {"shipped", "resumed", "synced", "verified"}) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      agent("POST", "/api/v1/migrations/" + id + "/events", std::string(R"({"phase":")") + p + R"(","host":"hv-b","at_ns":5})");
+      agent_of("hv-b", "POST", "/api/v1/migrations/" + id + "/events", std::string(R"({"phase":")") + p + R"(","host":"hv-b","at_ns":5})");
     }
   });
   auto watched = run("migrations watch " + id + " --timeout-s 30", &code);
@@ -69,7 +71,7 @@ TEST_F(Cli, MigrationsListShowAndWatchToTheEnd) {
   // A failed migration: watch exits 3.
   std::string id2 = announce("u10");
   agent("POST", "/api/v1/migrations/" + id2 + "/events", R"({"phase":"failed","host":"hv-a","at_ns":1,"reason":"disk full"})");
-  out = run("migrations watch " + id2, &code);
+  out = run("migrations watch " + id2 + " --timeout-s 30", &code);
   EXPECT_EQ(code, 3);
   EXPECT_NE(out.find("disk full"), std::string::npos);
 }

@@ -152,6 +152,7 @@ void agent_stream(const std::string& url, const std::string& token, int h, Ledge
     int stage = i % 4;  // 0: announced, 1: source-captured, 2: resumed (in flight), 3: verified
     if (stage == 0) continue;
     auto snap = ser::testing::sample_snapshot(4);
+    snap.vm.uuid = vm;  // the migration's VM
     snap.clock.clock_ns += h * 1'000'000 + i;  // distinct bytes per migration
     std::string envelope = ser::encode(snap, ser::Format::binary).value();
     record([](MigrationLedger& m) { m.unanswered = "source-captured"; });
@@ -169,7 +170,7 @@ void agent_stream(const std::string& url, const std::string& token, int h, Ledge
     for (int p = 0; stage >= 2 && p < (stage == 2 ? 2 : 4); ++p) {
       record([&](MigrationLedger& m) { m.unanswered = kAfterSnapshot[p]; });
       if (!status_is(c.post("/api/v1/migrations/" + mid + "/events",
-                            std::string(R"({"phase":")") + kAfterSnapshot[p] + R"(","host":"hv-dest","at_ns":1})"),
+                            std::string(R"({"phase":")") + kAfterSnapshot[p] + R"(","host":")" + name + R"(","at_ns":1})"),
                      200))
         return;
       record([&](MigrationLedger& m) {
@@ -314,7 +315,10 @@ std::vector<std::string> check_migration(net::Client& agent, const std::string& 
 
 TEST(CrashTest, KillDashNineMidStreamOfEveryRecordKindLosesNoAcknowledgedRecord) {
   std::string dir = migclock::testing::make_temp_dir("migclock-crash-all");
-  std::string agent_token = create_token(dir, Scope::agent, "crash").value();
+  // One agent token per host (bound to it); the first one also reads.
+  std::vector<std::string> host_tokens;
+  for (int h = 0; h < kHosts; ++h) host_tokens.push_back(create_token(dir, Scope::agent, "crash", host_name(h)).value());
+  const std::string agent_token = host_tokens[0];
   std::string write_token = create_token(dir, Scope::write, "crash").value();
   std::string read_token = create_token(dir, Scope::read, "crash").value();
   auto child = std::make_unique<Child>(controller_argv(dir, "600"));
@@ -325,7 +329,7 @@ TEST(CrashTest, KillDashNineMidStreamOfEveryRecordKindLosesNoAcknowledgedRecord)
   Ledger L;
   std::atomic<bool> stop{false};
   std::vector<std::thread> streams;
-  for (int h = 0; h < kHosts; ++h) streams.emplace_back([&, h] { agent_stream(url, agent_token, h, L, stop); });
+  for (int h = 0; h < kHosts; ++h) streams.emplace_back([&, h] { agent_stream(url, host_tokens[h], h, L, stop); });
   streams.emplace_back([&] { operator_stream(url, write_token, L, stop); });
   auto enough = [&] { return L.acks >= 1500 && L.snapshots >= 60 && L.syncs >= 30 && L.results >= 30; };
   auto t0 = std::chrono::steady_clock::now();

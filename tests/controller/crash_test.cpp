@@ -22,13 +22,21 @@ const char* kPhases[] = {"source-captured", "shipped", "resumed", "synced", "ver
 
 TEST(CrashTest, KillDashNineMidStreamLosesNoAcknowledgedRecord) {
   std::string dir = migclock::testing::make_temp_dir("migclock-crash");
-  std::string token = create_token(dir, Scope::agent, "crash").value();
+  // hv-b's agent: the destination it announces and reports for.
+  std::string token = create_token(dir, Scope::agent, "crash", "hv-b").value();
   // A long timeout while streaming; the restart uses 3 s, so in-flight
   // migrations (last change before the kill) must end soon after it.
   auto child = std::make_unique<Child>(controller_argv(dir, "600"));
   unsigned short port = child->wait_port();
   ASSERT_NE(port, 0) << "controller did not start";
   std::string url = "https://127.0.0.1:" + std::to_string(port);
+  {
+    // An event's host must be registered.
+    net::Client c(net::ClientOptions(url, dev_certs().ca, token));
+    auto reg = c.put("/api/v1/hosts/hv-b", R"({"hostname":"hv-b","tsc_khz":1,"scaling_supported":false,)"
+                                           R"("offset_honoured":"yes","masterclock_possible":true})");
+    ASSERT_TRUE(reg.ok() && reg->status == 200u) << (reg.ok() ? reg->body : reg.error().message());
+  }
 
   // What the controller acknowledged: migration id → highest phase index
   // acked (-1 = announced only).

@@ -1,5 +1,8 @@
 #include "fixture.hpp"
 
+#include "migclock/serialization/snapshot_io.hpp"
+#include "snapshot_fixtures.hpp"
+
 namespace migclock::controller::testing {
 
 using migclock::testing::dev_certs;
@@ -8,7 +11,8 @@ void ControllerFixture::SetUp() {
   data_dir = migclock::testing::make_temp_dir("migclock-ctl");
   read_token = create_token(data_dir, Scope::read, "test").value();
   write_token = create_token(data_dir, Scope::write, "test").value();
-  agent_token = create_token(data_dir, Scope::agent, "test").value();
+  agent_token = create_token(data_dir, Scope::agent, "test", "hv-a").value();
+  host_tokens = {{"hv-a", agent_token}};
   start();
 }
 
@@ -50,23 +54,43 @@ net::Response ControllerFixture::as(const std::string& token, const std::string&
   return r.ok() ? *r : net::Response{};
 }
 
+std::string ControllerFixture::token_for(const std::string& host) {
+  auto it = host_tokens.find(host);
+  if (it != host_tokens.end()) return it->second;
+  // Made while the controller runs, as operators do: found on first use.
+  auto t = create_token(data_dir, Scope::agent, "test-" + host, host);
+  EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message());
+  return host_tokens[host] = t.ok() ? *t : "";
+}
+
+net::Response ControllerFixture::agent_of(const std::string& host, const std::string& m, const std::string& t,
+                                          const std::string& b) {
+  return as(token_for(host), m, t, b);
+}
+
 void ControllerFixture::register_host(const std::string& name, uint32_t tsc_khz, const std::string& vms_json,
                                       const std::string& extra) {
   std::string body = R"({"hostname":")" + name + R"(","boot_id":"b-)" + name + R"(","agent_version":"0.1.0","tsc_khz":)" +
                      std::to_string(tsc_khz) + R"(,"scaling_supported":false,"clocksource":"tsc",)" + extra +
                      R"(,"vms":)" + vms_json + "}";
-  auto r = agent("PUT", "/api/v1/hosts/" + name, body);
+  auto r = agent_of(name, "PUT", "/api/v1/hosts/" + name, body);
   ASSERT_EQ(r.status, 200u) << r.body;
 }
 
 std::string ControllerFixture::announce(const std::string& vm_uuid, const std::string& source,
                                         const std::string& destination) {
-  auto r = agent("POST", "/api/v1/migrations",
+  auto r = agent_of(source, "POST", "/api/v1/migrations",
                  R"({"vm_uuid":")" + vm_uuid + R"(","vm_name":"n-)" + vm_uuid + R"(","source":")" + source +
                      R"(","destination":")" + destination + R"(","kind":"live"})");
   EXPECT_TRUE(r.status == 201u || r.status == 200u) << r.body;
   auto d = json(r);
   return d.IsObject() && d.HasMember("id") ? d["id"].GetString() : "";
+}
+
+std::string ControllerFixture::snapshot_of(const std::string& vm_uuid, std::size_t vcpus, bool binary) {
+  auto s = serialization::testing::sample_snapshot(vcpus);
+  s.vm.uuid = vm_uuid;
+  return serialization::encode(s, binary ? serialization::Format::binary : serialization::Format::json).value();
 }
 
 rapidjson::Document json(const net::Response& r) {

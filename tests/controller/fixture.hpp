@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -28,9 +29,14 @@ struct ControllerFixture : ::testing::Test {
   // transport error.
   net::Response as(const std::string& token, const std::string& method, const std::string& target,
                    const std::string& body = {}, const std::string& content_type = "application/json") const;
+  // As the agent of hv-a (agent_token is bound to hv-a).
   net::Response agent(const std::string& m, const std::string& t, const std::string& b = {}) const {
     return as(agent_token, m, t, b);
   }
+  // As the agent of `host`, with a token bound to it (made on first use).
+  net::Response agent_of(const std::string& host, const std::string& m, const std::string& t,
+                         const std::string& b = {});
+  std::string token_for(const std::string& host);
   net::Response reader(const std::string& m, const std::string& t, const std::string& b = {}) const {
     return as(read_token, m, t, b);
   }
@@ -43,12 +49,15 @@ struct ControllerFixture : ::testing::Test {
                      const std::string& extra = R"("offset_honoured":"yes","masterclock_possible":true,"invtsc":"yes")");
   std::string announce(const std::string& vm_uuid, const std::string& source = "hv-a",
                        const std::string& destination = "hv-b");
+  // An encoded sample snapshot of VM `vm_uuid` (uploads must be the migration's VM).
+  static std::string snapshot_of(const std::string& vm_uuid, std::size_t vcpus = 1, bool binary = true);
 
   // The controller's clock (null: the system's). Set before SetUp() starts it.
   const TimeSource* time_source = nullptr;
   std::string data_dir;
   uint16_t port = 0;
-  std::string read_token, write_token, agent_token;
+  std::string read_token, write_token, agent_token;  // agent_token: --host hv-a
+  std::map<std::string, std::string> host_tokens;      // host → agent token bound to it
   std::unique_ptr<App> app;
 };
 

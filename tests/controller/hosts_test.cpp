@@ -94,7 +94,7 @@ TEST_F(Hosts, OffsetBetweenHostsIsDifferenceOfThetasWithSummedUncertainty) {
   EXPECT_EQ(missing.status, 409u);
   // θ_A = +5 ms (A is 5 ms behind), θ_B = −2 ms (B is 2 ms ahead): B − A = 7 ms.
   EXPECT_EQ(agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":5000000,"uncertainty_ns":100000,"rtt_ns":200000,"samples":8,"measured_at_ns":1})").status, 204u);
-  EXPECT_EQ(agent("POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":-2000000,"uncertainty_ns":50000,"rtt_ns":100000,"samples":8,"measured_at_ns":2})").status, 204u);
+  EXPECT_EQ(agent_of("hv-b", "POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":-2000000,"uncertainty_ns":50000,"rtt_ns":100000,"samples":8,"measured_at_ns":2})").status, 204u);
   auto r = json(reader("GET", "/api/v1/hosts/offset?from=hv-a&to=hv-b"));
   EXPECT_EQ(r["offset_ns"].GetInt64(), 7'000'000);
   EXPECT_EQ(r["uncertainty_ns"].GetInt64(), 150'000);
@@ -110,7 +110,7 @@ TEST_F(Hosts, OffsetBetweenHostsIsDifferenceOfThetasWithSummedUncertainty) {
   EXPECT_EQ(hist["items"][1]["offset_ns"].GetInt64(), 5'100'000);
   EXPECT_EQ(reader("GET", "/api/v1/hosts/offset?from=hv-a").status, 400u);
   EXPECT_EQ(reader("GET", "/api/v1/hosts/offset?from=hv-a&to=nope").status, 404u);
-  EXPECT_EQ(agent("POST", "/api/v1/hosts/ghost/clock-offset", R"({"offset_ns":1,"uncertainty_ns":1,"measured_at_ns":1})").status, 404u);
+  EXPECT_EQ(agent_of("ghost", "POST", "/api/v1/hosts/ghost/clock-offset", R"({"offset_ns":1,"uncertainty_ns":1,"measured_at_ns":1})").status, 404u);
   auto neg = agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":1,"uncertainty_ns":-1,"measured_at_ns":1})");
   EXPECT_EQ(neg.status, 400u);
   EXPECT_NE(neg.body.find("uncertainty_ns"), std::string::npos);
@@ -124,7 +124,7 @@ TEST_F(Hosts, RefusedOffsetReportsAreNotInTheMetrics) {
     auto pos = m.find(name);
     return pos == std::string::npos ? -1 : std::stoi(m.substr(pos + name.size()));
   };
-  EXPECT_EQ(agent("POST", "/api/v1/hosts/ghost/clock-offset", R"({"offset_ns":1,"uncertainty_ns":1,"measured_at_ns":1})").status, 404u);
+  EXPECT_EQ(agent_of("ghost", "POST", "/api/v1/hosts/ghost/clock-offset", R"({"offset_ns":1,"uncertainty_ns":1,"measured_at_ns":1})").status, 404u);
   EXPECT_EQ(count(), 0);
   register_host("hv-a");
   EXPECT_EQ(agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":1,"uncertainty_ns":1,"measured_at_ns":1})").status, 204u);
@@ -139,7 +139,7 @@ TEST_F(Hosts, OffsetHistoryIsBoundedInTheJournal) {
   for (int i = 0; i < 70; ++i)
     ASSERT_EQ(agent("POST", "/api/v1/hosts/hv-a/clock-offset",
                     "{\"offset_ns\":" + std::to_string(i) + ",\"uncertainty_ns\":1,\"measured_at_ns\":1}").status, 204u);
-  agent("POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":7,"uncertainty_ns":1,"measured_at_ns":1})");
+  agent_of("hv-b", "POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":7,"uncertainty_ns":1,"measured_at_ns":1})");
   stop();
   {
     auto store = open_sqlite_store(data_dir);
@@ -197,7 +197,7 @@ TEST_F(Hosts, SyncCommandReachesTheLongPollingAgentAndItsResultTheOperator) {
   EXPECT_STREQ(json(reader("GET", "/api/v1/commands/" + id))["state"].GetString(), "delivered");
   // Delivered commands are not handed out twice.
   EXPECT_EQ(agent("GET", "/api/v1/hosts/hv-a/commands").body, "[]");
-  EXPECT_EQ(agent("POST", "/api/v1/hosts/hv-b/commands/" + id + "/result", R"({"ok":true})").status, 409u);
+  EXPECT_EQ(agent_of("hv-b", "POST", "/api/v1/hosts/hv-b/commands/" + id + "/result", R"({"ok":true})").status, 409u);
   EXPECT_EQ(agent("POST", "/api/v1/hosts/hv-a/commands/" + id + "/result", R"({"ok":true,"message":"synced","results":{"sync_rtt_ns":1200}})").status, 204u);
   EXPECT_EQ(agent("POST", "/api/v1/hosts/hv-a/commands/" + id + "/result", R"({"ok":false})").status, 204u);  // repeat: no-op
   auto done = json(reader("GET", "/api/v1/commands/" + id));
@@ -215,7 +215,7 @@ TEST_F(Hosts, LongPollWithoutCommandsReturnsEmptyAfterWait) {
   EXPECT_EQ(r.body, "[]");
   EXPECT_GE(dt, std::chrono::milliseconds(900));
   EXPECT_EQ(agent("GET", "/api/v1/hosts/hv-a/commands?wait_s=61").status, 400u);
-  EXPECT_EQ(agent("GET", "/api/v1/hosts/ghost/commands").status, 404u);
+  EXPECT_EQ(agent_of("ghost", "GET", "/api/v1/hosts/ghost/commands").status, 404u);
 }
 
 TEST_F(Hosts, PreflightReportsEveryReason) {
@@ -240,7 +240,7 @@ TEST_F(Hosts, PreflightReportsEveryReason) {
   // A good destination: 200 ppm off is inside ±250 ppm.
   register_host("hv-c", 2'900'578);
   agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":1000,"uncertainty_ns":300,"measured_at_ns":1})");
-  agent("POST", "/api/v1/hosts/hv-c/clock-offset", R"({"offset_ns":-4000,"uncertainty_ns":200,"measured_at_ns":1})");
+  agent_of("hv-c", "POST", "/api/v1/hosts/hv-c/clock-offset", R"({"offset_ns":-4000,"uncertainty_ns":200,"measured_at_ns":1})");
   auto ok = json(reader("POST", "/api/v1/preflight", R"({"vm":"u1","source":"hv-a","destination":"hv-c"})"));
   EXPECT_TRUE(ok["compatible"].GetBool()) << net::to_string(ok);
   EXPECT_EQ(ok["realtime_offset_ns"].GetInt64(), 5000);

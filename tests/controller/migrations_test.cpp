@@ -9,11 +9,18 @@
 namespace migclock::controller::testing {
 namespace {
 
-using Migrations = ControllerFixture;
+// An event's host must be registered (and be the reporting agent's own).
+struct Migrations : ControllerFixture {
+  void SetUp() override {
+    ControllerFixture::SetUp();
+    for (const char* h : {"hv-a", "hv-b", "hv-c"}) register_host(h);
+  }
+};
 namespace ser = migclock::serialization;
 
-std::string event(const std::string& phase, const std::string& extra = "") {
-  return R"({"phase":")" + phase + R"(","host":"hv-b","at_ns":123)" + extra + "}";
+// As reported by the source, hv-a (agent_token's host).
+std::string event(const std::string& phase, const std::string& extra = "", const std::string& host = "hv-a") {
+  return R"({"phase":")" + phase + R"(","host":")" + host + R"(","at_ns":123)" + extra + "}";
 }
 
 TEST_F(Migrations, AnnounceIsIdempotentPerVmAndPhasesMoveForwardOnly) {
@@ -50,7 +57,7 @@ TEST_F(Migrations, AnnounceIsIdempotentPerVmAndPhasesMoveForwardOnly) {
   EXPECT_EQ(agent("POST", base, event("verified")).status, 200u);
   EXPECT_EQ(agent("POST", base, event("failed", R"(,"reason":"late")")).status, 409u);
   // A new announcement for the VM now opens a new migration.
-  auto r3 = agent("POST", "/api/v1/migrations", R"({"vm_uuid":"u1","source":"hv-b"})");
+  auto r3 = agent_of("hv-b", "POST", "/api/v1/migrations", R"({"vm_uuid":"u1","source":"hv-b"})");
   EXPECT_EQ(r3.status, 201u);
   EXPECT_NE(json(r3)["id"].GetString(), id);
 }
@@ -85,6 +92,7 @@ TEST_F(Migrations, SnapshotUploadValidatesConvertsAndIsIdempotent) {
   register_host("hv-b");
   std::string id = announce("u4");
   auto snap = ser::testing::sample_snapshot(2);
+  snap.vm.uuid = "u4";
   std::string envelope = ser::encode(snap, ser::Format::binary).value();
   auto c = client(agent_token);
   std::string target = "/api/v1/migrations/" + id + "/snapshot";
@@ -112,8 +120,8 @@ TEST_F(Migrations, SnapshotUploadValidatesConvertsAndIsIdempotent) {
 
   // Restore inputs for the destination: snapshot JSON + B − A.
   agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":300,"uncertainty_ns":10,"measured_at_ns":1})");
-  agent("POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":-700,"uncertainty_ns":20,"measured_at_ns":1})");
-  auto ri = agent("GET", "/api/v1/migrations/" + id + "/restore-inputs?destination=hv-b");
+  agent_of("hv-b", "POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":-700,"uncertainty_ns":20,"measured_at_ns":1})");
+  auto ri = agent_of("hv-b", "GET", "/api/v1/migrations/" + id + "/restore-inputs?destination=hv-b");
   ASSERT_EQ(ri.status, 200u) << ri.body;
   auto rid = json(ri);
   EXPECT_EQ(rid["realtime_offset_ns"].GetInt64(), 1000);
@@ -130,28 +138,27 @@ TEST_F(Migrations, RestoreInputsOnlyForTheDestination) {
   register_host("hv-b");
   register_host("hv-c");
   auto c = client(agent_token);
-  auto upload = [&](const std::string& id) {
-    auto up = c.request("PUT", "/api/v1/migrations/" + id + "/snapshot",
-                        ser::encode(ser::testing::sample_snapshot(1), ser::Format::binary).value(),
+  auto upload = [&](const std::string& id, const std::string& vm) {
+    auto up = c.request("PUT", "/api/v1/migrations/" + id + "/snapshot", snapshot_of(vm),
                         "application/vnd.migclock.snapshot");
     ASSERT_EQ(up->status, 200u) << up->body;
   };
   std::string to_b = announce("r1", "hv-a", "hv-b");
-  upload(to_b);
-  auto no_offsets = agent("GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
+  upload(to_b, "r1");
+  auto no_offsets = agent_of("hv-b", "GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
   EXPECT_EQ(no_offsets.status, 409u);
   EXPECT_NE(no_offsets.body.find("\"field\":\"source\""), std::string::npos) << no_offsets.body;
   agent("POST", "/api/v1/hosts/hv-a/clock-offset", R"({"offset_ns":300,"uncertainty_ns":10,"measured_at_ns":1})");
-  auto no_dest_offset = agent("GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
+  auto no_dest_offset = agent_of("hv-b", "GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
   EXPECT_EQ(no_dest_offset.status, 409u);
   EXPECT_NE(no_dest_offset.body.find("\"field\":\"destination\""), std::string::npos) << no_dest_offset.body;
-  agent("POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":-700,"uncertainty_ns":20,"measured_at_ns":1})");
-  agent("POST", "/api/v1/hosts/hv-c/clock-offset", R"({"offset_ns":0,"uncertainty_ns":20,"measured_at_ns":1})");
+  agent_of("hv-b", "POST", "/api/v1/hosts/hv-b/clock-offset", R"({"offset_ns":-700,"uncertainty_ns":20,"measured_at_ns":1})");
+  agent_of("hv-c", "POST", "/api/v1/hosts/hv-c/clock-offset", R"({"offset_ns":0,"uncertainty_ns":20,"measured_at_ns":1})");
 
-  auto wrong = agent("GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-c");
+  auto wrong = agent_of("hv-c", "GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-c");
   EXPECT_EQ(wrong.status, 409u);
   EXPECT_NE(wrong.body.find("\"field\":\"destination\""), std::string::npos) << wrong.body;
-  auto right = agent("GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
+  auto right = agent_of("hv-b", "GET", "/api/v1/migrations/" + to_b + "/restore-inputs?destination=hv-b");
   ASSERT_EQ(right.status, 200u) << right.body;
   auto d = json(right);
   for (const char* k : {"migration_id", "source", "destination", "snapshot", "realtime_offset_ns", "uncertainty_ns",
@@ -162,16 +169,16 @@ TEST_F(Migrations, RestoreInputsOnlyForTheDestination) {
   // No destination recorded: the asker becomes it, durably.
   auto r = agent("POST", "/api/v1/migrations", R"({"vm_uuid":"r2","vm_name":"n","source":"hv-a"})");
   std::string open = json(r)["id"].GetString();
-  upload(open);
-  auto first = agent("GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-c");
+  upload(open, "r2");
+  auto first = agent_of("hv-c", "GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-c");
   ASSERT_EQ(first.status, 200u) << first.body;
   EXPECT_STREQ(json(first)["destination"].GetString(), "hv-c");
   stop();
   start();
   EXPECT_STREQ(json(reader("GET", "/api/v1/migrations/" + open))["destination"].GetString(), "hv-c");
-  auto second = agent("GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-b");
+  auto second = agent_of("hv-b", "GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-b");
   EXPECT_EQ(second.status, 409u) << second.body;
-  EXPECT_EQ(agent("GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-c").status, 200u);
+  EXPECT_EQ(agent_of("hv-c", "GET", "/api/v1/migrations/" + open + "/restore-inputs?destination=hv-c").status, 200u);
 }
 
 // migclock_migration_outcomes_total counts migrations that ended, once each:
@@ -208,7 +215,7 @@ TEST_F(Migrations, MalformedOrInvalidSnapshotsAreRefusedNamingTheProblem) {
 TEST_F(Migrations, ListFiltersAndPages) {
   for (int i = 0; i < 7; ++i) announce("vm" + std::to_string(i), i % 2 ? "hv-a" : "hv-c", "hv-b");
   std::string first = json(reader("GET", "/api/v1/migrations?vm=vm0"))["items"][0]["id"].GetString();
-  agent("POST", "/api/v1/migrations/" + first + "/events", event("failed", R"(,"reason":"x")"));
+  agent_of("hv-c", "POST", "/api/v1/migrations/" + first + "/events", event("failed", R"(,"reason":"x")", "hv-c"));
   auto all = json(reader("GET", "/api/v1/migrations?limit=3"));
   EXPECT_EQ(all["total"].GetInt(), 7);
   EXPECT_EQ(all["items"].Size(), 3u);

@@ -32,7 +32,7 @@ struct Preflight : ControllerFixture {
   // measured_at_ns is the agent's clock and deliberately ancient: the
   // controller ages an offset by its receipt (controller clock, docs/api.md).
   void report_offset(const std::string& host, int64_t offset_ns) {
-    auto r = agent("POST", "/api/v1/hosts/" + host + "/clock-offset",
+    auto r = agent_of(host, "POST", "/api/v1/hosts/" + host + "/clock-offset",
                    "{\"offset_ns\":" + std::to_string(offset_ns) + R"(,"uncertainty_ns":100,"measured_at_ns":1})");
     ASSERT_EQ(r.status, 204u) << r.body;
   }

@@ -6,6 +6,7 @@ add_executable(controller_tests
   ${CMAKE_CURRENT_LIST_DIR}/hosts_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/migrations_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/hostile_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_input_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/crash_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/crash_records_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/preflight_test.cpp

@@ -80,3 +80,21 @@ TEST(Problem, OneTableMapsCodesToStatuses) {
   EXPECT_EQ(resp.status, 400u);
   EXPECT_EQ(resp.body, R"({"error":"invalid_json","message":"bad","field":"vm_uuid"})");
 }
+
+// Issue 12 #3 and the duplicate-key decision: what parse_* refuses, with the field.
+TEST(Json, HostileInvalidUtf8AndDuplicateKeysNameTheField) {
+  auto bad = parse_object(std::string(R"({"a":{"b":["ok","x)") + "\xC0\xAF" + R"("]}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.problem().field, "a.b[1]");
+  EXPECT_EQ(bad.problem().code, ApiErrc::bad_request);
+  auto key = parse_object(std::string(R"({"k)") + "\xFF" + R"(":1})");
+  ASSERT_FALSE(key.ok());
+  EXPECT_NE(key.problem().message.find("UTF-8"), std::string::npos);
+  auto dup = parse_object(R"({"a":{"x":1,"x":2}})");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.problem().field, "a.x");
+  EXPECT_TRUE(parse_object(R"({"emoji":"\ud83d\ude00","ü":"ß"})").ok());
+  // Error bodies stay UTF-8 whatever the message quotes.
+  auto r = to_response(problem(ApiErrc::not_found, "no VM '\xFF'"));
+  EXPECT_NE(r.body.find("\xEF\xBF\xBD"), std::string::npos) << r.body;
+}

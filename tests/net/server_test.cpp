@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "migclock/net/client.hpp"
@@ -242,3 +243,35 @@ TEST(ClientConfig, BadServerUrlIsInvalidArgument) {
 }
 
 }  // namespace
+
+// Issue 12 #9: a handler that throws once terminated the whole process.
+TEST_F(Fixture, HostileAHandlerThatThrowsIsAnswered500AndCounted) {
+  std::mutex mu;
+  std::vector<std::string> told;
+  ServerOptions o = opts();
+  o.on_handler_exception = [&](const std::string& request, const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    told.push_back(request + ": " + what);
+  };
+  Server s(o, [](Request&& req, Responder out) {
+    if (req.path == "/throw") throw std::runtime_error("boom");
+    if (req.path == "/throw-int") throw 42;
+    echo(std::move(req), std::move(out));
+  });
+  auto port = s.listen_plain("127.0.0.1", 0);
+  ASSERT_TRUE(port.ok());
+  ASSERT_TRUE(s.start().ok());
+  Client c(ClientOptions{"http://127.0.0.1:" + std::to_string(*port)});
+  auto r = c.get("/throw");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->status, 500u);
+  auto d = parse_object(r->body);
+  ASSERT_TRUE(d.ok()) << r->body;
+  EXPECT_STREQ((*d)["error"].GetString(), "internal");
+  EXPECT_TRUE((*d).HasMember("message"));
+  EXPECT_EQ(c.get("/throw-int")->status, 500u);
+  EXPECT_EQ(c.get("/echo")->status, 200u) << "the server goes on serving";
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(told, (std::vector<std::string>{"GET /throw: boom", "GET /throw-int: unknown exception"}));
+  EXPECT_EQ(s.handler_exceptions(), 2u);
+}

@@ -122,7 +122,7 @@ class Monitoring : public ::testing::Test {
     root = "/tmp/mcmon-" + std::to_string(getpid());
     ctl_port = 19700 + getpid() % 500;
     fs::create_directories(root + "/ctl");
-    agent_token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "agent");
+    agent_token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "agent", "hv-mon");
     read_token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "read");
     if (agent_token.empty() || read_token.empty()) { setup_failure = "migclock-controller token create failed"; return; }
     write_text(root + "/agent.token", agent_token + "\n");

@@ -115,7 +115,7 @@ port=$((21000 + $$ % 300))  # clear of the other real-process tests' ranges
 /usr/bin/migclock-controller --listen 127.0.0.1:$port --data-dir /var/lib/private/migclock-controller --plain-http \
   > "$tmp/controller.log" 2>&1 &
 pids+=($!)
-agent_token=$(/usr/bin/migclock-controller token create --data-dir /var/lib/private/migclock-controller --scope agent)
+agent_token=$(/usr/bin/migclock-controller token create --data-dir /var/lib/private/migclock-controller --scope agent --host migclock-pkgtest)
 (umask 077; echo "$agent_token" > "$tmp/agent.token")
 cp /etc/migclock/agent.conf "$tmp/agent.conf"
 printf '%s\n' "controller_url = http://127.0.0.1:$port" "controller_token_file = $tmp/agent.token" \

@@ -24,14 +24,16 @@ owned_vmm_part() {
   done
   echo "== owned VMM through migclock-agent x2 + migclock-controller =="
   mkdir -p "$d"
-  "$bin/migclock-controller" token create --data-dir "$d/ctl" --scope agent > "$d/agent.token"
+  for h in src dst; do  # one agent token per host
+    "$bin/migclock-controller" token create --data-dir "$d/ctl" --scope agent --host "demo-$h" > "$d/agent-$h.token"
+  done
   "$bin/migclock-controller" --listen "127.0.0.1:$port" --data-dir "$d/ctl" --plain-http >"$d/controller.log" 2>&1 &
   pid=$!
   undo "kill $pid 2>/dev/null || true"
   for h in src dst; do
     mkdir -p "$d/$h"
     "$bin/migclock-agent" --uri test:///default --socket "$d/$h/agent.sock" --state-dir "$d/$h/state" \
-      --hostname "demo-$h" --controller "http://127.0.0.1:$port" --token-file "$d/agent.token" \
+      --hostname "demo-$h" --controller "http://127.0.0.1:$port" --token-file "$d/agent-$h.token" \
       >"$d/agent-$h.log" 2>&1 &
     pid=$!
     undo "kill $pid 2>/dev/null; for _ in \$(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done"

@@ -40,7 +40,12 @@ install_hook() {
 
 start_controller() {
   bash "$repo/tools/make-dev-certs.sh" "$work/certs" 127.0.0.1 localhost >/dev/null
-  "$bin/migclock-controller" token create --data-dir "$work/ctl" --scope agent > "$work/agent.token"
+  # One agent token per host: a token acts for the host it is bound to only.
+  local i
+  for i in 0 1; do
+    "$bin/migclock-controller" token create --data-dir "$work/ctl" --scope agent --host "demo-host$i" \
+      > "$work/agent$i.token"
+  done
   "$bin/migclock-controller" token create --data-dir "$work/ctl" --scope read > "$work/read.token"
   "$bin/migclock-controller" --listen "127.0.0.1:$ctl_port" --data-dir "$work/ctl" \
     --tls-cert "$work/certs/server.pem" --tls-key "$work/certs/server.key" >"$work/controller.log" 2>&1 &
@@ -76,7 +81,7 @@ socket_group = kvm
 state_dir = $work/state$i
 hostname = demo-host$i
 controller_url = https://127.0.0.1:$ctl_port
-controller_token_file = $work/agent.token
+controller_token_file = $work/agent$i.token
 controller_ca_file = $work/certs/ca.pem
 outbox_retry_s = 1
 

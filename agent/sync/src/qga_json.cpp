@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include "migclock/common/text_guard.hpp"
+
 namespace migclock::agent_sync {
 
 std::string guest_get_time_command() { return R"({"execute":"guest-get-time"})"; }
@@ -14,6 +16,10 @@ std::string guest_set_time_command(int64_t guest_realtime_ns) {
 namespace {
 
 Result<const rapidjson::Value*> return_value(rapidjson::Document& doc, const std::string& reply, const char* what) {
+  // The guest writes this: bound its nesting before the recursive parser.
+  if (!json_depth_ok(reply))
+    return make_error(errc::malformed_input, std::string(what) + ": reply nests deeper than " +
+                                                 std::to_string(kMaxJsonDepth) + " levels");
   doc.Parse(reply.c_str(), reply.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     return make_error(errc::malformed_input, std::string(what) + ": reply is not a JSON object: " + reply.substr(0, 200));

@@ -43,6 +43,14 @@ class Api {
   // to the journal by then). 503 if a commit up to there failed.
   void reply(const net::Responder& out, net::Response r);
 
+  // Host binding (docs/controller.md, "Tokens"): the host an agent token
+  // acts for ("" if it is a legacy token not bound yet), nullopt for
+  // operator (read/write) tokens, which act for no host.
+  std::optional<std::string> agent_host(const net::Request& req);
+  // 403 naming `field` when the request's agent token may not act as
+  // `host`; nullopt for operators and for the token's own host.
+  std::optional<net::Problem> not_acting_as(const net::Request& req, const std::string& host, const char* field);
+
   Core& core;
   Journal& journal;
   Waiters& waiters;
@@ -84,5 +92,8 @@ net::Outcome<int64_t> query_int(const net::Request& req, const std::string& name
                                 int64_t hi);
 // A path/host name: 1..253 bytes of [A-Za-z0-9._-].
 bool valid_name(const std::string& s);
+// A results object over kMaxResultKeys keys (400) or kMaxResultBytes
+// serialized (`json`, 413), field "results".
+std::optional<net::Problem> results_limits(const rapidjson::Value& results, const std::string& json);
 
 }  // namespace migclock::controller

@@ -28,6 +28,22 @@ struct AppOptions {
   int64_t reaper_interval_ms = 250;
 };
 
+// An exclusive flock on DATA_DIR/controller.lock (which holds the owner's
+// PID), held while this object lives. acquire() fails with a message
+// naming the holder's PID when another process has it.
+class DataDirLock {
+ public:
+  DataDirLock() = default;
+  ~DataDirLock();
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+  Status acquire(const std::string& data_dir);
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
 class App {
  public:
   explicit App(AppOptions options, const TimeSource& time = SystemTimeSource::instance());
@@ -44,7 +60,9 @@ class App {
 };
 
 // `migclock-controller token create`: stores the hash, returns the secret.
+// `host`: the one host an agent token acts for (the CLI requires it for
+// scope agent; "" makes a legacy unbound token, as older versions did).
 Result<std::string> create_token(const std::string& data_dir, Scope scope, const std::string& label,
-                                 const TimeSource& time = SystemTimeSource::instance());
+                                 const std::string& host = {}, const TimeSource& time = SystemTimeSource::instance());
 
 }  // namespace migclock::controller

@@ -34,6 +34,15 @@ struct CoreOptions {
   int64_t host_stale_ns = 60'000'000'000;      // preflight: heartbeat older → not alive
 };
 
+// Caps on what reports may add to a record that every read returns
+// (hostile input: repeated events with new keys grew one without limit).
+inline constexpr std::size_t kMaxResultKeys = 64;          // top-level keys of merged results (400)
+inline constexpr std::size_t kMaxResultBytes = 64 * 1024;  // merged results, serialized (413)
+inline constexpr std::size_t kMaxReasonBytes = 4096;       // reason / message strings (400)
+
+// libvirt states that mean the VM runs on the reporting host.
+bool vm_state_is_active(const std::string& state);
+
 template <class T>
 struct Applied {
   T value;
@@ -47,10 +56,14 @@ struct Applied {
 struct HostReport {
   Host facts;  // hostname..invtsc; times are set by the core
   std::vector<VmRef> vms;
+  // SHA-256 of a legacy (host-less) agent token to bind to this host in the
+  // same commit ("" = none): its first heartbeat decides its host.
+  std::string bind_token_hash;
 };
 
 struct Announce {
   std::string vm_uuid, vm_name, source, destination, kind = "live", created_by = "agent";
+  std::string by_host;  // the announcing agent's host; "" for an operator
 };
 
 struct PhaseReport {
@@ -59,6 +72,9 @@ struct PhaseReport {
   int64_t at_ns = 0;
   std::string reason;
   std::string results_json;  // "" or an object
+  // The reporting agent's host ("" for an operator): it must be the
+  // migration's source or destination, or become its destination.
+  std::string actor;
 };
 
 struct MigrationQuery {
@@ -156,6 +172,7 @@ class Core {
   // Tokens (cache in front of the store: tokens made by `token create`
   // while running are found on first use).
   std::optional<Scope> token_scope(const std::string& secret);
+  std::optional<Token> token(const std::string& secret);
   static Record token_record(const Token& t);
 
   const TimeSource& time() const { return time_; }
@@ -198,7 +215,7 @@ class Core {
   std::map<std::string, std::string> active_by_vm_;  // vm_uuid → migration id
   std::map<std::string, Command> commands_;
   std::mutex token_mutex_;
-  std::map<std::string, Scope> tokens_;  // hash → scope
+  std::map<std::string, Token> tokens_;  // hash → token
 };
 
 }  // namespace migclock::controller

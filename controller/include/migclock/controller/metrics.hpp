@@ -42,6 +42,7 @@ class Metrics {
   // hosts (docs/monitoring/alerts.yml). A host without an offset yet has
   // no offset series.
   static std::string render_hosts(const std::vector<Host>& hosts, int64_t now_ns);
+  void count_handler_exception();                   // a handler threw; answered 500
 
   // `phases`: current migrations per phase name.
   std::string render(const std::vector<std::pair<std::string, int64_t>>& phases) const;
@@ -51,6 +52,7 @@ class Metrics {
   std::map<std::pair<std::string, unsigned>, uint64_t> requests_;
   std::map<std::string, uint64_t> outcomes_;
   uint64_t commit_failures_ = 0;
+  uint64_t handler_exceptions_ = 0;
   Histogram commit_seconds_;
   Histogram commit_batch_;
   Histogram offset_abs_seconds_;

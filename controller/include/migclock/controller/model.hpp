@@ -129,6 +129,10 @@ struct Token {
   Scope scope = Scope::read;
   int64_t created_ns = 0;
   std::string label;
+  // Agent tokens act for this host only ("" = a legacy agent token from
+  // before host binding: bound to its first heartbeat's host, see
+  // docs/controller.md; always "" for read/write).
+  std::string host;
 };
 
 }  // namespace migclock::controller

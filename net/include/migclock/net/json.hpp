@@ -17,7 +17,9 @@
 namespace migclock::net {
 
 // Parses `body` and requires a top-level object (invalid_json otherwise,
-// with the byte offset in the message). Nesting is capped (hostile input).
+// with the byte offset in the message). Hostile input: nesting is capped
+// before parsing (common/text_guard), every string and key must be UTF-8
+// (bad_request naming the field) and no object may repeat a key.
 Outcome<rapidjson::Document> parse_object(std::string_view body, std::size_t max_depth = 32);
 // Any top-level value.
 Outcome<rapidjson::Document> parse_any(std::string_view body, std::size_t max_depth = 32);

@@ -31,6 +31,7 @@ enum class ApiErrc {
   internal,                // 500 "internal"
   unavailable,             // 503 "unavailable"
   timeout,                 // 504 "timeout"
+  not_implemented,         // 501 "not_implemented" (a transfer coding we do not decode)
 };
 
 unsigned status_of(ApiErrc);

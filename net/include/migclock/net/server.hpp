@@ -43,6 +43,9 @@ struct ServerOptions {
   std::function<std::optional<Response>(const Request& head)> refuse_before_body;
   std::chrono::milliseconds write_timeout{30'000};
   std::string server_header = "migclock";
+  // Optional: told of a handler that threw ("POST /path", what()); the
+  // client has been answered 500 internal. For the application's log.
+  std::function<void(const std::string& request, const std::string& what)> on_handler_exception;
 };
 
 struct TlsFiles {
@@ -69,6 +72,8 @@ class Server {
   Status listen_unix(const std::string& path, unsigned mode = 0660);
 
   Status start();  // spawns the io threads
+  // Handlers that threw (each answered 500), since construction.
+  uint64_t handler_exceptions() const;
   void stop();     // closes listeners and connections, joins threads
 
  private:
