@@ -187,6 +187,8 @@ void Agent::handle(const DomainEvent& ev) {
     // From the event, not the re-read above: a resume that already happened
     // by now must still find the guest "paused" and get its sync.
     inventory_.set_state(ev.uuid, "paused");
+    std::lock_guard<std::mutex> lock(suspended_mu_);
+    suspended_at_mono_ns_[ev.uuid] = ev.received_mono_ns;
   }
   if (ev.event == VIR_DOMAIN_EVENT_STOPPED || ev.event == VIR_DOMAIN_EVENT_SUSPENDED) {
     syncs_->cancel(ev.uuid);  // a sync against a paused or gone guest only burns its wait
@@ -270,6 +272,7 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
   req.retry.deadline = std::chrono::milliseconds(int64_t{cfg.sync_agent_wait_s} * 1000);
   if (reason == "RESUMED_MIGRATED")
     req.options.settle_before_corrections = std::chrono::milliseconds(cfg.sync_settle_after_migration_ms);
+  if (req.options.policy != SyncPolicy::off) choose_target(req, domain ? domain->clock_xml : "", cfg);
   if (req.options.policy == SyncPolicy::off) {
     spdlog::info("vm={} uuid={}: {}: sync policy off, guest clock left alone", name, uuid, reason);
     return;
@@ -280,8 +283,9 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
     spdlog::error("vm={} uuid={}: {}: sync not started: {}", name, uuid, reason, conn.error().message());
     return;
   }
-  spdlog::info("vm={} uuid={}: {}: sync ({}) scheduled, waiting up to {} s for the guest agent", name, uuid, reason,
-               to_string(req.options.policy), cfg.sync_agent_wait_s);
+  spdlog::info("vm={} uuid={}: {}: sync ({}, target {}: {}) scheduled, waiting up to {} s for the guest agent", name,
+               uuid, reason, to_string(req.options.policy), req.target_mode,
+               req.prepare ? "from the controller's restore inputs" : req.options.target.source, cfg.sync_agent_wait_s);
   syncs_->request(*conn, std::move(req));
 }
 
@@ -318,13 +322,14 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
     ship_now_ = true;
     ship_cv_.notify_all();
   }
-  if (o.offset_after_ns) metrics_.residual_offset.observe(std::abs(seconds(*o.offset_after_ns)));
+  if (o.residual_ns()) metrics_.residual_offset.observe(std::abs(seconds(*o.residual_ns())));
   metrics_.sync_latency.observe(seconds(o.sync_ns));
-  spdlog::info("vm={} uuid={}: {}: {} policy={} offset before={} ns after={} ns spread={} ns rtt={} ns "
-               "corrections={} agent_wait={:.3f} s sync={:.3f} ms verdict={} ({})",
-               req.name, req.uuid, req.reason, o.message, to_string(o.policy), o.offset_before_ns.value_or(0),
-               o.offset_after_ns.value_or(0), o.spread_ns, o.rtt_ns, o.corrections, seconds(o.agent_wait_ns),
-               o.sync_ns / 1e6, to_string(o.verdict), o.verdict_reason);
+  spdlog::info("vm={} uuid={}: {}: {} policy={} target={} ns +- {} ns ({}) offset before={} ns after={} ns "
+               "spread={} ns rtt={} ns corrections={} agent_wait={:.3f} s sync={:.3f} ms verdict={} ({})",
+               req.name, req.uuid, req.reason, o.message, to_string(o.policy), o.target_offset_ns,
+               o.target_uncertainty_ns, o.target_source, o.offset_before_ns.value_or(0), o.offset_after_ns.value_or(0),
+               o.spread_ns, o.rtt_ns, o.corrections, seconds(o.agent_wait_ns), o.sync_ns / 1e6, to_string(o.verdict),
+               o.verdict_reason);
 }
 
 }  // namespace migclock::agent

@@ -22,6 +22,21 @@ Result<std::string> read_token_file(const std::string& path) {
   return line;
 }
 
+namespace {
+
+// The sync's target in a results object (additive: the controller merges
+// fields it does not know): where the guest was meant to end, ± how sure.
+void write_target(net::JsonWriter& w, const SyncOutcome& o) {
+  w.key("target").begin_object();
+  w.key("mode").value(o.target_mode);
+  w.key("offset_ns").value(o.target_offset_ns);
+  w.key("uncertainty_ns").value(o.target_uncertainty_ns);
+  w.key("source").value(o.target_source);
+  w.end_object();
+}
+
+}  // namespace
+
 ControllerLink::ControllerLink(ControllerSettings s) : s_(std::move(s)) {
   net::ClientOptions o(s_.url, s_.ca_file, s_.token);
   o.timeout = std::chrono::milliseconds(10'000);
@@ -152,6 +167,7 @@ Status ControllerLink::report_command(const std::string& id, bool ok, const std:
     w.key("guest_offset_before_ns").optional(o->offset_before_ns);
     w.key("guest_offset_after_ns").optional(o->offset_after_ns);
     w.key("sync_rtt_ns").value(o->rtt_ns).key("sync_spread_ns").value(o->spread_ns);
+    write_target(w, *o);
     w.end_object();
   }
   w.end_object();
@@ -262,6 +278,7 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
     if (o.offset_after_ns) w.key("guest_offset_after_ns").value(*o.offset_after_ns);
     w.key("sync_rtt_ns").value(o.rtt_ns);
     w.key("sync_spread_ns").value(o.spread_ns);
+    write_target(w, o);
   };
   if (!o.ok) {
     auto r = request_ok("POST", events, event_body("degraded", s_.hostname, now_ns, "sync failed: " + o.message, sync_results));
@@ -282,7 +299,7 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
                    w.key("verification").begin_object();
                    w.key("method").value("guest-get-time NTP-style, lowest-RTT samples (the correcting channel)");
                    w.key("verdict").value(to_string(o.verdict));
-                   w.key("residual_ns").optional(o.offset_after_ns);
+                   w.key("residual_ns").optional(o.residual_ns());  // relative to the target
                    w.key("uncertainty_ns").value(o.asymmetry_bound_ns);
                    w.key("statistical_ns").value(o.statistical_ns);
                    w.key("spread_ns").value(o.spread_ns);

@@ -43,6 +43,22 @@ rtc_catchup = true
   EXPECT_EQ(parse_config("rtc_catchup = auto\n", "f").rtc_catchup_for("u", "web1"), std::nullopt);
 }
 
+TEST(Config, SyncTargetIsGlobalAndPerVm) {
+  EXPECT_EQ(AgentConfig{}.sync_target, SyncTarget::domain_clock);
+  const auto c = parse_config(R"(
+sync_target = continuity
+continuity_wait_ms = 1500
+[vm clock1]
+sync_target = domain_clock
+[vm 0b5f9a3e-0000-4000-8000-000000000002]
+sync_target = continuity
+)", "agent.conf");
+  EXPECT_EQ(c.continuity_wait_ms, 1500);
+  EXPECT_EQ(c.sync_target_for("u", "other"), SyncTarget::continuity);
+  EXPECT_EQ(c.sync_target_for("u", "clock1"), SyncTarget::domain_clock);
+  EXPECT_EQ(c.sync_target_for("0b5f9a3e-0000-4000-8000-000000000002", "clock1"), SyncTarget::continuity);
+}
+
 void expect_error(const std::string& text, const std::string& needle) {
   try {
     parse_config(text, "f.conf");
@@ -54,6 +70,8 @@ void expect_error(const std::string& text, const std::string& needle) {
 
 TEST(Config, BadInputNamesFileLineAndKey) {
   expect_error("sync_policy = sometimes", "f.conf:1: sync_policy");
+  expect_error("sync_target = utc", "f.conf:1: sync_target: sync_target must be domain_clock or continuity, not 'utc'");
+  expect_error("[vm a]\nsync_target = host", "f.conf:2: sync_target");
   expect_error("\nbogus = 1", "f.conf:2: unknown setting 'bogus'");
   expect_error("sync_agent_wait_s = 12x", "not an integer");
   expect_error("sync_agent_wait_s = 99999", "out of range");

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -93,6 +94,9 @@ class Agent {
   bool refresh_domain(const std::string& uuid);
   void tag_domain_source(const std::string& uuid);
   void schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason, int64_t event_mono_ns);
+  // Where the sync puts the guest's clock (sync_target.cpp): the domain's
+  // <clock>, or continuity with the guest's pre-pause offset.
+  void choose_target(SyncRequest& req, const std::string& clock_xml, const AgentConfig& cfg);
   void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
   // Controller hand-off (agent_shipping.cpp): one thread, retries until the
   // controller takes the outbox; nothing else waits on it.
@@ -130,6 +134,10 @@ class Agent {
   std::condition_variable q_cv_;
   std::deque<DomainEvent> queue_;
   bool stopping_ = false;
+  // Per VM: when its last SUSPENDED event arrived (monotonic raw): a paused
+  // guest's clock stands still, so resume − this is what it missed.
+  std::mutex suspended_mu_;
+  std::map<std::string, int64_t> suspended_at_mono_ns_;
   std::thread worker_;
 
   // Set once by start() before the local API serves; read-only after.
