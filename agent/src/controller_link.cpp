@@ -249,7 +249,7 @@ std::string event_body(const std::string& phase, const std::string& host, int64_
 }  // namespace
 
 Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
-                                   int64_t now_ns) {
+                                   int64_t now_ns, bool wait_for_snapshot) {
   // Only a live migration's destination sync closes it.
   auto id = active_migration(uuid, name, "live");
   MIGCLOCK_TRY(id);
@@ -269,6 +269,8 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
     if (!shipped && shipped.error().code != make_error_code(errc::conflict)) return shipped.error();
   } else if (inputs.error().code == make_error_code(errc::unavailable)) {
     return inputs.error();
+  } else if (wait_for_snapshot) {
+    return make_error(errc::unavailable, "source's hand-off not at the controller yet: " + inputs.error().message());
   }
   auto resumed = request_ok("POST", events, event_body("resumed", s_.hostname, o.started_realtime_ns, "", {}));
   if (!resumed && resumed.error().code != make_error_code(errc::conflict)) return resumed.error();
@@ -300,7 +302,7 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
                    w.key("method").value("guest-get-time NTP-style, lowest-RTT samples (the correcting channel)");
                    w.key("verdict").value(to_string(o.verdict));
                    w.key("residual_ns").optional(o.residual_ns());  // relative to the target
-                   w.key("uncertainty_ns").value(o.asymmetry_bound_ns);
+                   w.key("uncertainty_ns").value(o.uncertainty_ns());  // measurement + target
                    w.key("statistical_ns").value(o.statistical_ns);
                    w.key("spread_ns").value(o.spread_ns);
                    w.key("rtt_ns").value(o.rtt_ns);

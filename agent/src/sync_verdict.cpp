@@ -28,9 +28,12 @@ void judge_sync(SyncOutcome& o, const VerdictLimits& limits) {
   // against that hour).
   const int64_t residual = *o.residual_ns();
   const bool within = std::llabs(residual) <= limits.residual_threshold_ns;
-  const bool certain = o.asymmetry_bound_ns <= limits.uncertainty_limit_ns;
-  const std::string numbers = "residual " + us(residual) + " +- " + us(o.asymmetry_bound_ns) +
-                              " (asymmetry bound; scatter " + us(o.statistical_ns) + ")";
+  const int64_t uncertainty = o.uncertainty_ns();
+  const bool certain = uncertainty <= limits.uncertainty_limit_ns;
+  const std::string numbers =
+      "residual " + us(residual) + " +- " + us(uncertainty) + " (asymmetry bound" +
+      (o.target_uncertainty_ns != 0 ? " + target " + us(o.target_uncertainty_ns) : std::string()) + "; scatter " +
+      us(o.statistical_ns) + ")";
   if (within && certain) {
     o.verdict = SyncVerdict::verified;
     o.verdict_reason = numbers + " within " + us(limits.residual_threshold_ns);

@@ -181,6 +181,21 @@ TEST(SyncVerdict, ASmallResidualThatTheMeasurementCannotShowIsDegraded) {
   EXPECT_EQ(o.verdict, SyncVerdict::verified);
 }
 
+// The residual is judged against the sync's target: a guest an hour ahead
+// by design and at its hour is within the threshold; the target's own
+// uncertainty adds to the measurement's.
+TEST(SyncVerdict, JudgedRelativeToTheTargetWithItsUncertainty) {
+  auto o = measured(3'600'000'000'000 + 20'000, 60'000);
+  o.target_offset_ns = 3'600'000'000'000;
+  judge_sync(o, {50'000, 100'000});
+  EXPECT_EQ(o.verdict, SyncVerdict::verified) << o.verdict_reason;
+  EXPECT_NE(o.verdict_reason.find("residual 20.0 us +- 60.0 us"), std::string::npos) << o.verdict_reason;
+  o.target_uncertainty_ns = 50'000;  // a continuity target measured to +-50 us
+  judge_sync(o, {50'000, 100'000});
+  EXPECT_EQ(o.verdict, SyncVerdict::degraded);
+  EXPECT_NE(o.verdict_reason.find("+- 110.0 us (asymmetry bound + target 50.0 us"), std::string::npos) << o.verdict_reason;
+}
+
 TEST(SyncVerdict, FailedCancelledOrUnmeasuredSyncs) {
   SyncOutcome failed;
   judge_sync(failed, {});

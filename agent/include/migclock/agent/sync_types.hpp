@@ -35,6 +35,8 @@ struct SyncOutcome {
     if (!offset_after_ns) return std::nullopt;
     return *offset_after_ns - target_offset_ns;
   }
+  // ± on residual_ns(): the final measurement's bound and the target's own.
+  int64_t uncertainty_ns() const { return asymmetry_bound_ns + target_uncertainty_ns; }
   int64_t spread_ns = 0;  // spread of the kept samples after
   int64_t rtt_ns = 0;     // round trip of the best sample after
   // The after-measurement's own uncertainty: the true offset lies within
