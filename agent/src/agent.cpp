@@ -146,6 +146,10 @@ void Agent::handle(const DomainEvent& ev) {
   spdlog::info("vm={} uuid={}: event {}", ev.name, ev.uuid, what);
   if (ev.event == VIR_DOMAIN_EVENT_UNDEFINED) {
     syncs_->cancel(ev.uuid);
+    {
+      std::lock_guard<std::mutex> lock(suspended_mu_);
+      suspended_at_mono_ns_.erase(ev.uuid);
+    }
     inventory_.remove(ev.uuid);
     metrics_.domains = inventory_.size();
     return;
@@ -180,6 +184,10 @@ void Agent::handle(const DomainEvent& ev) {
   if (ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_UNPAUSED) {
     // Only a resume of a guest we saw suspended left its clock behind.
     if (before && before->state == "paused") schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    // Each SUSPENDED event dates one pause: a later resume whose SUSPENDED
+    // was missed (libvirt disconnected) must not reuse it.
+    std::lock_guard<std::mutex> lock(suspended_mu_);
+    suspended_at_mono_ns_.erase(ev.uuid);
     return;
   }
   if (ev.event == VIR_DOMAIN_EVENT_STARTED) {
