@@ -139,6 +139,9 @@ void Agent::handle(const DomainEvent& ev) {
       spdlog::info("vm={} uuid={}: {}", ev.name, ev.uuid, describe(ev));
       return;
     }
+    case DomainEvent::Kind::migration_iteration:
+      measure_before_pause(ev);
+      return;
     case DomainEvent::Kind::lifecycle: break;
   }
   const std::string what = describe(ev);

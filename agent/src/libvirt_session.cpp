@@ -79,6 +79,7 @@ std::string describe(const DomainEvent& ev) {
     case DomainEvent::Kind::agent_lifecycle:
       return ev.agent_state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED ? "guest agent connected"
                                                                                         : "guest agent disconnected";
+    case DomainEvent::Kind::migration_iteration: return "migration iteration " + std::to_string(ev.iteration);
     case DomainEvent::Kind::lifecycle: break;
   }
   std::string s = lifecycle_name(ev.event);
@@ -163,7 +164,14 @@ Status LibvirtSession::connect_once() {
   const int ag = virConnectDomainEventRegisterAny(raw, nullptr, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
                                                   VIR_DOMAIN_EVENT_CALLBACK(&LibvirtSession::on_agent), this,
                                                   nullptr);
+  // Optional: without it a continuity target after a migration falls back
+  // to dating the pause by events (sync_target.cpp).
+  const int it = virConnectDomainEventRegisterAny(raw, nullptr, VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
+                                                  VIR_DOMAIN_EVENT_CALLBACK(&LibvirtSession::on_iteration), this,
+                                                  nullptr);
+  if (it < 0) spdlog::info("{}", libvirt_error("migration iteration events").message());
   if (lc < 0 || ag < 0) {
+    if (it >= 0) virConnectDomainEventDeregisterAny(raw, it);
     auto err = libvirt_error("virConnectDomainEventRegisterAny");
     if (lc >= 0) virConnectDomainEventDeregisterAny(raw, lc);
     if (ag >= 0) virConnectDomainEventDeregisterAny(raw, ag);
@@ -175,6 +183,7 @@ Status LibvirtSession::connect_once() {
     conn_ = conn;
     lifecycle_cb_ = lc;
     agent_cb_ = ag;
+    iteration_cb_ = it;
     lost_ = false;
   }
   if (ever_connected_.exchange(true)) reconnects_++;
@@ -189,20 +198,22 @@ Status LibvirtSession::connect_once() {
 
 void LibvirtSession::drop_connection() {
   ConnHandle conn;
-  int lc = -1, ag = -1;
+  int lc = -1, ag = -1, it = -1;
   {
     std::lock_guard<std::mutex> lock(mu_);
     conn = std::move(conn_);
     conn_.reset();
     lc = lifecycle_cb_;
     ag = agent_cb_;
-    lifecycle_cb_ = agent_cb_ = -1;
+    it = iteration_cb_;
+    lifecycle_cb_ = agent_cb_ = iteration_cb_ = -1;
   }
   if (!conn) return;
   connected_ = false;
   // On a dead connection these fail; the registrations die with it anyway.
   if (lc >= 0) virConnectDomainEventDeregisterAny(conn.get(), lc);
   if (ag >= 0) virConnectDomainEventDeregisterAny(conn.get(), ag);
+  if (it >= 0) virConnectDomainEventDeregisterAny(conn.get(), it);
   virConnectUnregisterCloseCallback(conn.get(), &LibvirtSession::on_close);
   DomainEvent ev;
   ev.kind = DomainEvent::Kind::disconnected;
@@ -255,6 +266,13 @@ void LibvirtSession::on_agent(virConnectPtr, virDomainPtr dom, int state, int re
   ev.kind = DomainEvent::Kind::agent_lifecycle;
   ev.agent_state = state;
   ev.agent_reason = reason;
+  static_cast<LibvirtSession*>(opaque)->emit(std::move(ev), dom);
+}
+
+void LibvirtSession::on_iteration(virConnectPtr, virDomainPtr dom, int iteration, void* opaque) {
+  DomainEvent ev;
+  ev.kind = DomainEvent::Kind::migration_iteration;
+  ev.iteration = iteration;
   static_cast<LibvirtSession*>(opaque)->emit(std::move(ev), dom);
 }
 

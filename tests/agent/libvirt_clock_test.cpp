@@ -38,10 +38,13 @@ using std::chrono::seconds;
 
 const std::string kSandbox = std::string(MIGCLOCK_SOURCE_DIR) + "/tools/libvirt-sandbox/sandbox.sh";
 constexpr int64_t kS = 1'000'000'000;
-// How close the guest must come back to its pre-pause offset (a
-// correctness bound: the blackouts are 0.1-3 s; precision is measured
-// elsewhere).
-constexpr int64_t kBackWithinNs = 20'000'000;
+// Correctness bounds (the blackouts are 0.1-3 s; precision is measured
+// elsewhere): how close a target must be to the pre-pause offset, and how
+// close the guest must come back to it. The second is the other real-libvirt
+// tests' bound: on this shared machine a sync right after a migration has
+// ended 18 ms off its target under load (its own residual, in last_sync).
+constexpr int64_t kTargetWithinNs = 20'000'000;
+constexpr int64_t kBackWithinNs = 50'000'000;
 
 int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
 
@@ -56,6 +59,7 @@ class DomainClock : public ::testing::Test {
   static inline int port = 0, ctl_port = 0;
   static inline pid_t controller = -1;
   static inline std::string vm_section;  // per-VM config both agents run with
+  static inline bool any_failure = false;
 
   static std::string home(int i) { return root + "/d" + std::to_string(i); }
   static std::string uri(int i) { return "qemu+unix:///session?socket=" + home(i) + "/run/libvirt/libvirt-sock"; }
@@ -129,8 +133,10 @@ class DomainClock : public ::testing::Test {
 #ifdef MIGCLOCK_HOOK_BIN
     run_process({MIGCLOCK_HOOK_BIN, "uninstall"}, "", {"PATH=/usr/bin:/bin"});
 #endif
-    if (!::testing::Test::HasFailure()) fs::remove_all(root);
+    if (!any_failure) fs::remove_all(root);  // kept for its logs otherwise
   }
+
+  void TearDown() override { any_failure = any_failure || HasFailure(); }
 
   void SetUp() override {
     if (!skip_reason.empty()) GTEST_SKIP() << skip_reason;
@@ -260,7 +266,7 @@ TEST_F(DomainClock, AnHourAheadByDesignKeepsItsHourAcrossASuspend) {
   const int64_t adjustment = live_adjustment_s(0);  // libvirt follows the guest's RTC writes
   EXPECT_LE(std::llabs(adjustment - 3600), 1);
   const auto before = measure(0);
-  EXPECT_LT(std::llabs(before.median_offset_ns - adjustment * kS), kBackWithinNs);
+  EXPECT_LT(std::llabs(before.median_offset_ns - adjustment * kS), kTargetWithinNs);
   const int64_t t1 = now_ns();
   suspend_resume(0, 3);
   rapidjson::Document s;
@@ -318,7 +324,7 @@ TEST_F(DomainClock, ContinuityKeepsADeliberateOffsetAcrossASuspend) {
   ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString();
   EXPECT_STREQ(s["target"]["mode"].GetString(), "continuity");
   EXPECT_NE(std::string(s["target"]["source"].GetString()).find("stood still"), std::string::npos);
-  EXPECT_LT(std::llabs(s["target"]["offset_ns"].GetInt64() - before.median_offset_ns), kBackWithinNs);
+  EXPECT_LT(std::llabs(s["target"]["offset_ns"].GetInt64() - before.median_offset_ns), kTargetWithinNs);
   EXPECT_GT(s["target"]["uncertainty_ns"].GetInt64(), 0);
   EXPECT_LT(std::llabs(s["residual_ns"].GetInt64()), kBackWithinNs);
   const auto after = measure(1);
@@ -339,7 +345,12 @@ TEST_F(DomainClock, ContinuityKeepsADeliberateOffsetAcrossALiveMigration) {
   const auto at = source.find("migration ");
   ASSERT_NE(at, std::string::npos) << source << agents[0]->log_text();
   const std::string id = source.substr(at + 10, source.find(' ', at + 10) - at - 10);
-  EXPECT_LT(std::llabs(s["target"]["offset_ns"].GetInt64() - before.median_offset_ns), kBackWithinNs);
+  // Measured on the source during precopy when libvirt announced a further
+  // pass, else the pause dated by events: either is a target (printed).
+  EXPECT_TRUE(source.find("guest-get-time on the source") != std::string::npos ||
+              source.find("stood still") != std::string::npos)
+      << source;
+  EXPECT_LT(std::llabs(s["target"]["offset_ns"].GetInt64() - before.median_offset_ns), kTargetWithinNs);
   const auto after = measure(0);
   print("continuity live migration", before, after, s);
   EXPECT_LT(std::llabs(after.median_offset_ns - before.median_offset_ns), kBackWithinNs);

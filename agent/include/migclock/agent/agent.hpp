@@ -97,6 +97,10 @@ class Agent {
   // Where the sync puts the guest's clock (sync_target.cpp): the domain's
   // <clock>, or continuity with the guest's pre-pause offset.
   void choose_target(SyncRequest& req, const std::string& clock_xml, const AgentConfig& cfg);
+  // Source of a live migration (pre_pause.cpp): the guest's offset while it
+  // still runs, kept for the capture at the pause.
+  void measure_before_pause(const DomainEvent& ev);
+  std::optional<snapshot::GuestTime> take_pre_pause(const std::string& uuid);
   void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
   // Controller hand-off (agent_shipping.cpp): one thread, retries until the
   // controller takes the outbox; nothing else waits on it.
@@ -138,6 +142,12 @@ class Agent {
   // guest's clock stands still, so resume − this is what it missed.
   std::mutex suspended_mu_;
   std::map<std::string, int64_t> suspended_at_mono_ns_;
+  struct PrePause {
+    snapshot::GuestTime guest;
+    int64_t at_mono_ns = 0;
+  };
+  std::mutex pre_pause_mu_;
+  std::map<std::string, PrePause> pre_pause_;
   std::thread worker_;
 
   // Set once by start() before the local API serves; read-only after.
