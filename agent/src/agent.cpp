@@ -142,6 +142,14 @@ void Agent::handle(const DomainEvent& ev) {
     case DomainEvent::Kind::migration_iteration:
       measure_before_pause(ev);
       return;
+    case DomainEvent::Kind::qmp: {
+      std::lock_guard<std::mutex> lock(suspended_mu_);
+      auto& p = qemu_pause_[ev.uuid];
+      if (ev.qmp_event == "STOP") p = QemuPause{ev.qmp_realtime_ns, 0};
+      else if (ev.qmp_event == "RESUME" && p.stop_rt_ns > 0) p.resume_rt_ns = ev.qmp_realtime_ns;
+      spdlog::debug("vm={} uuid={}: {} at {} ns", ev.name, ev.uuid, describe(ev), ev.qmp_realtime_ns);
+      return;
+    }
     case DomainEvent::Kind::lifecycle: break;
   }
   const std::string what = describe(ev);
@@ -152,6 +160,7 @@ void Agent::handle(const DomainEvent& ev) {
     {
       std::lock_guard<std::mutex> lock(suspended_mu_);
       suspended_at_mono_ns_.erase(ev.uuid);
+      qemu_pause_.erase(ev.uuid);
     }
     inventory_.remove(ev.uuid);
     metrics_.domains = inventory_.size();
@@ -301,7 +310,7 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
   }
   spdlog::info("vm={} uuid={}: {}: sync ({}, target {}: {}) scheduled, waiting up to {} s for the guest agent", name,
                uuid, reason, to_string(req.options.policy), req.target_mode,
-               req.prepare ? "from the controller's restore inputs" : req.options.target.source, cfg.sync_agent_wait_s);
+               req.options.target.source + (req.prepare ? " (refined before the sync)" : ""), cfg.sync_agent_wait_s);
   syncs_->request(*conn, std::move(req));
 }
 

@@ -89,16 +89,44 @@ void Agent::choose_target(SyncRequest& req, const std::string& clock_xml, const 
     if (!suspended || *suspended > req.event_mono_ns)
       return use_domain_clock(req, clock_xml, now_rt, "no SUSPENDED event seen before this resume");
     // Both ends are libvirt events received by this process: their delivery
-    // delays mostly cancel; what remains is not bounded here (measured in
-    // docs/agent.md).
+    // delays mostly cancel, but not under load (measured off by 10 ms in
+    // docs/agent.md). The fallback for QEMU's own timestamps, below.
     req.options.target = agent_sync::continuity_from_pause(req.event_mono_ns - *suspended, 0,
                                                            "suspend/resume on this host (SUSPENDED -> RESUMED events)");
+    const int64_t resumed_rt = now_rt - (time_.monotonic_raw_ns() - req.event_mono_ns);
+    req.prepare = [this, resumed_rt](SyncRequest& r) {
+      // QEMU's STOP/RESUME timestamps: libvirt passes the RESUME on around
+      // the lifecycle event, in either order; give it a moment.
+      const int64_t deadline = time_.monotonic_raw_ns() + 500'000'000;
+      while (true) {
+        QemuPause p;
+        {
+          std::lock_guard<std::mutex> lock(suspended_mu_);
+          auto it = qemu_pause_.find(r.uuid);
+          if (it != qemu_pause_.end()) p = it->second;
+          // This resume's: within 5 s of the lifecycle event (a host clock
+          // step during the pause would show here too).
+          if (p.resume_rt_ns > p.stop_rt_ns && std::llabs(p.resume_rt_ns - resumed_rt) < 5'000'000'000) {
+            qemu_pause_.erase(r.uuid);
+            r.options.target = agent_sync::continuity_from_pause(
+                p.resume_rt_ns - p.stop_rt_ns, 1'000,  // QEMU stamps to the microsecond
+                "suspend/resume on this host (QEMU's STOP -> RESUME timestamps)");
+            return;
+          }
+        }
+        if (time_.monotonic_raw_ns() >= deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      spdlog::info("vm={} uuid={}: {}: no QEMU STOP/RESUME timestamps; the pause is dated by libvirt's events", r.name,
+                   r.uuid, r.reason);
+    };
     return;
   }
   if (req.reason == "RESUMED_MIGRATED") {
     if (!controller_) return use_domain_clock(req, clock_xml, now_rt, "no controller configured");
     const int64_t resumed_rt = now_rt - (time_.monotonic_raw_ns() - req.event_mono_ns);
     const int wait_ms = cfg.continuity_wait_ms;
+    req.options.target.source = "continuity: the controller's restore inputs";
     req.prepare = [this, settings = *controller_, resumed_rt, wait_ms, clock_xml](SyncRequest& r) {
       // Fetched now, before the sync: the source's snapshot (sent when the
       // guest paused there) is usually at the controller already; it may

@@ -142,6 +142,12 @@ class Agent {
   // guest's clock stands still, so resume − this is what it missed.
   std::mutex suspended_mu_;
   std::map<std::string, int64_t> suspended_at_mono_ns_;
+  // Per VM: QEMU's own timestamps (host realtime) of its last STOP and of
+  // the RESUME after it (0: none since): the pause without event delays.
+  struct QemuPause {
+    int64_t stop_rt_ns = 0, resume_rt_ns = 0;
+  };
+  std::map<std::string, QemuPause> qemu_pause_;
   struct PrePause {
     snapshot::GuestTime guest;
     int64_t at_mono_ns = 0;
