@@ -47,7 +47,10 @@ bool posix_offset(const std::string& s, size_t& i, int64_t& out) {
       ++i;
     }
     size_t digits = 0;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && digits < 3) parts[p] = parts[p] * 10 + (s[i++] - '0'), ++digits;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && digits < 3) {
+      parts[p] = parts[p] * 10 + (s[i++] - '0');
+      ++digits;
+    }
     if (digits == 0) return false;
   }
   out = sign * (parts[0] * 3600 + parts[1] * 60 + parts[2]);
