@@ -129,6 +129,10 @@ TEST(TzOffsetTest, ZoneOffsetsMatchTheCLibrary) {
   EXPECT_EQ(zone_utc_offset("Europe/Paris", kSummer).value_or(0), 7200);
   // Past the table of a zone without DST: the footer's fixed offset.
   EXPECT_EQ(zone_utc_offset("Asia/Kolkata", int64_t{3'000'000'000}).value_or(0), 19800);
+  // Past the table of a zone with DST rules (2065): said, not guessed.
+  auto far = zone_utc_offset("Europe/Paris", int64_t{3'000'000'000});
+  ASSERT_FALSE(far.ok());
+  EXPECT_EQ(far.error().code, make_error_code(errc::not_supported)) << far.error().message();
 }
 
 TEST(TzOffsetTest, RefusesNamesThatAreNotZonesAndBytesThatAreNotTzif) {
