@@ -161,6 +161,7 @@ void Agent::handle(const DomainEvent& ev) {
       std::lock_guard<std::mutex> lock(suspended_mu_);
       suspended_at_mono_ns_.erase(ev.uuid);
       qemu_pause_.erase(ev.uuid);
+      last_offset_ns_.erase(ev.uuid);
     }
     inventory_.remove(ev.uuid);
     metrics_.domains = inventory_.size();
@@ -335,6 +336,10 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
     return;
   }
   metrics_.syncs++;
+  if (o.offset_after_ns) {
+    std::lock_guard<std::mutex> lock(suspended_mu_);
+    last_offset_ns_[req.uuid] = *o.offset_after_ns;
+  }
   if (o.verdict == SyncVerdict::verified) metrics_.syncs_verified++;
   if (o.verdict == SyncVerdict::degraded) metrics_.syncs_degraded++;
   // A live migration's destination sync closes that migration at the

@@ -29,6 +29,7 @@ SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::Retrie
   // Resolved by the sync (a relative target plus its first measurement).
   o.target_offset_ns = rep.target_offset_ns;
   o.target_uncertainty_ns = rep.target_uncertainty_ns;
+  o.target_source = rep.target_source;
   if (rep.before) {
     o.offset_before_ns = rep.before->median_offset_ns;
     o.before_spread_ns = rep.before->spread_ns;

@@ -93,8 +93,15 @@ void Agent::choose_target(SyncRequest& req, const std::string& clock_xml, const 
     // docs/agent.md). The fallback for QEMU's own timestamps, below.
     req.options.target = agent_sync::continuity_from_pause(req.event_mono_ns - *suspended, 0,
                                                            "suspend/resume on this host (SUSPENDED -> RESUMED events)");
+    std::optional<int64_t> last;
+    {
+      std::lock_guard<std::mutex> lock(suspended_mu_);
+      auto it = last_offset_ns_.find(req.uuid);
+      if (it != last_offset_ns_.end()) last = it->second;
+    }
+    req.options.target.last_known_offset_ns = last;
     const int64_t resumed_rt = now_rt - (time_.monotonic_raw_ns() - req.event_mono_ns);
-    req.prepare = [this, resumed_rt](SyncRequest& r) {
+    req.prepare = [this, resumed_rt, last](SyncRequest& r) {
       // QEMU's STOP/RESUME timestamps: libvirt passes the RESUME on around
       // the lifecycle event, in either order; give it a moment.
       const int64_t deadline = time_.monotonic_raw_ns() + 500'000'000;
@@ -111,6 +118,7 @@ void Agent::choose_target(SyncRequest& req, const std::string& clock_xml, const 
             r.options.target = agent_sync::continuity_from_pause(
                 p.resume_rt_ns - p.stop_rt_ns, 1'000,  // QEMU stamps to the microsecond
                 "suspend/resume on this host (QEMU's STOP -> RESUME timestamps)");
+            r.options.target.last_known_offset_ns = last;
             return;
           }
         }
@@ -148,7 +156,9 @@ void Agent::choose_target(SyncRequest& req, const std::string& clock_xml, const 
   if (req.reason.rfind("STARTED_", 0) == 0)
     return use_domain_clock(req, clock_xml, now_rt, "a restore from an image: the time it lay on disk is not recorded");
   // On request: nothing was paused; the guest's own offset is its current one.
-  req.options.target = ClockTarget{0, true, 0, "continuity: the guest's current offset (no pause to repair)"};
+  req.options.target = ClockTarget{};
+  req.options.target.relative_to_measured = true;
+  req.options.target.source = "continuity: the guest's current offset (no pause to repair)";
 }
 
 }  // namespace migclock::agent

@@ -201,6 +201,30 @@ TEST(ClockTargetModelTest, ContinuityRestoresThePrePauseOffsetFromThePause) {
   EXPECT_EQ(r->residual_ns(*r->after), 0);
 }
 
+// Under KVM a guest on the TSC clocksource keeps counting through a plain
+// pause: it comes back at its old offset, not behind by the pause. With
+// the offset its last sync left, the sync tells the two apart.
+TEST(ClockTargetModelTest, AClockThatKeptRunningThroughThePauseIsNotPushedAheadByIt) {
+  const int64_t own = 123'456'000;
+  for (bool kept_running : {false, true}) {
+    Model m;
+    m.guest.offset_ns = kept_running ? own + 2'000'000 : own - 3 * kS;  // 2 ms of its own drift since
+    SyncOptions o;
+    o.target = continuity_from_pause(3 * kS, 0, "model");
+    o.target.last_known_offset_ns = own;
+    auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    if (kept_running) {
+      EXPECT_EQ(r->target_offset_ns, own + 2'000'000) << r->target_source;
+      EXPECT_TRUE(r->steps.empty()) << "nothing lost, nothing to repair";
+      EXPECT_NE(r->target_source.find("kept running"), std::string::npos) << r->target_source;
+    } else {
+      EXPECT_EQ(r->target_offset_ns, own) << r->target_source;
+      EXPECT_EQ(m.guest.offset_ns, own);
+    }
+  }
+}
+
 // Continuity after a migration between hosts 2 ms apart: the source saw the
 // guest 40 ms behind it before the pause; here it must end 42 ms behind.
 TEST(ClockTargetModelTest, ContinuityAcrossHostsAccountsForTheirOffset) {

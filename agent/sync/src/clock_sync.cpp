@@ -120,8 +120,9 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
   if (!before) return before.error();
   report.before = *before;
   report.after = *before;
-  report.target_source = o.target.source;
-  report.target_offset_ns = o.target.offset_ns + (o.target.relative_to_measured ? before->median_offset_ns : 0);
+  const ResolvedTarget resolved = resolve_target(o.target, before->median_offset_ns);
+  report.target_source = o.target.source + resolved.note;
+  report.target_offset_ns = resolved.offset_ns;
   report.target_uncertainty_ns = o.target.uncertainty_ns + (o.target.relative_to_measured ? before->asymmetry_bound_ns : 0);
   // The residual relative to the target (what the loop below drives to 0).
   const auto off = [&report](const OffsetEstimate& e) { return report.residual_ns(e); };

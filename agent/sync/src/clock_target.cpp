@@ -164,4 +164,17 @@ ClockTarget continuity_from_pause(int64_t paused_ns, int64_t uncertainty_ns, std
   return t;
 }
 
+ResolvedTarget resolve_target(const ClockTarget& t, int64_t measured_ns) {
+  if (!t.relative_to_measured) return {t.offset_ns, ""};
+  const int64_t frozen = measured_ns + t.offset_ns;  // it lost the pause
+  if (t.last_known_offset_ns) {
+    const int64_t last = *t.last_known_offset_ns;
+    const auto gap = [last](int64_t v) { return v > last ? v - last : last - v; };
+    if (gap(measured_ns) < gap(frozen))
+      return {measured_ns, "; but at resume it read " + seconds_text(measured_ns - last) +
+                               " from its last synced offset: its clock kept running, target = its offset at resume"};
+  }
+  return {frozen, ""};
+}
+
 }  // namespace migclock::agent_sync

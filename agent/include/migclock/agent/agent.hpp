@@ -148,6 +148,9 @@ class Agent {
     int64_t stop_rt_ns = 0, resume_rt_ns = 0;
   };
   std::map<std::string, QemuPause> qemu_pause_;
+  // Per VM: guest − host after its last successful sync (ClockTarget::
+  // last_known_offset_ns: did its clock stand still while paused?).
+  std::map<std::string, int64_t> last_offset_ns_;
   struct PrePause {
     snapshot::GuestTime guest;
     int64_t at_mono_ns = 0;

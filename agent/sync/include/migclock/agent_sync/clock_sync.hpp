@@ -124,7 +124,7 @@ struct SyncReport {
   // ± where the target lies: its own, plus the first measurement's
   // asymmetry bound when it was derived from that measurement.
   int64_t target_uncertainty_ns = 0;
-  std::string target_source;
+  std::string target_source;  // ClockTarget::source, and how it resolved
   int64_t residual_ns(const OffsetEstimate& e) const { return e.median_offset_ns - target_offset_ns; }
   std::optional<OffsetEstimate> before;
   std::vector<SetTimeStep> steps;        // one per guest-set-time

@@ -69,6 +69,13 @@ struct ClockTarget {
   // asymmetry bound for a relative target).
   int64_t uncertainty_ns = 0;
   std::string source = "host UTC (default)";
+  // For a relative target (a paused clock): the guest's offset after its
+  // last sync, if known. A guest whose clock did not stand still (under KVM
+  // a TSC clocksource keeps counting through a plain pause; only kvmclock is
+  // saved and restored) reads at resume about this, not this − the pause;
+  // the sync then takes the measurement itself as the target rather than
+  // adding the pause twice.
+  std::optional<int64_t> last_known_offset_ns;
 };
 
 // Seconds east of UTC at `unix_s`: of the host's local time when `zone` is
@@ -92,5 +99,14 @@ ClockTarget continuity_from_measurement(int64_t guest_minus_source_ns, int64_t m
 // (± uncertainty_ns), so its offset before the pause is the one measured at
 // resume plus that.
 ClockTarget continuity_from_pause(int64_t paused_ns, int64_t uncertainty_ns, std::string source);
+
+// A relative target resolved against the first measurement `measured_ns`
+// (see last_known_offset_ns): the offset the sync aims at, and a note when
+// the clock is found to have kept running.
+struct ResolvedTarget {
+  int64_t offset_ns = 0;
+  std::string note;
+};
+ResolvedTarget resolve_target(const ClockTarget& t, int64_t measured_ns);
 
 }  // namespace migclock::agent_sync
