@@ -315,6 +315,14 @@ TEST_F(DomainClock, ContinuityKeepsADeliberateOffsetAcrossASuspend) {
                                   "}}",
                               std::chrono::milliseconds(5000)).ok());
   }
+  // A sync on request under continuity keeps the offset it finds (and is
+  // the "last synced offset" the resume is compared with).
+  const int64_t t_req = now_ns();
+  ASSERT_EQ(http_request(agents[1]->socket(), "POST", "/api/v1/vms/" + name + "/sync").status, 202);
+  rapidjson::Document sr;
+  ASSERT_TRUE(wait_sync(1, "on request", t_req, sr)) << agents[1]->log_text();
+  ASSERT_TRUE(sr["ok"].GetBool()) << sr["message"].GetString();
+  EXPECT_EQ(sr["corrections"].GetInt(), 0) << "nothing to repair: " << sr["target"]["source"].GetString();
   const auto before = measure(1);
   EXPECT_LT(std::llabs(before.median_offset_ns - (3600 * kS + 1'234'567'000)), 50'000'000);
   const int64_t t0 = now_ns();
