@@ -139,6 +139,17 @@ void Agent::handle(const DomainEvent& ev) {
       spdlog::info("vm={} uuid={}: {}", ev.name, ev.uuid, describe(ev));
       return;
     }
+    case DomainEvent::Kind::migration_iteration:
+      measure_before_pause(ev);
+      return;
+    case DomainEvent::Kind::qmp: {
+      std::lock_guard<std::mutex> lock(suspended_mu_);
+      auto& p = qemu_pause_[ev.uuid];
+      if (ev.qmp_event == "STOP") p = QemuPause{ev.qmp_realtime_ns, 0};
+      else if (ev.qmp_event == "RESUME" && p.stop_rt_ns > 0) p.resume_rt_ns = ev.qmp_realtime_ns;
+      spdlog::debug("vm={} uuid={}: {} at {} ns", ev.name, ev.uuid, describe(ev), ev.qmp_realtime_ns);
+      return;
+    }
     case DomainEvent::Kind::lifecycle: break;
   }
   const std::string what = describe(ev);
@@ -146,8 +157,25 @@ void Agent::handle(const DomainEvent& ev) {
   spdlog::info("vm={} uuid={}: event {}", ev.name, ev.uuid, what);
   if (ev.event == VIR_DOMAIN_EVENT_UNDEFINED) {
     syncs_->cancel(ev.uuid);
+    {
+      std::lock_guard<std::mutex> lock(suspended_mu_);
+      suspended_at_mono_ns_.erase(ev.uuid);
+      qemu_pause_.erase(ev.uuid);
+      last_offset_ns_.erase(ev.uuid);
+    }
     inventory_.remove(ev.uuid);
     metrics_.domains = inventory_.size();
+    return;
+  }
+  if (ev.event == VIR_DOMAIN_EVENT_SUSPENDED && ev.detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED) {
+    // Source side: the guest is paused for the last round; capture now,
+    // before re-reading the domain: the capture time dates the pause for a
+    // continuity target on the destination (sync_target.cpp), and each
+    // libvirt round trip before it shows there as a lag (~4 ms measured).
+    if (auto r = capture(ev.uuid, "live"); !r)
+      spdlog::error("vm={} uuid={}: capture on SUSPENDED_MIGRATED failed: {}", ev.name, ev.uuid, r.error().message());
+    refresh_domain(ev.uuid);
+    inventory_.note_event(ev.uuid, what, time_.realtime_ns());
     return;
   }
   if (!refresh_domain(ev.uuid) && ev.event == VIR_DOMAIN_EVENT_STOPPED) {
@@ -161,12 +189,6 @@ void Agent::handle(const DomainEvent& ev) {
   }
   inventory_.note_event(ev.uuid, what, time_.realtime_ns());
 
-  if (ev.event == VIR_DOMAIN_EVENT_SUSPENDED && ev.detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED) {
-    // Source side: the guest is paused for the last round; capture now.
-    if (auto r = capture(ev.uuid, "live"); !r)
-      spdlog::error("vm={} uuid={}: capture on SUSPENDED_MIGRATED failed: {}", ev.name, ev.uuid, r.error().message());
-    return;
-  }
   if (ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED) {
     tag_domain_source(ev.uuid);
     schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
@@ -175,6 +197,10 @@ void Agent::handle(const DomainEvent& ev) {
   if (ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_UNPAUSED) {
     // Only a resume of a guest we saw suspended left its clock behind.
     if (before && before->state == "paused") schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    // Each SUSPENDED event dates one pause: a later resume whose SUSPENDED
+    // was missed (libvirt disconnected) must not reuse it.
+    std::lock_guard<std::mutex> lock(suspended_mu_);
+    suspended_at_mono_ns_.erase(ev.uuid);
     return;
   }
   if (ev.event == VIR_DOMAIN_EVENT_STARTED) {
@@ -187,6 +213,8 @@ void Agent::handle(const DomainEvent& ev) {
     // From the event, not the re-read above: a resume that already happened
     // by now must still find the guest "paused" and get its sync.
     inventory_.set_state(ev.uuid, "paused");
+    std::lock_guard<std::mutex> lock(suspended_mu_);
+    suspended_at_mono_ns_[ev.uuid] = ev.received_mono_ns;
   }
   if (ev.event == VIR_DOMAIN_EVENT_STOPPED || ev.event == VIR_DOMAIN_EVENT_SUSPENDED) {
     syncs_->cancel(ev.uuid);  // a sync against a paused or gone guest only burns its wait
@@ -270,6 +298,7 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
   req.retry.deadline = std::chrono::milliseconds(int64_t{cfg.sync_agent_wait_s} * 1000);
   if (reason == "RESUMED_MIGRATED")
     req.options.settle_before_corrections = std::chrono::milliseconds(cfg.sync_settle_after_migration_ms);
+  if (req.options.policy != SyncPolicy::off) choose_target(req, domain ? domain->clock_xml : "", cfg);
   if (req.options.policy == SyncPolicy::off) {
     spdlog::info("vm={} uuid={}: {}: sync policy off, guest clock left alone", name, uuid, reason);
     // The migration still ended here: its record gets its destination and
@@ -294,8 +323,9 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
     spdlog::error("vm={} uuid={}: {}: sync not started: {}", name, uuid, reason, conn.error().message());
     return;
   }
-  spdlog::info("vm={} uuid={}: {}: sync ({}) scheduled, waiting up to {} s for the guest agent", name, uuid, reason,
-               to_string(req.options.policy), cfg.sync_agent_wait_s);
+  spdlog::info("vm={} uuid={}: {}: sync ({}, target {}: {}) scheduled, waiting up to {} s for the guest agent", name,
+               uuid, reason, to_string(req.options.policy), req.target_mode,
+               req.options.target.source + (req.prepare ? " (refined before the sync)" : ""), cfg.sync_agent_wait_s);
   syncs_->request(*conn, std::move(req));
 }
 
@@ -320,6 +350,10 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
     return;
   }
   metrics_.syncs++;
+  if (o.offset_after_ns) {
+    std::lock_guard<std::mutex> lock(suspended_mu_);
+    last_offset_ns_[req.uuid] = *o.offset_after_ns;
+  }
   if (o.verdict == SyncVerdict::verified) metrics_.syncs_verified++;
   if (o.verdict == SyncVerdict::degraded) metrics_.syncs_degraded++;
   // A live migration's destination sync closes that migration at the
@@ -332,13 +366,14 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
     ship_now_ = true;
     ship_cv_.notify_all();
   }
-  if (o.offset_after_ns) metrics_.residual_offset.observe(std::abs(seconds(*o.offset_after_ns)));
+  if (o.residual_ns()) metrics_.residual_offset.observe(std::abs(seconds(*o.residual_ns())));
   metrics_.sync_latency.observe(seconds(o.sync_ns));
-  spdlog::info("vm={} uuid={}: {}: {} policy={} offset before={} ns after={} ns spread={} ns rtt={} ns "
-               "corrections={} agent_wait={:.3f} s sync={:.3f} ms verdict={} ({})",
-               req.name, req.uuid, req.reason, o.message, to_string(o.policy), o.offset_before_ns.value_or(0),
-               o.offset_after_ns.value_or(0), o.spread_ns, o.rtt_ns, o.corrections, seconds(o.agent_wait_ns),
-               o.sync_ns / 1e6, to_string(o.verdict), o.verdict_reason);
+  spdlog::info("vm={} uuid={}: {}: {} policy={} target={} ns +- {} ns ({}) offset before={} ns after={} ns "
+               "spread={} ns rtt={} ns corrections={} agent_wait={:.3f} s sync={:.3f} ms verdict={} ({})",
+               req.name, req.uuid, req.reason, o.message, to_string(o.policy), o.target_offset_ns,
+               o.target_uncertainty_ns, o.target_source, o.offset_before_ns.value_or(0), o.offset_after_ns.value_or(0),
+               o.spread_ns, o.rtt_ns, o.corrections, seconds(o.agent_wait_ns), o.sync_ns / 1e6, to_string(o.verdict),
+               o.verdict_reason);
 }
 
 }  // namespace migclock::agent

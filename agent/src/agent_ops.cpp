@@ -28,6 +28,13 @@ Result<CaptureReport> Agent::capture(const std::string& id, const std::string& k
     metrics_.capture_failures++;
     return rep.error();
   }
+  if (kind == "live" && !rep->snapshot.guest_time) {
+    // Paused at capture: the guest's time as measured just before, if any.
+    if (auto g = take_pre_pause(rec->uuid)) {
+      rep->snapshot.guest_time = *g;
+      rep->notes.push_back("guest time from the last precopy pass, before the pause");
+    }
+  }
   // Migration captures go to the controller (outbox); on-request ones are
   // for the operator and stay in captures/.
   Result<OutboxItem> item = make_error(errc::io_error, "not stored");

@@ -153,7 +153,10 @@ void Agent::ship_once() {
     command_reports_.push_back(c);
   }
   for (auto& r : reports) {
-    auto st = link_->report_sync(r.uuid, r.name, r.outcome, time_.realtime_ns());
+    // The first rounds wait for the source's snapshot to reach the
+    // controller; the last ones report without it (a source without an
+    // agent never sends one).
+    auto st = link_->report_sync(r.uuid, r.name, r.outcome, time_.realtime_ns(), r.attempts < 3);
     if (st) {
       spdlog::info("vm={} uuid={}: sync result reported to the controller", r.name, r.uuid);
       continue;

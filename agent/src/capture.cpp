@@ -70,12 +70,14 @@ Result<int64_t> read_rtc_date(agent_sync::QemuMonitorChannel& monitor) {
 
 Result<CaptureReport> capture_domain(const ConnHandle& conn, const std::string& uuid, const HostProfile& host,
                                      const TimeSource& time, const CaptureOptions& opts) {
-  auto dom = lookup_domain(conn, uuid);
-  MIGCLOCK_TRY(dom);
+  // Stamped before the first libvirt round trip: for a paused guest this
+  // is as close to the pause as the capture gets.
   CaptureReport rep;
   auto& s = rep.snapshot;
   s.captured.realtime_ns = time.realtime_ns();
   s.captured.monotonic_raw_ns = time.monotonic_raw_ns();
+  auto dom = lookup_domain(conn, uuid);
+  MIGCLOCK_TRY(dom);
   s.source = snapshot::CaptureSource::libvirt_qemu;
   s.software_version = MIGCLOCK_VERSION;
   s.host = host.facts;

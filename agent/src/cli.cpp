@@ -19,6 +19,7 @@ const std::map<std::string, std::string>& flag_keys() {
       {"--hostname", "hostname"},         {"--controller", "controller_url"},
       {"--token-file", "controller_token_file"},
       {"--sync-policy", "sync_policy"},   {"--tsc-pin-policy", "tsc_pin_policy"},
+      {"--sync-target", "sync_target"},
       {"--tsc-pin-xml", "tsc_pin_xml"},
       {"--sync-agent-wait", "sync_agent_wait_s"},
       {"--residual-threshold-ns", "residual_threshold_ns"},
@@ -43,7 +44,7 @@ agent after resume/migration/restore, answers the libvirt hook and owned VMMs
 on a local unix socket (/healthz /readyz /metrics /api/v1/...).
 
   --config FILE              key = value config file ([vm NAME-OR-UUID] sections
-                             for per-VM sync_policy / rtc_catchup); re-read on SIGHUP
+                             for per-VM sync_policy / sync_target / rtc_catchup); re-read on SIGHUP
   --uri URI                  libvirt URI (default qemu:///system)
   --socket PATH              local API socket (root: /run/migclock/agent.sock,
                              others: $HOME/migclock/agent.sock)
@@ -53,6 +54,8 @@ on a local unix socket (/healthz /readyz /metrics /api/v1/...).
   --controller URL           controller base URL (https://...); none: snapshots stay on disk
   --token-file FILE          bearer token for the controller
   --sync-policy P            step (default) | measure | off
+  --sync-target T            domain_clock (default: the domain's <clock>) | continuity
+                             (the guest's own offset before the pause)
   --tsc-pin-policy P         lenient (default) | strict   (migrate begin hook)
   --tsc-pin-xml BOOL         print the pinned XML in migrate begin (default false:
                              libvirt 9.0 rejects a changed <timer> at migration)
@@ -119,6 +122,8 @@ std::string describe_config(const AgentConfig& c) {
     << "state_dir = " << c.effective_state_dir() << "\n"
     << "controller_url = " << c.controller_url << "\n"
     << "sync_policy = " << to_string(c.sync_policy) << "\n"
+    << "sync_target = " << agent_sync::to_string(c.sync_target) << "\n"
+    << "continuity_wait_ms = " << c.continuity_wait_ms << "\n"
     << "tsc_pin_policy = " << to_string(c.tsc_pin_policy) << "\n"
     << "tsc_pin_xml = " << (c.tsc_pin_xml ? "true" : "false") << "\n"
     << "rtc_catchup = " << (c.rtc_catchup ? (*c.rtc_catchup ? "true" : "false") : "auto") << "\n"
@@ -135,6 +140,7 @@ std::string describe_config(const AgentConfig& c) {
   for (const auto& [vm, ov] : c.vms) {
     o << "[vm " << vm << "]\n";
     if (ov.sync_policy) o << "sync_policy = " << to_string(*ov.sync_policy) << "\n";
+    if (ov.sync_target) o << "sync_target = " << agent_sync::to_string(*ov.sync_target) << "\n";
     if (ov.rtc_catchup) o << "rtc_catchup = " << (*ov.rtc_catchup ? "true" : "false") << "\n";
   }
   return o.str();

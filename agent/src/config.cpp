@@ -53,6 +53,12 @@ SyncPolicy sync_policy_or_fail(const std::string& v, const std::string& where) {
   return *p;
 }
 
+SyncTarget sync_target_or_fail(const std::string& v, const std::string& where) {
+  auto t = agent_sync::parse_target_mode(v);
+  if (!t) fail(where, "sync_target must be domain_clock or continuity, not '" + v + "'");
+  return *t;
+}
+
 }  // namespace
 
 void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& value, const std::string& where) {
@@ -66,6 +72,8 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
   else if (key == "controller_token_file") cfg.controller_token_file = value;
   else if (key == "controller_ca_file") cfg.controller_ca_file = value;
   else if (key == "sync_policy") cfg.sync_policy = sync_policy_or_fail(value, w);
+  else if (key == "sync_target") cfg.sync_target = sync_target_or_fail(value, w);
+  else if (key == "continuity_wait_ms") cfg.continuity_wait_ms = static_cast<int>(parse_int(value, w, 0, 60'000));
   else if (key == "tsc_pin_policy") {
     auto p = parse_tsc_pin_policy(value);
     if (!p) fail(w, "must be lenient or strict, not '" + value + "'");
@@ -129,11 +137,13 @@ AgentConfig parse_config(const std::string& text, const std::string& origin) {
       apply_setting(cfg, key, value, where);
     } else if (key == "sync_policy") {
       cfg.vms[vm].sync_policy = sync_policy_or_fail(value, where + ": " + key);
+    } else if (key == "sync_target") {
+      cfg.vms[vm].sync_target = sync_target_or_fail(value, where + ": " + key);
     } else if (key == "rtc_catchup") {
       cfg.vms[vm].rtc_catchup =
           value == "auto" ? std::nullopt : std::optional<bool>(parse_bool(value, where + ": " + key));
     } else {
-      fail(where, "setting '" + key + "' is not allowed in a [vm] section (sync_policy, rtc_catchup)");
+      fail(where, "setting '" + key + "' is not allowed in a [vm] section (sync_policy, sync_target, rtc_catchup)");
     }
   }
   return cfg;
@@ -153,6 +163,14 @@ SyncPolicy AgentConfig::sync_policy_for(const std::string& uuid, const std::stri
     if (!key->empty() && it != vms.end() && it->second.sync_policy) return *it->second.sync_policy;
   }
   return sync_policy;
+}
+
+SyncTarget AgentConfig::sync_target_for(const std::string& uuid, const std::string& name) const {
+  for (const std::string* key : {&uuid, &name}) {
+    auto it = vms.find(*key);
+    if (!key->empty() && it != vms.end() && it->second.sync_target) return *it->second.sync_target;
+  }
+  return sync_target;
 }
 
 std::optional<bool> AgentConfig::rtc_catchup_for(const std::string& uuid, const std::string& name) const {

@@ -22,6 +22,21 @@ Result<std::string> read_token_file(const std::string& path) {
   return line;
 }
 
+namespace {
+
+// The sync's target in a results object (additive: the controller merges
+// fields it does not know): where the guest was meant to end, ± how sure.
+void write_target(net::JsonWriter& w, const SyncOutcome& o) {
+  w.key("target").begin_object();
+  w.key("mode").value(o.target_mode);
+  w.key("offset_ns").value(o.target_offset_ns);
+  w.key("uncertainty_ns").value(o.target_uncertainty_ns);
+  w.key("source").value(o.target_source);
+  w.end_object();
+}
+
+}  // namespace
+
 ControllerLink::ControllerLink(ControllerSettings s) : s_(std::move(s)) {
   net::ClientOptions o(s_.url, s_.ca_file, s_.token);
   o.timeout = std::chrono::milliseconds(10'000);
@@ -152,6 +167,7 @@ Status ControllerLink::report_command(const std::string& id, bool ok, const std:
     w.key("guest_offset_before_ns").optional(o->offset_before_ns);
     w.key("guest_offset_after_ns").optional(o->offset_after_ns);
     w.key("sync_rtt_ns").value(o->rtt_ns).key("sync_spread_ns").value(o->spread_ns);
+    write_target(w, *o);
     w.end_object();
   }
   w.end_object();
@@ -233,7 +249,7 @@ std::string event_body(const std::string& phase, const std::string& host, int64_
 }  // namespace
 
 Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
-                                   int64_t now_ns) {
+                                   int64_t now_ns, bool wait_for_snapshot) {
   // Only a live migration's destination sync closes it.
   auto id = active_migration(uuid, name, "live");
   MIGCLOCK_TRY(id);
@@ -253,6 +269,8 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
     if (!shipped && shipped.error().code != make_error_code(errc::conflict)) return shipped.error();
   } else if (inputs.error().code == make_error_code(errc::unavailable)) {
     return inputs.error();
+  } else if (wait_for_snapshot) {
+    return make_error(errc::unavailable, "source's hand-off not at the controller yet: " + inputs.error().message());
   }
   auto resumed = request_ok("POST", events, event_body("resumed", s_.hostname, o.started_realtime_ns, "", {}));
   if (!resumed && resumed.error().code != make_error_code(errc::conflict)) return resumed.error();
@@ -262,6 +280,7 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
     if (o.offset_after_ns) w.key("guest_offset_after_ns").value(*o.offset_after_ns);
     w.key("sync_rtt_ns").value(o.rtt_ns);
     w.key("sync_spread_ns").value(o.spread_ns);
+    write_target(w, o);
   };
   if (!o.ok) {
     const std::string why = o.policy == SyncPolicy::off ? o.message : "sync failed: " + o.message;
@@ -283,8 +302,8 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
                    w.key("verification").begin_object();
                    w.key("method").value("guest-get-time NTP-style, lowest-RTT samples (the correcting channel)");
                    w.key("verdict").value(to_string(o.verdict));
-                   w.key("residual_ns").optional(o.offset_after_ns);
-                   w.key("uncertainty_ns").value(o.asymmetry_bound_ns);
+                   w.key("residual_ns").optional(o.residual_ns());  // relative to the target
+                   w.key("uncertainty_ns").value(o.uncertainty_ns());  // measurement + target
                    w.key("statistical_ns").value(o.statistical_ns);
                    w.key("spread_ns").value(o.spread_ns);
                    w.key("rtt_ns").value(o.rtt_ns);

@@ -1,5 +1,6 @@
 #include "migclock/agent/libvirt_session.hpp"
 
+#include <libvirt/libvirt-qemu.h>
 #include <spdlog/spdlog.h>
 
 namespace migclock::agent {
@@ -79,6 +80,8 @@ std::string describe(const DomainEvent& ev) {
     case DomainEvent::Kind::agent_lifecycle:
       return ev.agent_state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED ? "guest agent connected"
                                                                                         : "guest agent disconnected";
+    case DomainEvent::Kind::migration_iteration: return "migration iteration " + std::to_string(ev.iteration);
+    case DomainEvent::Kind::qmp: return "QEMU " + ev.qmp_event;
     case DomainEvent::Kind::lifecycle: break;
   }
   std::string s = lifecycle_name(ev.event);
@@ -163,7 +166,21 @@ Status LibvirtSession::connect_once() {
   const int ag = virConnectDomainEventRegisterAny(raw, nullptr, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
                                                   VIR_DOMAIN_EVENT_CALLBACK(&LibvirtSession::on_agent), this,
                                                   nullptr);
+  // Optional: without it a continuity target after a migration falls back
+  // to dating the pause by events (sync_target.cpp).
+  const int it = virConnectDomainEventRegisterAny(raw, nullptr, VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
+                                                  VIR_DOMAIN_EVENT_CALLBACK(&LibvirtSession::on_iteration), this,
+                                                  nullptr);
+  if (it < 0) spdlog::info("{}", libvirt_error("migration iteration events").message());
+  // Optional too: QEMU's timestamps of STOP/RESUME date a pause without the
+  // event delivery delays (sync_target.cpp).
+  const int qmp = virConnectDomainQemuMonitorEventRegister(raw, nullptr, "^(STOP|RESUME)$", &LibvirtSession::on_qmp,
+                                                           this, nullptr,
+                                                           VIR_CONNECT_DOMAIN_QEMU_MONITOR_EVENT_REGISTER_REGEX);
+  if (qmp < 0) spdlog::info("{}", libvirt_error("QEMU STOP/RESUME events").message());
   if (lc < 0 || ag < 0) {
+    if (it >= 0) virConnectDomainEventDeregisterAny(raw, it);
+    if (qmp >= 0) virConnectDomainQemuMonitorEventDeregister(raw, qmp);
     auto err = libvirt_error("virConnectDomainEventRegisterAny");
     if (lc >= 0) virConnectDomainEventDeregisterAny(raw, lc);
     if (ag >= 0) virConnectDomainEventDeregisterAny(raw, ag);
@@ -175,6 +192,8 @@ Status LibvirtSession::connect_once() {
     conn_ = conn;
     lifecycle_cb_ = lc;
     agent_cb_ = ag;
+    iteration_cb_ = it;
+    qmp_cb_ = qmp;
     lost_ = false;
   }
   if (ever_connected_.exchange(true)) reconnects_++;
@@ -189,20 +208,24 @@ Status LibvirtSession::connect_once() {
 
 void LibvirtSession::drop_connection() {
   ConnHandle conn;
-  int lc = -1, ag = -1;
+  int lc = -1, ag = -1, it = -1, qmp = -1;
   {
     std::lock_guard<std::mutex> lock(mu_);
     conn = std::move(conn_);
     conn_.reset();
     lc = lifecycle_cb_;
     ag = agent_cb_;
-    lifecycle_cb_ = agent_cb_ = -1;
+    it = iteration_cb_;
+    qmp = qmp_cb_;
+    lifecycle_cb_ = agent_cb_ = iteration_cb_ = qmp_cb_ = -1;
   }
   if (!conn) return;
   connected_ = false;
   // On a dead connection these fail; the registrations die with it anyway.
   if (lc >= 0) virConnectDomainEventDeregisterAny(conn.get(), lc);
   if (ag >= 0) virConnectDomainEventDeregisterAny(conn.get(), ag);
+  if (it >= 0) virConnectDomainEventDeregisterAny(conn.get(), it);
+  if (qmp >= 0) virConnectDomainQemuMonitorEventDeregister(conn.get(), qmp);
   virConnectUnregisterCloseCallback(conn.get(), &LibvirtSession::on_close);
   DomainEvent ev;
   ev.kind = DomainEvent::Kind::disconnected;
@@ -255,6 +278,22 @@ void LibvirtSession::on_agent(virConnectPtr, virDomainPtr dom, int state, int re
   ev.kind = DomainEvent::Kind::agent_lifecycle;
   ev.agent_state = state;
   ev.agent_reason = reason;
+  static_cast<LibvirtSession*>(opaque)->emit(std::move(ev), dom);
+}
+
+void LibvirtSession::on_iteration(virConnectPtr, virDomainPtr dom, int iteration, void* opaque) {
+  DomainEvent ev;
+  ev.kind = DomainEvent::Kind::migration_iteration;
+  ev.iteration = iteration;
+  static_cast<LibvirtSession*>(opaque)->emit(std::move(ev), dom);
+}
+
+void LibvirtSession::on_qmp(virConnectPtr, virDomainPtr dom, const char* event, long long seconds, unsigned int micros,
+                            const char*, void* opaque) {
+  DomainEvent ev;
+  ev.kind = DomainEvent::Kind::qmp;
+  ev.qmp_event = event ? event : "";
+  if (seconds >= 0) ev.qmp_realtime_ns = static_cast<int64_t>(seconds) * 1'000'000'000 + int64_t{micros} * 1000;
   static_cast<LibvirtSession*>(opaque)->emit(std::move(ev), dom);
 }
 

@@ -9,6 +9,13 @@ void write_sync(net::JsonWriter& j, const SyncOutcome& o) {
   j.key("ok").value(o.ok);
   j.key("cancelled").value(o.cancelled);
   j.key("message").value(o.message);
+  j.key("target").begin_object();
+  j.key("mode").value(o.target_mode);
+  j.key("offset_ns").value(o.target_offset_ns);
+  j.key("uncertainty_ns").value(o.target_uncertainty_ns);
+  j.key("source").value(o.target_source);
+  j.end_object();
+  j.key("residual_ns").optional(o.residual_ns());
   j.key("offset_before_ns").optional(o.offset_before_ns);
   j.key("offset_after_ns").optional(o.offset_after_ns);
   j.key("spread_ns").value(o.spread_ns);

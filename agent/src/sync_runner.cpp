@@ -15,6 +15,10 @@ SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::Retrie
   o.policy = req.options.policy;
   o.started_realtime_ns = started_rt;
   o.finished_realtime_ns = finished_rt;
+  o.target_mode = req.target_mode;
+  o.target_offset_ns = req.options.target.offset_ns;
+  o.target_uncertainty_ns = req.options.target.uncertainty_ns;
+  o.target_source = req.options.target.source;
   if (!r.ok()) {
     o.cancelled = r.error().code == make_error_code(errc::conflict);
     o.message = r.error().message();
@@ -22,6 +26,10 @@ SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::Retrie
   }
   const auto& rep = r->report;
   o.ok = true;
+  // Resolved by the sync (a relative target plus its first measurement).
+  o.target_offset_ns = rep.target_offset_ns;
+  o.target_uncertainty_ns = rep.target_uncertainty_ns;
+  o.target_source = rep.target_source;
   if (rep.before) {
     o.offset_before_ns = rep.before->median_offset_ns;
     o.before_spread_ns = rep.before->spread_ns;
@@ -98,6 +106,7 @@ void SyncRunner::stop() {
 }
 
 void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_sync::CancelToken> token) {
+  if (req.prepare) req.prepare(req);
   const int64_t started = time_.realtime_ns();
   Result<agent_sync::RetriedSync> result = make_error(errc::unavailable, "not run");
   auto dom = lookup_domain(conn, req.uuid);

@@ -19,16 +19,21 @@ void judge_sync(SyncOutcome& o, const VerdictLimits& limits) {
   o.residual_threshold_ns = limits.residual_threshold_ns;
   o.uncertainty_limit_ns = limits.uncertainty_limit_ns;
   if (!o.ok || o.cancelled) return;
-  if (!o.offset_after_ns) {
+  if (!o.residual_ns()) {
     o.verdict = SyncVerdict::degraded;
     o.verdict_reason = "no final measurement";
     return;
   }
-  const int64_t residual = *o.offset_after_ns;
+  // Relative to the target (a guest meant to run an hour ahead is judged
+  // against that hour).
+  const int64_t residual = *o.residual_ns();
   const bool within = std::llabs(residual) <= limits.residual_threshold_ns;
-  const bool certain = o.asymmetry_bound_ns <= limits.uncertainty_limit_ns;
-  const std::string numbers = "residual " + us(residual) + " +- " + us(o.asymmetry_bound_ns) +
-                              " (asymmetry bound; scatter " + us(o.statistical_ns) + ")";
+  const int64_t uncertainty = o.uncertainty_ns();
+  const bool certain = uncertainty <= limits.uncertainty_limit_ns;
+  const std::string numbers =
+      "residual " + us(residual) + " +- " + us(uncertainty) + " (asymmetry bound" +
+      (o.target_uncertainty_ns != 0 ? " + target " + us(o.target_uncertainty_ns) : std::string()) + "; scatter " +
+      us(o.statistical_ns) + ")";
   if (within && certain) {
     o.verdict = SyncVerdict::verified;
     o.verdict_reason = numbers + " within " + us(limits.residual_threshold_ns);

@@ -6,7 +6,8 @@
 if(TARGET migclock_agent_sync)
   add_executable(agent_sync_model_tests
     ${CMAKE_CURRENT_LIST_DIR}/offset_model_test.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/sync_model_test.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/sync_model_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/clock_target_test.cpp)
   target_link_libraries(agent_sync_model_tests PRIVATE migclock_agent_sync_core GTest::gtest_main)
   gtest_discover_tests(agent_sync_model_tests DISCOVERY_TIMEOUT 60)
 

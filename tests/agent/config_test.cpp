@@ -49,6 +49,22 @@ rtc_catchup = true
   EXPECT_EQ(parse_config("rtc_catchup = auto\n", "f").rtc_catchup_for("u", "web1"), std::nullopt);
 }
 
+TEST(Config, SyncTargetIsGlobalAndPerVm) {
+  EXPECT_EQ(AgentConfig{}.sync_target, SyncTarget::domain_clock);
+  const auto c = parse_config(R"(
+sync_target = continuity
+continuity_wait_ms = 1500
+[vm clock1]
+sync_target = domain_clock
+[vm 0b5f9a3e-0000-4000-8000-000000000002]
+sync_target = continuity
+)", "agent.conf");
+  EXPECT_EQ(c.continuity_wait_ms, 1500);
+  EXPECT_EQ(c.sync_target_for("u", "other"), SyncTarget::continuity);
+  EXPECT_EQ(c.sync_target_for("u", "clock1"), SyncTarget::domain_clock);
+  EXPECT_EQ(c.sync_target_for("0b5f9a3e-0000-4000-8000-000000000002", "clock1"), SyncTarget::continuity);
+}
+
 void expect_error(const std::string& text, const std::string& needle) {
   try {
     parse_config(text, "f.conf");
@@ -60,6 +76,8 @@ void expect_error(const std::string& text, const std::string& needle) {
 
 TEST(Config, BadInputNamesFileLineAndKey) {
   expect_error("sync_policy = sometimes", "f.conf:1: sync_policy");
+  expect_error("sync_target = utc", "f.conf:1: sync_target: sync_target must be domain_clock or continuity, not 'utc'");
+  expect_error("[vm a]\nsync_target = host", "f.conf:2: sync_target");
   expect_error("\nbogus = 1", "f.conf:2: unknown setting 'bogus'");
   expect_error("sync_agent_wait_s = 12x", "not an integer");
   expect_error("sync_agent_wait_s = 99999", "out of range");
@@ -222,6 +240,21 @@ TEST(SyncVerdict, ASmallResidualThatTheMeasurementCannotShowIsDegraded) {
   o = measured(-50'000, 100'000);
   judge_sync(o, {50'000, 100'000});
   EXPECT_EQ(o.verdict, SyncVerdict::verified);
+}
+
+// The residual is judged against the sync's target: a guest an hour ahead
+// by design and at its hour is within the threshold; the target's own
+// uncertainty adds to the measurement's.
+TEST(SyncVerdict, JudgedRelativeToTheTargetWithItsUncertainty) {
+  auto o = measured(3'600'000'000'000 + 20'000, 60'000);
+  o.target_offset_ns = 3'600'000'000'000;
+  judge_sync(o, {50'000, 100'000});
+  EXPECT_EQ(o.verdict, SyncVerdict::verified) << o.verdict_reason;
+  EXPECT_NE(o.verdict_reason.find("residual 20.0 us +- 60.0 us"), std::string::npos) << o.verdict_reason;
+  o.target_uncertainty_ns = 50'000;  // a continuity target measured to +-50 us
+  judge_sync(o, {50'000, 100'000});
+  EXPECT_EQ(o.verdict, SyncVerdict::degraded);
+  EXPECT_NE(o.verdict_reason.find("+- 110.0 us (asymmetry bound + target 50.0 us"), std::string::npos) << o.verdict_reason;
 }
 
 TEST(SyncVerdict, FailedCancelledOrUnmeasuredSyncs) {

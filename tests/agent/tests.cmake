@@ -8,6 +8,10 @@
 #   agent_libvirt_tests  a real agent against real session libvirt daemons
 #                      with a real TCG guest (tools/libvirt-sandbox): events,
 #                      capture, suspend/resume sync, policies, migration + hook
+#   agent_libvirt_clock_tests  the same set-up with a guest an hour ahead by
+#                      design (<clock offset='variable' adjustment='3600'/>):
+#                      domain_clock and continuity targets across a suspend
+#                      and a live migration
 #   agent_unit_verify  systemd-analyze verify of systemd/migclock-agent.service.in
 if(TARGET migclock_agent_core AND TARGET migclock-hook)
   add_executable(agent_unit_tests
@@ -25,7 +29,7 @@ if(TARGET migclock_agent_core AND TARGET migclock-hook)
   if(TARGET migclock-testvmm)
     list(APPEND MIGCLOCK_AGENT_TEST_DEFS MIGCLOCK_TESTVMM_BIN="$<TARGET_FILE:migclock-testvmm>")
   endif()
-  foreach(t hook libvirt owned_vmm)
+  foreach(t hook libvirt libvirt_clock owned_vmm)
     if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${t}_test.cpp)
       add_executable(agent_${t}_tests ${CMAKE_CURRENT_LIST_DIR}/${t}_test.cpp ${CMAKE_CURRENT_LIST_DIR}/agent_process.cpp)
       target_link_libraries(agent_${t}_tests PRIVATE migclock_agent_core cereal::cereal GTest::gtest_main)
@@ -45,12 +49,12 @@ if(TARGET migclock_agent_core AND TARGET migclock-hook)
       # reported as skipped, not passed; its log names what was missing.
       set_tests_properties(agent_${t}_tests PROPERTIES TIMEOUT 900
                            SKIP_REGULAR_EXPRESSION "\\[  PASSED  \\] 0 tests")
-      if(t STREQUAL "libvirt")
+      if(t MATCHES "^libvirt")
         # It installs migclock-hook into /etc/libvirt/hooks, which every
         # libvirt daemon on the machine runs, and removes it at the end: a
         # daemon another test started meanwhile would find its cached hook
         # gone. Run alone.
-        set_tests_properties(agent_libvirt_tests PROPERTIES RUN_SERIAL TRUE)
+        set_tests_properties(agent_${t}_tests PROPERTIES RUN_SERIAL TRUE)
       endif()
     endif()
   endforeach()

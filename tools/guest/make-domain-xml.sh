@@ -10,20 +10,26 @@
 #   config dir, which must stay below the 107-byte sun_path limit.
 #   PROBE_SOCKET: the same for the time-probe channel org.migclock.timeprobe.0
 #   (tools/timeprobe connects there); by default libvirt picks it.
+#   MIGCLOCK_GUEST_CLOCK (env): the <clock> element's attributes instead of
+#   offset='utc', e.g. "offset='variable' adjustment='3600' basis='utc'".
 set -euo pipefail
 if [ $# -lt 5 ] || [ "${1:-}" = "--help" ]; then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; [ "${1:-}" = "--help" ] && exit 0; exit 2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; [ "${1:-}" = "--help" ] && exit 0; exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 for v in "$@"; do
   case "$v" in *[\<\>\&\'\"\|\\]*) echo "make-domain-xml: refusing a value with XML or sed metacharacters: $v" >&2; exit 2 ;; esac
 done
 esc() { printf '%s' "$1"; }
+clock_attrs=${MIGCLOCK_GUEST_CLOCK:-"offset='utc'"}
+case "$clock_attrs" in *[!A-Za-z0-9_=\'\ /+-]*)
+  echo "make-domain-xml: MIGCLOCK_GUEST_CLOCK: only attributes (letters, digits, = ' / + - _ space): $clock_attrs" >&2; exit 2 ;;
+esac
 agent_source=""
 [ -n "${7:-}" ] && agent_source="<source mode='bind' path='$7'/>"
 probe_source=""
 [ -n "${8:-}" ] && probe_source="<source mode='bind' path='$8'/>"
-sed -e "s|@AGENT_SOURCE@|$agent_source|" -e "s|@PROBE_SOURCE@|$probe_source|" -e "s|@NAME@|$(esc "$1")|g" -e "s|@UUID@|$(esc "$2")|g" \
+sed -e "s|@AGENT_SOURCE@|$agent_source|" -e "s|@PROBE_SOURCE@|$probe_source|" -e "s|<clock offset='utc'>|<clock $clock_attrs>|" -e "s|@NAME@|$(esc "$1")|g" -e "s|@UUID@|$(esc "$2")|g" \
     -e "s|@KERNEL@|$(esc "$3")|g" -e "s|@INITRD@|$(esc "$4")|g" \
     -e "s|@CONSOLE_LOG@|$(esc "$5")|g" -e "s|@MEMORY_MIB@|${6:-192}|g" \
     "$here/domain.xml.in"

@@ -56,16 +56,18 @@ Status check_backward_step(int64_t step_ns, int64_t stepped_so_far_ns, const Syn
 }
 
 // One guest-set-time with a target for the moment of application, then a
-// fresh measurement. `current` is the latest offset estimate (guest - host).
+// fresh measurement. `current` is the latest offset estimate (guest - host),
+// `target_ns` the offset (guest - host) the guest should have.
 Result<SetTimeStep> set_and_verify(GuestAgentChannel& agent, const TimeSource& time, const SyncOptions& o,
-                                   const OffsetEstimate& current, int64_t assumed_delay_ns, int64_t stepped_so_far_ns) {
+                                   const OffsetEstimate& current, int64_t target_ns, int64_t assumed_delay_ns,
+                                   int64_t stepped_so_far_ns) {
   SetTimeStep step;
   step.assumed_delay_ns = assumed_delay_ns;
   step.sent_at_mono_ns = time.monotonic_raw_ns();
   const int64_t send_ns = time.realtime_ns();
-  step.target_guest_ns = send_ns + assumed_delay_ns;
-  // What the guest would read at the moment of application without the step.
-  step.step_ns = -current.median_offset_ns;
+  step.target_guest_ns = send_ns + assumed_delay_ns + target_ns;
+  // How far the guest moves: from where it is to its target.
+  step.step_ns = target_ns - current.median_offset_ns;
   MIGCLOCK_TRY(check_backward_step(step.step_ns, stepped_so_far_ns, o));
   auto reply = agent.command(guest_set_time_command(step.target_guest_ns), o.command_timeout);
   step.set_call_ns = time.realtime_ns() - send_ns;
@@ -84,7 +86,7 @@ std::vector<int64_t> SyncReport::implied_apply_delays_ns() const {
   for (size_t i = 0; i < steps.size(); ++i) {
     // The first step's result is best judged by the settled measurement,
     // when there is one (the one right after it ran on a cold guest).
-    const int64_t residual = i == 0 && settled ? settled->median_offset_ns : steps[i].after.median_offset_ns;
+    const int64_t residual = residual_ns(i == 0 && settled ? *settled : steps[i].after);
     out.push_back(std::clamp<int64_t>(steps[i].assumed_delay_ns - residual, 0, kMaxAssumedDelayNs));
   }
   return out;
@@ -118,6 +120,12 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
   if (!before) return before.error();
   report.before = *before;
   report.after = *before;
+  const ResolvedTarget resolved = resolve_target(o.target, before->median_offset_ns);
+  report.target_source = o.target.source + resolved.note;
+  report.target_offset_ns = resolved.offset_ns;
+  report.target_uncertainty_ns = o.target.uncertainty_ns + (o.target.relative_to_measured ? before->asymmetry_bound_ns : 0);
+  // The residual relative to the target (what the loop below drives to 0).
+  const auto off = [&report](const OffsetEstimate& e) { return report.residual_ns(e); };
 
   if (o.policy == SyncPolicy::step) {
     OffsetEstimate current = *before;
@@ -139,11 +147,11 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
         report.settled = current;
       }
       // Within the threshold already: another step would only add noise.
-      if (std::llabs(current.median_offset_ns) <= o.residual_threshold_ns) break;
-      if (i > 0 && o.apply_jitter_ns && std::llabs(current.median_offset_ns) <= *o.apply_jitter_ns) break;
+      if (std::llabs(off(current)) <= o.residual_threshold_ns) break;
+      if (i > 0 && o.apply_jitter_ns && std::llabs(off(current)) <= *o.apply_jitter_ns) break;
       // The last correction made it worse: the apply delay jitters more than
       // corrections can fix right now; more steps would only chase noise.
-      if (i > 1 && std::llabs(current.median_offset_ns) > std::llabs(report.steps[i - 2].after.median_offset_ns)) break;
+      if (i > 1 && std::llabs(off(current)) > std::llabs(off(report.steps[i - 2].after))) break;
       if (i == 1 && o.correction_delay_hint_ns) {
         // The first step ran on the cold path; a correction runs warm.
         delay = std::clamp<int64_t>(*o.correction_delay_hint_ns, 0, kMaxAssumedDelayNs);
@@ -153,11 +161,11 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
         delay = std::clamp<int64_t>(current.min_rtt_ns / 2, 0, kMaxAssumedDelayNs);
       } else if (i > 0) {
         // residual = assumed - true delay (see the header): learn the delay.
-        delay = std::clamp<int64_t>(delay - current.median_offset_ns, 0, kMaxAssumedDelayNs);
+        delay = std::clamp<int64_t>(delay - off(current), 0, kMaxAssumedDelayNs);
       }
       int64_t stepped_so_far_ns = 0;
       for (const auto& s : report.steps) stepped_so_far_ns += s.step_ns;
-      auto step = set_and_verify(agent, time, o, current, delay, stepped_so_far_ns);
+      auto step = set_and_verify(agent, time, o, current, report.target_offset_ns, delay, stepped_so_far_ns);
       if (!step) return step.error();
       current = step->after;
       report.steps.push_back(*step);
@@ -165,7 +173,7 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
     report.after = current;
     if (!report.steps.empty()) {
       report.learned_apply_delay_ns =
-          std::clamp<int64_t>(report.steps.back().assumed_delay_ns - current.median_offset_ns, 0, kMaxAssumedDelayNs);
+          std::clamp<int64_t>(report.steps.back().assumed_delay_ns - off(current), 0, kMaxAssumedDelayNs);
     }
 
     if (o.rtc == RtcCatchupPolicy::reset_reinjection) {

@@ -37,6 +37,10 @@ void write_json(JsonWriter& w, const SyncReport& r) {
   w.StartObject();
   w.Key("policy");
   w.String(to_string(r.policy));
+  field(w, "target_offset_ns", r.target_offset_ns);
+  field(w, "target_uncertainty_ns", r.target_uncertainty_ns);
+  w.Key("target_source");
+  w.String(r.target_source.c_str());
   if (r.before) {
     w.Key("before");
     write_json(w, *r.before);

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -93,6 +94,13 @@ class Agent {
   bool refresh_domain(const std::string& uuid);
   void tag_domain_source(const std::string& uuid);
   void schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason, int64_t event_mono_ns);
+  // Where the sync puts the guest's clock (sync_target.cpp): the domain's
+  // <clock>, or continuity with the guest's pre-pause offset.
+  void choose_target(SyncRequest& req, const std::string& clock_xml, const AgentConfig& cfg);
+  // Source of a live migration (pre_pause.cpp): the guest's offset while it
+  // still runs, kept for the capture at the pause.
+  void measure_before_pause(const DomainEvent& ev);
+  std::optional<snapshot::GuestTime> take_pre_pause(const std::string& uuid);
   void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
   // Controller hand-off (agent_shipping.cpp): one thread, retries until the
   // controller takes the outbox; nothing else waits on it.
@@ -130,6 +138,25 @@ class Agent {
   std::condition_variable q_cv_;
   std::deque<DomainEvent> queue_;
   bool stopping_ = false;
+  // Per VM: when its last SUSPENDED event arrived (monotonic raw): a paused
+  // guest's clock stands still, so resume − this is what it missed.
+  std::mutex suspended_mu_;
+  std::map<std::string, int64_t> suspended_at_mono_ns_;
+  // Per VM: QEMU's own timestamps (host realtime) of its last STOP and of
+  // the RESUME after it (0: none since): the pause without event delays.
+  struct QemuPause {
+    int64_t stop_rt_ns = 0, resume_rt_ns = 0;
+  };
+  std::map<std::string, QemuPause> qemu_pause_;
+  // Per VM: guest − host after its last successful sync (ClockTarget::
+  // last_known_offset_ns: did its clock stand still while paused?).
+  std::map<std::string, int64_t> last_offset_ns_;
+  struct PrePause {
+    snapshot::GuestTime guest;
+    int64_t at_mono_ns = 0;
+  };
+  std::mutex pre_pause_mu_;
+  std::map<std::string, PrePause> pre_pause_;
   std::thread worker_;
 
   // Set once by start() before the local API serves; read-only after.

@@ -36,8 +36,14 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Where a sync puts the guest's clock (agent_sync/clock_target.hpp):
+// domain_clock (the domain's <clock>, default) or continuity (the guest's
+// own offset before the pause).
+using SyncTarget = agent_sync::TargetMode;
+
 struct VmOverrides {
   std::optional<SyncPolicy> sync_policy;
+  std::optional<SyncTarget> sync_target;
   std::optional<bool> rtc_catchup;
 };
 
@@ -51,6 +57,11 @@ struct AgentConfig {
   std::string controller_token_file;  // bearer token, scope `agent`
   std::string controller_ca_file;     // extra CA for the controller's certificate
   SyncPolicy sync_policy = SyncPolicy::step;
+  SyncTarget sync_target = SyncTarget::domain_clock;
+  // continuity after RESUMED_MIGRATED: how long the destination waits for
+  // the controller to hold the source's snapshot before falling back to the
+  // domain clock.
+  int continuity_wait_ms = 3000;
   TscPinPolicy tsc_pin_policy = TscPinPolicy::lenient;
   bool tsc_pin_xml = false;  // emit the pinned XML (see tsc_pin.hpp: libvirt's ABI check)
   // rtc-reset-reinjection after a step: unset ("auto") = when the domain's
@@ -77,6 +88,7 @@ struct AgentConfig {
   // The policy for one VM: a [vm UUID] section wins over [vm NAME], both
   // over the global setting.
   SyncPolicy sync_policy_for(const std::string& uuid, const std::string& name) const;
+  SyncTarget sync_target_for(const std::string& uuid, const std::string& name) const;
   // The VM's explicit setting, else the global one; nullopt: auto.
   std::optional<bool> rtc_catchup_for(const std::string& uuid, const std::string& name) const;
 

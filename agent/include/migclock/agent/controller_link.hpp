@@ -66,7 +66,12 @@ class ControllerLink {
   Status report_command(const std::string& id, bool ok, const std::string& message, const SyncOutcome* outcome);
   // Destination: find the VM's active migration and report the sync
   // (phase synced, or degraded with the reason when it failed).
-  Status report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o, int64_t now_ns);
+  // `wait_for_snapshot`: when the source's snapshot is not at the
+  // controller yet, fail with errc::unavailable (retry later) rather than
+  // close the migration without its hand-off (the source ships in parallel;
+  // closing first left records without source-captured and shipped).
+  Status report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o, int64_t now_ns,
+                     bool wait_for_snapshot = false);
   // Destination of an owned VMM: the VM's active migration's restore inputs.
   Result<ControllerRestoreInputs> restore_inputs(const std::string& vm_id);
 

@@ -18,7 +18,11 @@
 namespace migclock::agent {
 
 struct DomainEvent {
-  enum class Kind { lifecycle, agent_lifecycle, connected, disconnected };
+  // migration_iteration: the source's precopy began another pass
+  // (VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION): the guest still runs.
+  // qmp: QEMU's own STOP or RESUME event, passed on by libvirt with QEMU's
+  // timestamp (host realtime when the vCPUs stopped / were about to run).
+  enum class Kind { lifecycle, agent_lifecycle, connected, disconnected, migration_iteration, qmp };
   Kind kind = Kind::lifecycle;
   std::string uuid;
   std::string name;
@@ -26,6 +30,9 @@ struct DomainEvent {
   int detail = 0;  // its detail enum
   int agent_state = 0;   // virConnectDomainEventAgentLifecycleState
   int agent_reason = 0;  // virConnectDomainEventAgentLifecycleReason
+  int iteration = 0;     // migration_iteration: the pass number (>= 2)
+  std::string qmp_event;       // qmp: "STOP" | "RESUME"
+  int64_t qmp_realtime_ns = 0;  // qmp: QEMU's timestamp (0: none given)
   int64_t received_mono_ns = 0;  // CLOCK_MONOTONIC_RAW in the callback
 };
 
@@ -65,6 +72,9 @@ class LibvirtSession {
  private:
   static void on_lifecycle(virConnectPtr, virDomainPtr, int event, int detail, void* opaque);
   static void on_agent(virConnectPtr, virDomainPtr, int state, int reason, void* opaque);
+  static void on_iteration(virConnectPtr, virDomainPtr, int iteration, void* opaque);
+  static void on_qmp(virConnectPtr, virDomainPtr, const char* event, long long seconds, unsigned int micros,
+                     const char* details, void* opaque);
   static void on_close(virConnectPtr, int reason, void* opaque);
 
   Status connect_once();
@@ -80,6 +90,8 @@ class LibvirtSession {
   ConnHandle conn_;
   int lifecycle_cb_ = -1;
   int agent_cb_ = -1;
+  int iteration_cb_ = -1;
+  int qmp_cb_ = -1;
   bool lost_ = false;
   bool reconfigure_ = false;
   std::atomic<bool> connected_{false};

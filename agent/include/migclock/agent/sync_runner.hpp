@@ -28,6 +28,12 @@ struct SyncRequest {
   agent_sync::RetryOptions retry;
   int64_t uncertainty_limit_ns = 100'000;  // for the verdict (sync_verdict.hpp)
   int64_t event_mono_ns = 0;  // when the triggering event arrived
+  std::string target_mode = "domain_clock";  // config sync_target, as chosen (options.target says where)
+  // Runs on the sync's own thread before it waits for the guest agent, and
+  // may block briefly: continuity after a migration fetches the source's
+  // snapshot from the controller here (bounded by continuity_wait_ms), and
+  // sets options.target (or a fallback with its reason).
+  std::function<void(SyncRequest&)> prepare;
 };
 
 class SyncRunner {

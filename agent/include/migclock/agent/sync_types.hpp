@@ -21,9 +21,22 @@ struct SyncOutcome {
   bool ok = false;
   bool cancelled = false;  // superseded by a newer event for the VM
   std::string message;     // the error, or a summary
-  // guest − host wall clock, median of the kept samples.
+  // Where the sync aimed (guest − host; clock_target.hpp), ± how sure that
+  // target is, and where it came from. 0 / "host UTC" unless told.
+  std::string target_mode = "domain_clock";
+  int64_t target_offset_ns = 0;
+  int64_t target_uncertainty_ns = 0;
+  std::string target_source;
+  // guest − host wall clock, median of the kept samples (raw, not relative
+  // to the target: the residual is offset_after_ns − target_offset_ns).
   std::optional<int64_t> offset_before_ns;
   std::optional<int64_t> offset_after_ns;
+  std::optional<int64_t> residual_ns() const {
+    if (!offset_after_ns) return std::nullopt;
+    return *offset_after_ns - target_offset_ns;
+  }
+  // ± on residual_ns(): the final measurement's bound and the target's own.
+  int64_t uncertainty_ns() const { return asymmetry_bound_ns + target_uncertainty_ns; }
   int64_t spread_ns = 0;  // spread of the kept samples after
   int64_t rtt_ns = 0;     // round trip of the best sample after
   // The after-measurement's own uncertainty: the true offset lies within

@@ -5,7 +5,9 @@
 // asymmetry) within the stated limit; anything else is `degraded`, with the
 // numbers in the reason. The judgement through the correcting channel can
 // still hide a fixed bias inside that bound: independent figures come from
-// the time probe (docs/benchmarks.md), never from here.
+// the time probe (docs/benchmarks.md), never from here. The residual is
+// relative to the sync's target, so the target's own uncertainty (a
+// continuity target is itself a measurement) adds to the measurement's.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,9 @@
 // Repairing a guest's wall clock through its agent after resume/migration.
 //
+//   0. the target: the offset (guest - host) the guest should end at
+//      (clock_target.hpp: the domain's <clock>, or the guest's own offset
+//      before the pause); every "offset" and "residual" below is relative
+//      to it;
 //   1. measure the offset (offset_measurement.hpp);
 //   2. guest-set-time with an explicit time computed for the moment the guest
 //      applies it: host time at send + the estimated send-to-apply delay
@@ -22,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "migclock/agent_sync/clock_target.hpp"
 #include "migclock/agent_sync/guest_agent_channel.hpp"
 #include "migclock/agent_sync/offset_measurement.hpp"
 #include "migclock/common/result.hpp"
@@ -35,9 +40,12 @@ enum class SyncPolicy {
   off,      // do nothing
 };
 
-// Whether the guest's clock may be stepped backwards. A migrated or resumed
-// guest lags, so the repair steps it forward; a backward step only happens
-// when a correction undoes an overshoot, or when the guest was ahead.
+// Whether the guest's clock may be stepped backwards, relative to the
+// target: a guest 3600 s ahead of UTC whose target is +3600 s and that lost
+// a 3 s pause is stepped forward by 3 s, not back by an hour. A migrated or
+// resumed guest lags its target, so the repair steps it forward; a backward
+// step only happens when a correction undoes an overshoot, or when the guest
+// was ahead of its target.
 enum class BackwardStepPolicy {
   refuse,             // never step back: errc::would_step_backwards instead
   allow_small,        // at most max_backward_step_ns, or a correction that only takes back part
@@ -60,6 +68,8 @@ struct SyncOptions {
   BackwardStepPolicy backward = BackwardStepPolicy::allow_small;
   int64_t max_backward_step_ns = 5'000'000;
   RtcCatchupPolicy rtc = RtcCatchupPolicy::none;
+  // Where the guest should end (default: host UTC, offset 0).
+  ClockTarget target;
   // The step's target does not depend on the offset before it (only on the
   // host's time and the delay), so the first measurement is short: it only
   // decides whether to step, checks the direction, and records the lag.
@@ -107,6 +117,15 @@ struct SetTimeStep {
 
 struct SyncReport {
   SyncPolicy policy = SyncPolicy::step;
+  // The target this sync aimed at (guest - host), resolved: a relative
+  // target plus the first measurement. Offsets in the estimates below are
+  // raw guest - host; residual_ns() is relative to the target.
+  int64_t target_offset_ns = 0;
+  // ± where the target lies: its own, plus the first measurement's
+  // asymmetry bound when it was derived from that measurement.
+  int64_t target_uncertainty_ns = 0;
+  std::string target_source;  // ClockTarget::source, and how it resolved
+  int64_t residual_ns(const OffsetEstimate& e) const { return e.median_offset_ns - target_offset_ns; }
   std::optional<OffsetEstimate> before;
   std::vector<SetTimeStep> steps;        // one per guest-set-time
   std::optional<OffsetEstimate> after;   // == steps.back().after when steps were taken
