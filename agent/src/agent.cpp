@@ -47,6 +47,7 @@ void Agent::start() {
   metrics_.outbox_pending = outbox_.pending().size();
   syncs_ = std::make_unique<SyncRunner>(time_, [this](const SyncRequest& r, const SyncOutcome& o) { on_sync_done(r, o); });
   worker_ = std::thread([this] { event_loop(); });
+  pre_pause_thread_ = std::thread([this] { pre_pause_loop(); });
   session_ = std::make_unique<LibvirtSession>(libvirt_options(cfg), [this](DomainEvent ev) { on_libvirt_event(std::move(ev)); },
                                               time_);
   session_->start();
@@ -63,6 +64,12 @@ void Agent::stop() {
   ship_cv_.notify_all();
   if (shipper_.joinable()) shipper_.join();
   if (poller_.joinable()) poller_.join();
+  {
+    std::lock_guard<std::mutex> lock(pre_pause_mu_);
+    pre_pause_stop_ = true;
+  }
+  pre_pause_cv_.notify_all();
+  if (pre_pause_thread_.joinable()) pre_pause_thread_.join();
   if (syncs_) syncs_->stop();
   if (session_) session_->stop();
   if (worker_.joinable()) worker_.join();
@@ -140,7 +147,7 @@ void Agent::handle(const DomainEvent& ev) {
       return;
     }
     case DomainEvent::Kind::migration_iteration:
-      measure_before_pause(ev);
+      request_pre_pause_measurement(ev);
       return;
     case DomainEvent::Kind::qmp: {
       std::lock_guard<std::mutex> lock(suspended_mu_);

@@ -74,9 +74,21 @@ void Agent::choose_target(SyncRequest& req, const std::string& clock_xml, const 
     // offset='absolute' has no offset the agent can know: continuity is what
     // keeps such a guest where it would have been.
     auto t = domain_target(clock_xml, now_rt);
-    if (t || t.error().code != make_error_code(errc::not_supported)) return use_domain_clock(req, clock_xml, now_rt, "");
+    // offset='variable' after a pause: libvirt's live `adjustment` follows
+    // the guest's RTC writes, and an RTC holds whole seconds - every
+    // `hwclock -w` (qemu-ga runs one after guest-set-time) may move it by a
+    // second either way (seen here: 3600 -> 3601 -> 3602 over two syncs, a
+    // ratchet). It states the guest's offset only to a second, so across a
+    // pause continuity keeps the guest's own offset; the adjustment stays
+    // the target of a sync on request and the fallback.
+    const auto clock = agent_sync::parse_domain_clock(clock_xml);
+    const bool paused = req.reason == "RESUMED_UNPAUSED" || req.reason == "RESUMED_MIGRATED";
+    const bool variable = clock && clock->offset == agent_sync::DomainClock::Offset::variable;
+    if (!(variable && paused) && (t || t.error().code != make_error_code(errc::not_supported)))
+      return use_domain_clock(req, clock_xml, now_rt, "");
     req.target_mode = "continuity";
-    spdlog::info("vm={} uuid={}: {}: {}; using continuity", req.name, req.uuid, req.reason, t.error().message());
+    spdlog::info("vm={} uuid={}: {}: {}; using continuity", req.name, req.uuid, req.reason,
+                 t ? "offset='variable': its live adjustment is known to a second only" : t.error().message());
   }
 
   if (req.reason == "RESUMED_UNPAUSED") {

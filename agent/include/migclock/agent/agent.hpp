@@ -98,7 +98,11 @@ class Agent {
   // <clock>, or continuity with the guest's pre-pause offset.
   void choose_target(SyncRequest& req, const std::string& clock_xml, const AgentConfig& cfg);
   // Source of a live migration (pre_pause.cpp): the guest's offset while it
-  // still runs, kept for the capture at the pause.
+  // still runs, kept for the capture at the pause. Measured on a thread of
+  // its own: a guest agent that stops answering mid-migration must not hold
+  // up the event loop (the capture at SUSPENDED_MIGRATED comes next).
+  void request_pre_pause_measurement(const DomainEvent& ev);
+  void pre_pause_loop();
   void measure_before_pause(const DomainEvent& ev);
   std::optional<snapshot::GuestTime> take_pre_pause(const std::string& uuid);
   void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
@@ -157,6 +161,10 @@ class Agent {
   };
   std::mutex pre_pause_mu_;
   std::map<std::string, PrePause> pre_pause_;
+  std::condition_variable pre_pause_cv_;
+  std::optional<DomainEvent> pre_pause_next_;  // the newest request; older ones are dropped
+  bool pre_pause_stop_ = false;
+  std::thread pre_pause_thread_;
   std::thread worker_;
 
   // Set once by start() before the local API serves; read-only after.
