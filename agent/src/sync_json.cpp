@@ -9,6 +9,8 @@ void write_sync(net::JsonWriter& j, const SyncOutcome& o) {
   j.key("ok").value(o.ok);
   j.key("cancelled").value(o.cancelled);
   j.key("message").value(o.message);
+  j.key("channel").value(o.channel);
+  j.key("channel_note").value(o.channel_note);
   j.key("offset_before_ns").optional(o.offset_before_ns);
   j.key("offset_after_ns").optional(o.offset_after_ns);
   j.key("spread_ns").value(o.spread_ns);

@@ -39,7 +39,7 @@ run_event() {
     spid=$!
   fi
   if [ "$kind" = migration ]; then
-    "$S" migrate "$src" "$dst" "$name" "$mig_port" "$ROOT" >"$work/migrate.out" 2>&1 \
+    MIGCLOCK_GUEST_COMPANION=$(companion_env "$arm") "$S" migrate "$src" "$dst" "$name" "$mig_port" "$ROOT" >"$work/migrate.out" 2>&1 \
       || { warn "$arm migration $i: virsh migrate failed: $(cat "$work/migrate.out")"; kill $wpid ${spid:-}; wait; return 1; }
   else
     sleep 0.2   # the watch sees the guest answering before it is paused
