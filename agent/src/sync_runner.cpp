@@ -132,6 +132,7 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
   SyncOutcome outcome = outcome_from(req, result, started, time_.realtime_ns());
   outcome.channel = channel;
   outcome.channel_note = channel_note;
+  if (outcome.ok) outcome.message += " (via " + channel + ")";
   judge_sync(outcome, {req.options.residual_threshold_ns, req.uncertainty_limit_ns});
   gate_.finish(req.uuid, token);
   {

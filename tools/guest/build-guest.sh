@@ -173,9 +173,12 @@ hwclock -s -u 2>/dev/null
 case " $(cat /proc/cmdline) " in
   *" migclock.busy=1 "*) echo "migclock-guest: busy loop running"; (while :; do :; done) & ;;
 esac
-# The guest companion (guest/): the agent's precise clock channel.
+# Ports hot-plugged later (virsh attach-device --live of a channel) get
+# their /dev/virtio-ports link too: there is no udev here.
+(while true; do link_ports; sleep 1; done) &
+# The guest companion (guest/): the agent's precise clock channel. It waits
+# for its port itself.
 (while true; do
-   link_ports
    /usr/bin/migclock-guest-companion
    sleep 0.2
  done) &

@@ -55,7 +55,7 @@ Result<SyncReport> sync_via_companion(CompanionChannel& ch, QemuMonitorChannel* 
     report.finished_at_host_ns = report.started_at_host_ns;
     return report;
   }
-  auto before = measure_companion(ch, time, co.measure);
+  auto before = measure_companion(ch, time, o.policy == SyncPolicy::step ? co.before : co.measure);
   if (!before) return before.error();
   report.before = *before;
   if (o.policy == SyncPolicy::step) {

@@ -28,10 +28,15 @@ namespace migclock::agent_sync {
 struct CompanionSyncOptions {
   // The channel's RTT is ~60-100 us (vs 0.7-2.4 ms through qemu-ga), so 16
   // exchanges cost a few ms; keep the 4 fastest; stop early once the
-  // fastest bounds the asymmetry within 25 us. Right after a migration the
-  // destination's TCG code is cold and the fastest of 64 exchanges was
-  // still 170-200 us (bound > the 100 us verdict limit), so keep going for
-  // up to 256 exchanges or 150 ms: the RTT falls as the path warms up.
+  // fastest bounds the asymmetry within 25 us.
+  // Before the first step: at most 64 exchanges or 30 ms - the guest is
+  // tens of ms to seconds behind, and every ms spent here is a ms of the
+  // blackout left in it; the verification catches what this one missed.
+  MeasureOptions before{16, 4, std::chrono::milliseconds(500), 64, 25'000, std::chrono::milliseconds(30)};
+  // After each step: right after a migration the destination's TCG code is
+  // cold and the fastest of 64 exchanges was still 170-200 us (a bound
+  // above the 100 us verdict limit), so up to 256 exchanges or 150 ms: the
+  // RTT falls as the path warms up.
   MeasureOptions measure{16, 4, std::chrono::milliseconds(500), 256, 25'000, std::chrono::milliseconds(150)};
   std::chrono::milliseconds deadline{3000};  // from the first measurement
   int max_steps = 4;
