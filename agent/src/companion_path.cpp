@@ -3,6 +3,8 @@
 #include "migclock/agent/domain_xml.hpp"
 #include "migclock/agent/libvirt_handles.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace migclock::agent {
 
 namespace {
@@ -16,7 +18,9 @@ CompanionAttempt try_companion_sync(virDomainPtr dom, const agent_sync::SyncOpti
                                     agent_sync::QemuMonitorChannel* monitor, const TimeSource& time,
                                     const agent_sync::CancelToken& cancel) {
   CompanionAttempt a;
+  const int64_t began = time.monotonic_raw_ns();
   const std::string xml = take_libvirt_string(virDomainGetXMLDesc(dom, 0));
+  const int64_t xml_ns = time.monotonic_raw_ns() - began;
   const auto path = companion_socket_path(xml);
   if (!path) {
     a.note = "no org.migclock.clock.0 channel";
@@ -25,7 +29,9 @@ CompanionAttempt try_companion_sync(virDomainPtr dom, const agent_sync::SyncOpti
   const int64_t first = time.monotonic_raw_ns();
   const int64_t wait_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(kCompanionAnswerWait).count();
   std::string last_error = "not tried";
+  int attempts = 0;
   while (time.monotonic_raw_ns() - first < wait_ns) {
+    ++attempts;
     auto ch = agent_sync::CompanionChannel::connect_unix(*path);
     if (ch) {
       auto info = ch->info(std::chrono::milliseconds(200));
@@ -35,6 +41,9 @@ CompanionAttempt try_companion_sync(virDomainPtr dom, const agent_sync::SyncOpti
         rs.connected_at_ns = time.monotonic_raw_ns();
         rs.attempts = 1;
         a.note = info->text;
+        // Where the time before the first measurement goes (resume -> repair).
+        spdlog::info("{}: companion answered {:.1f} ms after the sync began (live XML {:.1f} ms, {} connect attempt(s)): {}",
+                     virDomainGetName(dom), (rs.connected_at_ns - began) / 1e6, xml_ns / 1e6, attempts, info->text);
         auto r = agent_sync::sync_via_companion(*ch, monitor, time, options, {});
         if (!r && transport_error(r.error())) {
           // The companion went away mid-sync: qemu-ga may still do it.
