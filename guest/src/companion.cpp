@@ -123,9 +123,7 @@ std::string Companion::info(uint64_t id) {
 void Companion::after_reply() {
   if (!nudge_pending_) return;
   nudge_pending_ = false;
-  const bool chronyd = sys_.process_running("chronyd");
-  const bool ntpd = sys_.process_running("ntpd");
-  last_nudge_ = sys_.nudge_after_step(chronyd, ntpd);
+  last_nudge_ = sys_.nudge_after_step();
 }
 
 }  // namespace migclock::guest

@@ -99,7 +99,17 @@ bool LinuxSystem::process_running(const char* comm) {
   return found;
 }
 
-std::string LinuxSystem::nudge_after_step(bool chronyd, bool ntpd) {
+std::string LinuxSystem::nudge_after_step() {
+  // All of it in a throwaway child (reaped by SIGCHLD=SIG_IGN in main): the
+  // /proc scan as well, which is slow in a just-migrated TCG guest.
+  const pid_t pid = fork();
+  if (pid != 0) return pid > 0 ? "nudge-async" : "nudge-fork-failed";
+  signal(SIGCHLD, SIG_DFL);
+  nudge_now(process_running("chronyd"), process_running("ntpd"));
+  _exit(0);
+}
+
+std::string LinuxSystem::nudge_now(bool chronyd, bool ntpd) {
   // chronyd: its sample history predates the step and shows the old lag;
   // left alone it would fit a frequency error to it or slew the clock back
   // toward the stale estimate. "reset sources" drops those samples and
@@ -110,17 +120,11 @@ std::string LinuxSystem::nudge_after_step(bool chronyd, bool ntpd) {
   if (chronyd) {
     const char* chronyc = find_chronyc();
     if (!chronyc) return "chronyd-no-chronyc";
-    // Off the reply path: a throwaway child, reaped by SIGCHLD=SIG_IGN in main.
-    const pid_t pid = fork();
-    if (pid == 0) {
-      signal(SIGCHLD, SIG_DFL);
-      const char* reset[] = {chronyc, "-m", "reset sources", nullptr};
-      run_and_wait(reset);
-      const char* burst[] = {chronyc, "burst", "4/8", nullptr};
-      run_and_wait(burst);
-      _exit(0);
-    }
-    return pid > 0 ? "chrony-reset-burst" : "chrony-fork-failed";
+    const char* reset[] = {chronyc, "-m", "reset sources", nullptr};
+    run_and_wait(reset);
+    const char* burst[] = {chronyc, "burst", "4/8", nullptr};
+    run_and_wait(burst);
+    return "chrony-reset-burst";
   }
   return ntpd ? "ntpd-left" : "none";
 }

@@ -24,9 +24,9 @@ class RecordedSystem final : public SystemOps {
   }
   std::string clocksource() override { return cs; }
   bool process_running(const char* comm) override { return std::string(comm) == "chronyd" ? chronyd : false; }
-  std::string nudge_after_step(bool c, bool) override {
+  std::string nudge_after_step() override {
     ++nudges;
-    return c ? "chrony-reset-burst" : "none";
+    return chronyd ? "chrony-reset-burst" : "none";
   }
   std::vector<int64_t> steps;
   int step_errno = 0;

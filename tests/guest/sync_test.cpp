@@ -37,7 +37,7 @@ class OffsetClock final : public guest::SystemOps {
   }
   std::string clocksource() override { return "simulated"; }
   bool process_running(const char*) override { return false; }
-  std::string nudge_after_step(bool, bool) override { return "none"; }
+  std::string nudge_after_step() override { return "none"; }
   int64_t offset() const { return offset_.load(); }
   std::atomic<int> steps{0};
 

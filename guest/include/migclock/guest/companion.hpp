@@ -45,8 +45,10 @@ class SystemOps {
   virtual std::string clocksource() = 0;
   virtual bool process_running(const char* comm) = 0;
   // After a step: tells a running chronyd to drop its pre-step samples and
-  // take fresh ones. Returns what it did ("chrony-reset", "none", ...).
-  virtual std::string nudge_after_step(bool chronyd, bool ntpd) = 0;
+  // take fresh ones. Must not hold up the companion: scanning /proc costs
+  // tens of ms in a just-migrated TCG guest, and the agent's verification
+  // queries are waiting. Returns what it started ("nudge-async", "none").
+  virtual std::string nudge_after_step() = 0;
 };
 
 struct CompanionOptions {

@@ -11,7 +11,9 @@ class LinuxSystem final : public SystemOps {
   int step(int64_t ns) override;
   std::string clocksource() override;
   bool process_running(const char* comm) override;
-  std::string nudge_after_step(bool chronyd, bool ntpd) override;
+  std::string nudge_after_step() override;
+  // The nudge itself, synchronously (what nudge_after_step's child runs).
+  std::string nudge_now(bool chronyd, bool ntpd);
 };
 
 }  // namespace migclock::guest
