@@ -2,18 +2,23 @@
 # demo.sh — migclock's main job, end to end on this machine (as root).
 #
 # Usage: bash tools/demo.sh [--migrations N] [--suspends M] [--out DIR] [--keep]
+#                           [--arms LIST] [--busy]
 #   --migrations N  live migrations per arm, back and forth between the two
 #                   libvirt daemons (default 5)
 #   --suspends M    suspend/resume cycles of 3 s per arm (default 2)
 #   --out DIR       where report.json and clock.png go (default demo-out/)
 #   --keep          leave everything running afterwards (ROOT/stop.sh undoes it)
+#   --arms LIST     comma-separated subset of the arms below (default: all)
+#   --busy          every guest runs a CPU-bound loop (migclock.busy=1)
 #
 # It installs what is missing, builds what it runs, then starts: the
 # migclock hook in /etc/libvirt/hooks (for this run only, never over an
 # existing hook), two sandboxed libvirt session daemons, the controller (TLS
 # with dev certificates, SQLite in a temporary dir), one migclock-agent per
-# daemon, and three TCG test guests — one per arm:
-#   migclock     the agents repair the guest's clock after every event
+# daemon, and four TCG test guests — one per arm:
+#   migclock     the agents repair the guest's clock after every event,
+#                through qemu-ga (this guest has no companion channel)
+#   companion    the same agents, through the guest companion (guest/)
 #   none         the same events, the same agents, sync_policy = off for it
 #   settime_now  what KubeVirt does: virDomainSetTime(now) as soon as libvirt
 #                shows the guest running again
@@ -32,7 +37,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 warn() { echo "demo: $*" >&2; }
 say() { echo "  $*"; }
 
-migrations=5 suspends=2 out=demo-out keep=0
+migrations=5 suspends=2 out=demo-out keep=0 arm_list=migclock,companion,none,settime_now
 int_arg() {  # flag value min max
   [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] \
     || { echo "demo: $1: '$2' is not an integer in [$3, $4]" >&2; usage >&2; exit 2; }
@@ -47,6 +52,10 @@ while [ $# -gt 0 ]; do
     --out) [ $# -ge 2 ] && [ -n "$2" ] || { echo "demo: --out needs a directory" >&2; exit 2; }
            out=$2; shift ;;
     --keep) keep=1 ;;
+    --busy) export MIGCLOCK_GUEST_BUSY=1 ;;
+    --arms) [ $# -ge 2 ] && [[ "$2" =~ ^(migclock|companion|none|settime_now)(,(migclock|companion|none|settime_now))*$ ]] \
+              || { echo "demo: --arms wants a comma-separated list of migclock,companion,none,settime_now" >&2; exit 2; }
+            arm_list=$2; shift ;;
     *) echo "demo: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
   shift
@@ -75,8 +84,11 @@ ctl_port=$((21000 + $$ % 2000))
 mig_port=$((49600 + $$ % 300))
 watch_s=2.5
 suspend_s=3
-arms=(migclock none settime_now)
-declare -A guest=([migclock]=mc-migclock [none]=mc-none [settime_now]=mc-settime) loc=()
+IFS=, read -r -a arms <<<"$arm_list"
+declare -A guest=([migclock]=mc-migclock [companion]=mc-companion [none]=mc-none [settime_now]=mc-settime) loc=()
+# The migclock arm's guest has no companion channel, so the agent repairs it
+# through qemu-ga; the same setting must make its migrations' DEST.xml.
+companion_env() { [ "$1" = migclock ] && echo 0 || echo 1; }
 
 # shellcheck source=tools/demo/stack.sh
 . "$repo/tools/demo/stack.sh"
@@ -133,7 +145,7 @@ echo "== the controller's view (migclockctl migrations list) =="
 ctl=("$bin/migclockctl" --server "https://127.0.0.1:$ctl_port" --token "$(cat "$work/read.token")" --ca "$work/certs/ca.pem")
 for _ in $(seq 30); do  # the destination reports its sync a moment after it
   # (the none/settime_now guests' records stay open: nothing syncs them)
-  [ "$("${ctl[@]}" --json migrations list --active --vm "${guest[migclock]}" | jq .total)" = 0 ] && break
+  [ "$("${ctl[@]}" --json migrations list --active | jq .total)" = 0 ] && break
   sleep 0.5
 done
 "${ctl[@]}" migrations list --limit 100 || warn "migclockctl failed"
@@ -149,7 +161,7 @@ cp "$work/events.jsonl" "$out/events.jsonl"
 jq --arg load_before "$load_before" --arg load_after "$load_after" --argjson migrations "$migrations" --argjson suspends "$suspends" --argjson watch_s "$watch_s" \
   --argjson suspend_s "$suspend_s" --slurpfile ctl "$work/migrations.json" \
   '. + {config: {migrations: $migrations, suspends: $suspends, suspend_s: $suspend_s, watch_s: $watch_s,
-     guest: "TCG, 1 vCPU, 192 MiB, two libvirt session daemons on one host",
+     guest: "TCG, 1 vCPU, 192 MiB, two libvirt session daemons on one host", busy: '"${MIGCLOCK_GUEST_BUSY:-0}"',
      loadavg_before: $load_before, loadavg_after: $load_after, cpus: '"$(nproc)"'},
      controller_migrations: [$ctl[0].items[] | {vm: .vm_name, source, destination, phase,
        phases: [.history[].phase], results}]}' "$out/report.json" > "$out/report.json.new"
@@ -167,7 +179,7 @@ else
   echo "no /dev/kvm on this host: skipping the owned-VMM part (it embeds KVM); the libvirt guests above ran under TCG"
 fi
 echo
-expected=$((3 * (migrations + suspends)))
+expected=$((${#arms[@]} * (migrations + suspends)))
 ran=$(wc -l < "$work/events.jsonl")
 echo "demo: $ran of $expected events judged, $((SECONDS - started)) s"
 [ "$ran" -eq "$expected" ] && [ $failed -eq 0 ] || die "not every arm ran every event ($failed failures)"

@@ -300,7 +300,10 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
       event_body(verified ? "verified" : "degraded", s_.hostname, now_ns, verified ? "" : o.verdict_reason,
                  [&o](net::JsonWriter& w) {
                    w.key("verification").begin_object();
-                   w.key("method").value("guest-get-time NTP-style, lowest-RTT samples (the correcting channel)");
+                   w.key("method").value(o.channel == "companion"
+                                             ? "guest companion time queries NTP-style, lowest-RTT samples (the correcting channel)"
+                                             : "guest-get-time NTP-style, lowest-RTT samples (the correcting channel)");
+                   w.key("channel").value(o.channel);
                    w.key("verdict").value(to_string(o.verdict));
                    w.key("residual_ns").optional(o.residual_ns());  // relative to the target
                    w.key("uncertainty_ns").value(o.uncertainty_ns());  // measurement + target

@@ -221,6 +221,25 @@ std::optional<bool> guest_agent_connected(const std::string& xml) {
   }
 }
 
+std::optional<std::string> companion_socket_path(const std::string& xml) {
+  size_t from = 0;
+  while (true) {
+    const Span ch = find_element(xml, "channel", from);
+    if (!ch.found()) return std::nullopt;
+    const Span target = find_element(xml, "target", ch.tag_end, ch.end);
+    if (target.found() &&
+        attr_in_tag(xml, target.begin, target.tag_end, "name").value_or("") == "org.migclock.clock.0") {
+      if (attr_in_tag(xml, ch.begin, ch.tag_end, "type").value_or("") != "unix") return std::nullopt;
+      const Span src = find_element(xml, "source", ch.tag_end, ch.end);
+      if (!src.found() || attr_in_tag(xml, src.begin, src.tag_end, "mode").value_or("") != "bind") return std::nullopt;
+      auto path = attr_in_tag(xml, src.begin, src.tag_end, "path");
+      if (!path || path->empty()) return std::nullopt;
+      return path;
+    }
+    from = ch.end;
+  }
+}
+
 std::string metadata_element(const std::string& hostname, uint32_t tsc_khz) {
   // virDomainSetMetadata takes the element without a namespace declaration;
   // libvirt adds it from the key and URI it is given.

@@ -16,6 +16,8 @@ void write_sync(net::JsonWriter& j, const SyncOutcome& o) {
   j.key("source").value(o.target_source);
   j.end_object();
   j.key("residual_ns").optional(o.residual_ns());
+  j.key("channel").value(o.channel);
+  j.key("channel_note").value(o.channel_note);
   j.key("offset_before_ns").optional(o.offset_before_ns);
   j.key("offset_after_ns").optional(o.offset_after_ns);
   j.key("spread_ns").value(o.spread_ns);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "migclock/agent/companion_path.hpp"
 #include "migclock/agent/sync_verdict.hpp"
 #include "migclock/agent_sync/libvirt_channel.hpp"
 #include "migclock/agent_sync/report_json.hpp"
@@ -109,6 +110,7 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
   if (req.prepare) req.prepare(req);
   const int64_t started = time_.realtime_ns();
   Result<agent_sync::RetriedSync> result = make_error(errc::unavailable, "not run");
+  std::string channel = "qemu-ga", channel_note;
   auto dom = lookup_domain(conn, req.uuid);
   if (!dom) {
     result = dom.error();
@@ -117,16 +119,29 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
     agent_sync::LibvirtGuestAgentChannel agent(handle);
     agent_sync::LibvirtQemuMonitorChannel monitor(handle);
     const std::string kind = event_kind(req.reason);
-    delays_.fill(req.options, req.uuid, kind);
-    result = agent_sync::sync_when_agent_connects(agent, &monitor, time_, req.options, req.retry, *token);
+    // The companion first (precise, relative steps); qemu-ga when the domain
+    // has no companion channel or it does not answer.
+    auto comp = try_companion_sync(dom->get(), req.options, &monitor, time_, *token);
+    channel_note = comp.note;
+    if (comp.result) {
+      result = std::move(*comp.result);
+      channel = "companion";
+    } else {
+      delays_.fill(req.options, req.uuid, kind);
+      result = agent_sync::sync_when_agent_connects(agent, &monitor, time_, req.options, req.retry, *token);
+    }
     if (result.ok()) {
-      delays_.learn(result->report, req.uuid, kind);
+      // Apply delays are a qemu-ga notion (absolute times); relative steps have none.
+      if (channel == "qemu-ga") delays_.learn(result->report, req.uuid, kind);
       // Every step with its timings, for whoever needs to see where the time went.
-      spdlog::debug("vm={} uuid={}: {}: sync report {}", req.name, req.uuid, req.reason,
+      spdlog::debug("vm={} uuid={}: {}: sync via {} report {}", req.name, req.uuid, req.reason, channel,
                     agent_sync::to_json(result->report));
     }
   }
   SyncOutcome outcome = outcome_from(req, result, started, time_.realtime_ns());
+  outcome.channel = channel;
+  outcome.channel_note = channel_note;
+  if (outcome.ok) outcome.message += " (via " + channel + ")";
   judge_sync(outcome, {req.options.residual_threshold_ns, req.uncertainty_limit_ns});
   gate_.finish(req.uuid, token);
   {

@@ -104,6 +104,23 @@ TEST(DomainXml, ReadsFactsTheAgentNeeds) {
   EXPECT_EQ(clock_element(kDomain)->rfind("<clock offset='utc'>", 0), 0u);
 }
 
+TEST(DomainXml, CompanionSocketFromTheLiveChannel) {
+  // As libvirt shows it live: the guest agent's channel first, then ours.
+  const std::string xml =
+      "<domain><devices>"
+      "<channel type='unix'><source mode='bind' path='/run/ga.sock'/>"
+      "<target type='virtio' name='org.qemu.guest_agent.0' state='connected'/></channel>"
+      "<channel type='unix'>\n  <source mode='bind' path='/run/cc-vm1.sock'/>\n"
+      "  <target type='virtio' name='org.migclock.clock.0' state='connected'/>\n</channel>"
+      "</devices></domain>";
+  EXPECT_EQ(companion_socket_path(xml), std::optional<std::string>("/run/cc-vm1.sock"));
+  EXPECT_FALSE(companion_socket_path(kDomain)) << "no companion channel";
+  // A pty channel, or a socket QEMU connects to rather than binds: nothing the agent can reach.
+  EXPECT_FALSE(companion_socket_path("<channel type='pty'><target type='virtio' name='org.migclock.clock.0'/></channel>"));
+  EXPECT_FALSE(companion_socket_path("<channel type='unix'><source mode='connect' path='/x'/>"
+                                     "<target type='virtio' name='org.migclock.clock.0'/></channel>"));
+}
+
 TEST(DomainXml, InvtscOnlyWhenRequiredOrForced) {
   EXPECT_FALSE(requires_invtsc("<domain><cpu><feature policy='disable' name='invtsc'/></cpu></domain>"));
   EXPECT_TRUE(requires_invtsc("<domain><cpu><feature policy='force' name='invtsc'/></cpu></domain>"));

@@ -39,15 +39,19 @@ run_event() {
     spid=$!
   fi
   if [ "$kind" = migration ]; then
-    "$S" migrate "$src" "$dst" "$name" "$mig_port" "$ROOT" >"$work/migrate.out" 2>&1 \
-      || { warn "$arm migration $i: virsh migrate failed: $(cat "$work/migrate.out")"; kill $wpid ${spid:-}; wait; return 1; }
+    # One retry: with busy guests the destination QEMU was once not yet
+    # listening on the migration port (refused; libvirt aborted cleanly).
+    MIGCLOCK_GUEST_COMPANION=$(companion_env "$arm") "$S" migrate "$src" "$dst" "$name" "$mig_port" "$ROOT" >"$work/migrate.out" 2>&1 \
+      || { warn "$arm migration $i: virsh migrate failed, once more in 1 s: $(tail -1 "$work/migrate.out")"; sleep 1
+           MIGCLOCK_GUEST_COMPANION=$(companion_env "$arm") "$S" migrate "$src" "$dst" "$name" "$mig_port" "$ROOT" >"$work/migrate.out" 2>&1; } \
+      || { warn "$arm migration $i: virsh migrate failed: $(cat "$work/migrate.out")"; kill $wpid ${spid:-} 2>/dev/null; wait $wpid ${spid:-} 2>/dev/null; return 1; }
   else
     sleep 0.2   # the watch sees the guest answering before it is paused
     virsh -q -c "$(uri_of "$src")" suspend "$name" >/dev/null \
-      || { warn "$arm suspend $i: virsh suspend failed"; kill $wpid ${spid:-}; wait; return 1; }
+      || { warn "$arm suspend $i: virsh suspend failed"; kill $wpid ${spid:-} 2>/dev/null; wait $wpid ${spid:-} 2>/dev/null; return 1; }
     sleep "$suspend_s"
     virsh -q -c "$(uri_of "$src")" resume "$name" >/dev/null \
-      || { warn "$arm suspend $i: virsh resume failed"; kill $wpid ${spid:-}; wait; return 1; }
+      || { warn "$arm suspend $i: virsh resume failed"; kill $wpid ${spid:-} 2>/dev/null; wait $wpid ${spid:-} 2>/dev/null; return 1; }
   fi
   loc[$arm]=$dst
   if [ "$arm" = settime_now ]; then

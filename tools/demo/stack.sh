@@ -107,7 +107,7 @@ start_guests() {
   local arm name
   for arm in "${arms[@]}"; do
     name=${guest[$arm]}
-    "$S" create 0 "$name" "$ROOT" >/dev/null || die "guest $name did not start (console: $ROOT/d0/console-$name.log)"
+    MIGCLOCK_GUEST_COMPANION=$(companion_env "$arm") "$S" create 0 "$name" "$ROOT" >/dev/null || die "guest $name did not start (console: $ROOT/d0/console-$name.log)"
   done
   for arm in "${arms[@]}"; do
     name=${guest[$arm]}
@@ -115,5 +115,5 @@ start_guests() {
     "$bin/migclock-timeprobe" measure --socket "$("$S" probe-socket 0 "$name" "$ROOT")" --wait-ms 30000 >/dev/null \
       || die "guest $name: the time probe never answered (console: $ROOT/d0/console-$name.log)"
   done
-  say "guests: ${guest[*]} (TCG, 1 vCPU, qemu-ga + time probe) on daemon 0"
+  say "guests: $(for a in "${arms[@]}"; do printf '%s ' "${guest[$a]}"; done)(TCG, 1 vCPU, qemu-ga + time probe, companion but in the migclock arm${MIGCLOCK_GUEST_BUSY:+, busy loop}) on daemon 0"
 }

@@ -10,13 +10,15 @@
 #                modules of that kernel, links /dev/virtio-ports/<name> the
 #                way udev would, runs qemu-ga on org.qemu.guest_agent.0 and
 #                the time-probe answerer (timeprobe/, static) on
-#                org.migclock.timeprobe.0
+#                org.migclock.timeprobe.0, and the guest companion
+#                (<repo>/guest/, static) on org.migclock.clock.0
 #   kernel.version, guest.stamp
 # Idempotent: a second run with the same inputs (this script, the kernel
 # package version, qemu-ga, busybox, the time probe's sources) does nothing
 # and prints the paths.
 # Needs (tools/deps/agent-infra.txt): busybox-static qemu-guest-agent cpio
-# kmod dpkg-dev gcc libc6-dev (static libc for the probe), and apt-get
+# kmod dpkg-dev gcc g++ libc6-dev (static libc and libstdc++ for the probe
+# and the companion), and apt-get
 # access to Debian's archive for the kernel.
 #
 # The guest boots to userspace in ~6 s under TCG; its console prints
@@ -44,7 +46,9 @@ fi
 kernel_pkg_version=$(apt-cache policy "$kernel_pkg" | awk '/Candidate:/{print $2}')
 
 probe_src=("$here/timeprobe/timeprobe_guest.c" "$here/timeprobe/protocol.h")
-stamp_input="$(sha256sum "$0" | cut -d' ' -f1) $kernel_pkg $kernel_pkg_version $(sha256sum /usr/sbin/qemu-ga /bin/busybox "${probe_src[@]}" | cut -d' ' -f1 | tr '\n' ' ')"
+companion_dir="$root/guest"
+mapfile -t companion_src < <(cd "$companion_dir" && find main.cpp src include -type f | LC_ALL=C sort | sed "s|^|$companion_dir/|")
+stamp_input="$(sha256sum "$0" | cut -d' ' -f1) $kernel_pkg $kernel_pkg_version $(sha256sum /usr/sbin/qemu-ga /bin/busybox "${probe_src[@]}" "${companion_src[@]}" | cut -d' ' -f1 | tr '\n' ' ')"
 if [ -f "$out/guest.stamp" ] && [ "$(cat "$out/guest.stamp")" = "$stamp_input" ] \
    && [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ]; then
   echo "build-guest: up to date: $out/vmlinuz $out/initrd.img"
@@ -127,6 +131,10 @@ done
 
 # The time-probe answerer: static, so it needs nothing from the initramfs.
 gcc -static -s -O2 -Wall -Wextra -Werror -o "$ird/usr/bin/migclock-timeprobe-guest" "$here/timeprobe/timeprobe_guest.c"
+# The guest companion (guest/): static too, from its own sources (its
+# CMake target builds the same files dynamically for the host's tests).
+g++ -static -s -O2 -std=c++17 -Wall -Wextra -Werror -I "$companion_dir/include" \
+  -o "$ird/usr/bin/migclock-guest-companion" "$companion_dir/main.cpp" "$companion_dir"/src/*.cpp
 
 cat > "$ird/init" <<'INIT'
 #!/bin/sh
@@ -157,6 +165,21 @@ hwclock -s -u 2>/dev/null
 (while true; do
    link_ports
    /usr/bin/migclock-timeprobe-guest /dev/virtio-ports/org.migclock.timeprobe.0
+   sleep 0.2
+ done) &
+# A busy guest for the measurements (docs/benchmarks.md): with
+# migclock.busy=1 on the kernel command line a CPU-bound loop competes with
+# every program here for the one vCPU.
+case " $(cat /proc/cmdline) " in
+  *" migclock.busy=1 "*) echo "migclock-guest: busy loop running"; (while :; do :; done) & ;;
+esac
+# Ports hot-plugged later (virsh attach-device --live of a channel) get
+# their /dev/virtio-ports link too: there is no udev here.
+(while true; do link_ports; sleep 1; done) &
+# The guest companion (guest/): the agent's precise clock channel. It waits
+# for its port itself.
+(while true; do
+   /usr/bin/migclock-guest-companion
    sleep 0.2
  done) &
 (while true; do

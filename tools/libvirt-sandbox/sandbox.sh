@@ -171,7 +171,7 @@ cmd_xml() {
   local home; home=$(home_of "$root" "$i")
   bash "$repo/tools/guest/make-domain-xml.sh" "$name" "$(uuid_for_name "$name")" \
     "$root/guest/vmlinuz" "$root/guest/initrd.img" "$home/console-$name.log" "${MIGCLOCK_GUEST_MEMORY_MIB:-192}" \
-    "$home/ga-$name.sock" "$home/tp-$name.sock"
+    "$home/ga-$name.sock" "$home/tp-$name.sock" "$home/cc-$name.sock"
 }
 
 cmd_create() {

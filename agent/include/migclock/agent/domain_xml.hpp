@@ -36,6 +36,14 @@ bool rtc_catches_up(const std::string& xml);
 // no state attribute).
 std::optional<bool> guest_agent_connected(const std::string& xml);
 
+// The unix socket QEMU binds for the guest companion's channel (guest/,
+// docs/guest-companion.md) in live XML:
+//   <channel type='unix'><source mode='bind' path='P'/>
+//     <target type='virtio' name='org.migclock.clock.0'/></channel>
+// nullopt when the domain has no such channel (or it is not a bound unix
+// socket, which the agent could not connect to).
+std::optional<std::string> companion_socket_path(const std::string& xml);
+
 // The value of attribute `attr` of our metadata element (see
 // metadata_element()) in a domain XML, if present.
 std::optional<std::string> migclock_metadata_attr(const std::string& xml, const std::string& attr);

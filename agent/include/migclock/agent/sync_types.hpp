@@ -55,6 +55,10 @@ struct SyncOutcome {
   std::string verdict_reason;  // the residual and uncertainty it was judged on
   int64_t residual_threshold_ns = 0;  // the limits it was judged against
   int64_t uncertainty_limit_ns = 0;
+  // The repair path: "companion" (guest/, org.migclock.clock.0) or
+  // "qemu-ga"; and why the companion was not used, or what it reported.
+  std::string channel;
+  std::string channel_note;
 };
 
 }  // namespace migclock::agent
