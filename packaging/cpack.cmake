@@ -14,7 +14,7 @@ set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)
 
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL agent controller)
+set(CPACK_COMPONENTS_ALL agent controller guest)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
@@ -42,10 +42,15 @@ set(CPACK_COMPONENT_CONTROLLER_DESCRIPTION
 # sqlite3: journal backups; openssl: the example dev-certificate script.
 set(CPACK_DEBIAN_CONTROLLER_PACKAGE_SUGGESTS "sqlite3, openssl")
 
+set(CPACK_DEBIAN_GUEST_PACKAGE_NAME migclock-guest)
+set(CPACK_COMPONENT_GUEST_DESCRIPTION
+    "migclock guest companion (inside Linux guests)\nAnswers the host's time queries and applies relative clock steps\natomically on its own virtio-serial port (org.migclock.clock.0), so the\nhost's migclock agent repairs the guest clock after a migration or pause\nto tens of microseconds.")
+set(CPACK_DEBIAN_GUEST_PACKAGE_SECTION admin)
+
 # conffiles: every file under /etc (dpkg keeps local edits on upgrade and
 # removes them on purge only). CPack does not derive this list itself.
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/deb/migclock-agent/conffiles "/etc/migclock/agent.conf\n/etc/migclock/hook.conf\n")
-foreach(comp agent controller)
+foreach(comp agent controller guest)
   string(TOUPPER ${comp} COMP)
   set(extra)
   foreach(script postinst prerm postrm)

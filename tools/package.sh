@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Debian packages migclock-agent and migclock-controller into
+# Builds the Debian packages migclock-agent, migclock-controller and
+# migclock-guest (the guest companion, installed inside guests) into
 # build/pkg/ (or $PKG_DIR): the shipped targets and man pages in the
 # existing build tree ($BUILD_DIR, default build/), then CPack DEB
 # (packaging/; docs/operations.md says why CPack).
@@ -11,7 +12,8 @@ out=${PKG_DIR:-$build/pkg}
 if [ "${1:-}" != --no-build ]; then
   bash "$root/tools/setup.sh"
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} >/dev/null
-  cmake --build "$build" -j"$(nproc)" --target migclock-agent migclock-hook migclock migclock-controller migclockctl migclock-man
+  cmake --build "$build" -j"$(nproc)" --target migclock-agent migclock-hook migclock migclock-controller migclockctl \
+    migclock-guest-companion migclock-man
 fi
 rm -rf "$out"
 mkdir -p "$out"

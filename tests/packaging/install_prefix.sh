@@ -21,5 +21,8 @@ grep -qx "ExecStart=$prefix/bin/migclock-agent --config /etc/migclock/agent.conf
 grep -q "^ExecStart=$prefix/bin/migclock-controller " "$units/migclock-controller.service" || fail "controller ExecStart"
 grep -qx "Documentation=file://$prefix/share/doc/migclock-agent/agent.md" "$units/migclock-agent.service" || fail "agent Documentation"
 [ -f "$stage$prefix/share/doc/migclock-agent/agent.md" ] || fail "the unit's Documentation file is not installed"
+grep -qx "ExecStart=$prefix/sbin/migclock-guest-companion" "$units/migclock-guest-companion.service" \
+  || fail "guest companion ExecStart: $(grep ExecStart "$units/migclock-guest-companion.service" 2>&1)"
+[ -x "$stage$prefix/sbin/migclock-guest-companion" ] || fail "guest companion not installed in $prefix/sbin"
 [ "$(stat -c %a "$units/migclock-agent.service")" = 644 ] || fail "unit mode $(stat -c %a "$units/migclock-agent.service")"
 echo "cmake --install --prefix $prefix: OK"

@@ -86,6 +86,19 @@ grep -qx 'Documentation=file:///usr/share/doc/migclock-agent/agent.md' "$tmp/age
 dpkg-deb --fsys-tarfile "$controller" | tar -xO ./usr/lib/systemd/system/migclock-controller.service > "$tmp/ctl.service"
 grep -q '^ExecStart=/usr/bin/migclock-controller ' "$tmp/ctl.service" || fail "controller unit ExecStart"
 if grep -q '@MIGCLOCK_' "$tmp/agent.service" "$tmp/ctl.service"; then fail "unsubstituted @MIGCLOCK_...@ in a unit"; fi
+# The guest companion's package: its binary, unit and docs only; nothing of the host side.
+check_package migclock-guest "" libc6
+guest=$pkg/migclock-guest_${version}_${arch}.deb
+expect "$guest" -rwxr-xr-x /usr/sbin/migclock-guest-companion
+expect "$guest" -rw-r--r-- /usr/lib/systemd/system/migclock-guest-companion.service
+expect "$guest" -rw-r--r-- /usr/share/doc/migclock-guest/guest-companion.md
+expect "$guest" -rw-r--r-- /usr/share/man/man1/migclock-guest-companion.1.gz
+grep -Eq ' /usr/bin/migclock(-agent|-hook|-controller|ctl)?$' "$tmp/$(basename "$guest").list" \
+  && fail "migclock-guest ships a host binary"
+dpkg-deb --fsys-tarfile "$guest" | tar -xO ./usr/lib/systemd/system/migclock-guest-companion.service > "$tmp/guest.service"
+grep -qx 'ExecStart=/usr/sbin/migclock-guest-companion' "$tmp/guest.service" \
+  || fail "guest unit ExecStart: $(grep ExecStart "$tmp/guest.service")"
+if grep -q '@MIGCLOCK_' "$tmp/guest.service"; then fail "unsubstituted @MIGCLOCK_...@ in the guest unit"; fi
 # The shipped agent.conf parses (every line a comment is still a file the agent must accept).
 dpkg-deb --fsys-tarfile "$agent" | tar -xO ./etc/migclock/agent.conf > "$tmp/agent.conf"
 grep -q 'controller_url' "$tmp/agent.conf" || fail "agent.conf does not document controller_url"
