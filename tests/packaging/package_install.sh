@@ -40,7 +40,7 @@ dpkg_wait() {
 planted="" made_private=0 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  dpkg_wait --purge migclock-agent migclock-controller >/dev/null 2>&1 || true
+  dpkg_wait --purge migclock-agent migclock-controller migclock-guest >/dev/null 2>&1 || true
   if [ -n "$planted" ]; then rm -f "$planted"; rmdir "$hooks/qemu.d" 2>/dev/null || true; fi
   if [ "$made_private" = 1 ]; then rmdir /var/lib/private 2>/dev/null || true; fi
   rm -rf "$tmp"
@@ -180,4 +180,19 @@ if [ -z "$hook_before" ]; then
   if ! diff "$tmp/before" "$tmp/after"; then fail "purge (foreign hook case) left the paths above"; fi
   echo "foreign qemu hook kept byte for byte; drop-in installed and purged: OK"
 fi
+# The guest companion's package (meant for guests; installing it here only
+# records its unit: this host has no org.migclock.clock.0 port, so nothing
+# starts): enabled, the binary answers --help, purge leaves nothing.
+guest_deb=$pkg/migclock-guest_${version}_${arch}.deb
+out=$(dpkg_wait -i "$guest_deb") || fail "dpkg -i migclock-guest: $out"
+echo "$out" | grep -q 'starts when the domain has the org.migclock.clock.0 channel' \
+  || fail "migclock-guest postinst did not say when the companion starts: $out"
+ls /etc/systemd/system/*.wants/migclock-guest-companion.service >/dev/null 2>&1 \
+  || fail "migclock-guest-companion.service not enabled"
+if pgrep -f '^/usr/sbin/migclock-guest-companion' >/dev/null; then fail "installing started the companion"; fi
+/usr/sbin/migclock-guest-companion --help | grep -q 'usage: migclock-guest-companion' || fail "companion --help"
+out=$(dpkg_wait -P migclock-guest) || fail "dpkg -P migclock-guest: $out"
+migclock_paths > "$tmp/after"
+if ! diff "$tmp/before" "$tmp/after"; then fail "purge of migclock-guest left the paths above"; fi
+echo "migclock-guest: installed enabled, not started; purged clean: OK"
 echo "package install/remove/purge: OK"
