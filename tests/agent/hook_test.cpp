@@ -346,7 +346,9 @@ TEST_F(HookTest, HostileStdinAndAHangingAgentAreBoundedInTime) {
   auto t0 = std::chrono::steady_clock::now();
   auto r = run_process({hooks + "/qemu", "vm1", "migrate", "begin", "-"}, domain_xml("1000000"), env);
   EXPECT_EQ(r.rc, 0) << r.err;
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(3000)) << "migrate begin held libvirt";
+  // The hook's own cap is 2.5 s; the margin is for process start-up on a
+  // loaded CI machine (the point: it does not wait for the agent forever).
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(4500)) << "migrate begin held libvirt";
   // 100 MB on stdin: refused quickly, without buffering it all.
   t0 = std::chrono::steady_clock::now();
   r = run_process({"/bin/sh", "-c", "head -c 100000000 /dev/zero | " + hooks + "/qemu vm1 started begin -"}, "", env);
