@@ -26,6 +26,16 @@ shopt -s dotglob nullglob
 for node in /dev/*; do
   name=${node#/dev/}
   [ "$name" = kvm ] && continue
+  # ptys: a devpts instance of the namespace's own, reached through a
+  # ptmx symlink as in a container (a bind-mounted ptmx node cannot find
+  # its devpts from the new /dev, and openpty fails with ENOENT).
+  [ "$name" = ptmx ] && continue
+  if [ "$name" = pts ]; then
+    mkdir "$newdev/pts"
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 migclock-nokvm-pts "$newdev/pts"
+    ln -s pts/ptmx "$newdev/ptmx"
+    continue
+  fi
   if [ -L "$node" ]; then cp -a "$node" "$newdev/$name"
   elif [ -d "$node" ]; then mkdir "$newdev/$name"; mount --rbind "$node" "$newdev/$name"
   else touch "$newdev/$name"; mount --bind "$node" "$newdev/$name"; fi
