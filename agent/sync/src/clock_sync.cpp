@@ -104,6 +104,18 @@ std::vector<int64_t> SyncReport::correction_delays_ns() const {
   return all;
 }
 
+void reset_rtc_reinjection(QemuMonitorChannel* monitor, SyncReport& report) {
+  if (monitor == nullptr) {
+    report.rtc_error = "rtc-reset-reinjection: no monitor channel";
+  } else if (auto r = monitor->command(rtc_reset_reinjection_command()); !r) {
+    report.rtc_error = r.error().message();
+  } else if (auto p = parse_empty_return(*r, "rtc-reset-reinjection"); !p) {
+    report.rtc_error = p.error().message();
+  } else {
+    report.rtc_reinjection_reset = true;
+  }
+}
+
 Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel* monitor,
                                     const TimeSource& time, const SyncOptions& o) {
   SyncReport report;
@@ -176,17 +188,7 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
           std::clamp<int64_t>(report.steps.back().assumed_delay_ns - off(current), 0, kMaxAssumedDelayNs);
     }
 
-    if (o.rtc == RtcCatchupPolicy::reset_reinjection) {
-      if (monitor == nullptr) {
-        report.rtc_error = "rtc-reset-reinjection: no monitor channel";
-      } else if (auto r = monitor->command(rtc_reset_reinjection_command()); !r) {
-        report.rtc_error = r.error().message();
-      } else if (auto p = parse_empty_return(*r, "rtc-reset-reinjection"); !p) {
-        report.rtc_error = p.error().message();
-      } else {
-        report.rtc_reinjection_reset = true;
-      }
-    }
+    if (o.rtc == RtcCatchupPolicy::reset_reinjection) reset_rtc_reinjection(monitor, report);
   }
   report.finished_at_host_ns = time.monotonic_raw_ns();
   return report;

@@ -4,7 +4,6 @@
 #include <climits>
 #include <cstdlib>
 
-#include "migclock/agent_sync/qga_json.hpp"
 
 namespace migclock::agent_sync {
 
@@ -91,17 +90,7 @@ Result<SyncReport> sync_via_companion(CompanionChannel& ch, QemuMonitorChannel* 
       report.steps.push_back(st);
     }
     report.after = current;
-    if (o.rtc == RtcCatchupPolicy::reset_reinjection) {
-      if (monitor == nullptr) {
-        report.rtc_error = "rtc-reset-reinjection: no monitor channel";
-      } else if (auto r = monitor->command(rtc_reset_reinjection_command()); !r) {
-        report.rtc_error = r.error().message();
-      } else if (auto p = parse_empty_return(*r, "rtc-reset-reinjection"); !p) {
-        report.rtc_error = p.error().message();
-      } else {
-        report.rtc_reinjection_reset = true;
-      }
-    }
+    if (o.rtc == RtcCatchupPolicy::reset_reinjection) reset_rtc_reinjection(monitor, report);
   }
   report.finished_at_host_ns = time.monotonic_raw_ns();
   return report;

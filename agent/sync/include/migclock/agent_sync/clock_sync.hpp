@@ -148,6 +148,11 @@ struct SyncReport {
   int64_t duration_ns() const { return finished_at_host_ns - started_at_host_ns; }
 };
 
+// rtc-reset-reinjection through the QEMU monitor after a step (QEMU would
+// otherwise re-inject the RTC ticks missed while paused on top of it); the
+// outcome goes into report.rtc_reinjection_reset / rtc_error.
+void reset_rtc_reinjection(QemuMonitorChannel* monitor, SyncReport& report);
+
 // Runs the policy once against a connected agent. `monitor` may be null
 // (then RtcCatchupPolicy::reset_reinjection is reported in rtc_error).
 Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel* monitor,
