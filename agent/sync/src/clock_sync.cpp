@@ -104,6 +104,15 @@ std::vector<int64_t> SyncReport::correction_delays_ns() const {
   return all;
 }
 
+void record_first_measurement(SyncReport& report, const ClockTarget& target, const OffsetEstimate& before) {
+  report.before = before;
+  report.after = before;
+  const ResolvedTarget resolved = resolve_target(target, before.median_offset_ns);
+  report.target_source = target.source + resolved.note;
+  report.target_offset_ns = resolved.offset_ns;
+  report.target_uncertainty_ns = target.uncertainty_ns + (target.relative_to_measured ? before.asymmetry_bound_ns : 0);
+}
+
 void reset_rtc_reinjection(QemuMonitorChannel* monitor, SyncReport& report) {
   if (monitor == nullptr) {
     report.rtc_error = "rtc-reset-reinjection: no monitor channel";
@@ -130,12 +139,7 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
   // measure: the measurement is the whole output, so it gets the full one.
   auto before = measure_offset(agent, time, o.policy == SyncPolicy::measure ? o.measure : o.before_measure);
   if (!before) return before.error();
-  report.before = *before;
-  report.after = *before;
-  const ResolvedTarget resolved = resolve_target(o.target, before->median_offset_ns);
-  report.target_source = o.target.source + resolved.note;
-  report.target_offset_ns = resolved.offset_ns;
-  report.target_uncertainty_ns = o.target.uncertainty_ns + (o.target.relative_to_measured ? before->asymmetry_bound_ns : 0);
+  record_first_measurement(report, o.target, *before);
   // The residual relative to the target (what the loop below drives to 0).
   const auto off = [&report](const OffsetEstimate& e) { return report.residual_ns(e); };
 

@@ -56,14 +56,9 @@ Result<SyncReport> sync_via_companion(CompanionChannel& ch, QemuMonitorChannel* 
   }
   auto before = measure_companion(ch, time, o.policy == SyncPolicy::step ? co.before : co.measure);
   if (!before) return before.error();
-  report.before = *before;
-  report.after = *before;
   // The same target as the qemu-ga path (clock_target.hpp): the domain's
   // <clock> or continuity; every step and residual is relative to it.
-  const ResolvedTarget resolved = resolve_target(o.target, before->median_offset_ns);
-  report.target_source = o.target.source + resolved.note;
-  report.target_offset_ns = resolved.offset_ns;
-  report.target_uncertainty_ns = o.target.uncertainty_ns + (o.target.relative_to_measured ? before->asymmetry_bound_ns : 0);
+  record_first_measurement(report, o.target, *before);
   if (o.policy == SyncPolicy::step) {
     const int64_t deadline = report.started_at_host_ns +
                              std::chrono::duration_cast<std::chrono::nanoseconds>(co.deadline).count();

@@ -148,6 +148,10 @@ struct SyncReport {
   int64_t duration_ns() const { return finished_at_host_ns - started_at_host_ns; }
 };
 
+// The first measurement of a sync, and the target it resolves (a relative
+// target is added to it): report.before/after and report.target_*.
+void record_first_measurement(SyncReport& report, const ClockTarget& target, const OffsetEstimate& before);
+
 // rtc-reset-reinjection through the QEMU monitor after a step (QEMU would
 // otherwise re-inject the RTC ticks missed while paused on top of it); the
 // outcome goes into report.rtc_reinjection_reset / rtc_error.
