@@ -205,39 +205,41 @@ bool requires_invtsc(const std::string& xml) {
   }
 }
 
-std::optional<bool> guest_agent_connected(const std::string& xml) {
-  size_t from = 0;
-  while (true) {
+namespace {
+// The <channel> whose <target name=…> is `name`, and that target.
+struct Channel {
+  Span channel, target;
+};
+std::optional<Channel> find_channel(const std::string& xml, const std::string& name) {
+  for (size_t from = 0;;) {
     const Span ch = find_element(xml, "channel", from);
     if (!ch.found()) return std::nullopt;
     const Span target = find_element(xml, "target", ch.tag_end, ch.end);
-    if (target.found() &&
-        attr_in_tag(xml, target.begin, target.tag_end, "name").value_or("") == "org.qemu.guest_agent.0") {
-      const auto state = attr_in_tag(xml, target.begin, target.tag_end, "state");
-      if (!state) return std::nullopt;
-      return *state == "connected";
-    }
+    if (target.found() && attr_in_tag(xml, target.begin, target.tag_end, "name").value_or("") == name)
+      return Channel{ch, target};
     from = ch.end;
   }
 }
+}  // namespace
+
+std::optional<bool> guest_agent_connected(const std::string& xml) {
+  const auto c = find_channel(xml, "org.qemu.guest_agent.0");
+  if (!c) return std::nullopt;
+  const auto state = attr_in_tag(xml, c->target.begin, c->target.tag_end, "state");
+  if (!state) return std::nullopt;
+  return *state == "connected";
+}
 
 std::optional<std::string> companion_socket_path(const std::string& xml) {
-  size_t from = 0;
-  while (true) {
-    const Span ch = find_element(xml, "channel", from);
-    if (!ch.found()) return std::nullopt;
-    const Span target = find_element(xml, "target", ch.tag_end, ch.end);
-    if (target.found() &&
-        attr_in_tag(xml, target.begin, target.tag_end, "name").value_or("") == "org.migclock.clock.0") {
-      if (attr_in_tag(xml, ch.begin, ch.tag_end, "type").value_or("") != "unix") return std::nullopt;
-      const Span src = find_element(xml, "source", ch.tag_end, ch.end);
-      if (!src.found() || attr_in_tag(xml, src.begin, src.tag_end, "mode").value_or("") != "bind") return std::nullopt;
-      auto path = attr_in_tag(xml, src.begin, src.tag_end, "path");
-      if (!path || path->empty()) return std::nullopt;
-      return path;
-    }
-    from = ch.end;
-  }
+  const auto c = find_channel(xml, "org.migclock.clock.0");
+  if (!c) return std::nullopt;
+  const Span ch = c->channel;
+  if (attr_in_tag(xml, ch.begin, ch.tag_end, "type").value_or("") != "unix") return std::nullopt;
+  const Span src = find_element(xml, "source", ch.tag_end, ch.end);
+  if (!src.found() || attr_in_tag(xml, src.begin, src.tag_end, "mode").value_or("") != "bind") return std::nullopt;
+  auto path = attr_in_tag(xml, src.begin, src.tag_end, "path");
+  if (!path || path->empty()) return std::nullopt;
+  return path;
 }
 
 std::string metadata_element(const std::string& hostname, uint32_t tsc_khz) {
