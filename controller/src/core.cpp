@@ -7,6 +7,7 @@
 #include "migclock/controller/auth.hpp"
 #include "migclock/controller/codec.hpp"
 #include "migclock/controller/core.hpp"
+#include "migclock/controller/offset_estimate.hpp"
 
 namespace migclock::controller {
 
@@ -231,13 +232,22 @@ net::Outcome<HostOffset> Core::host_offset_locked(const std::string& from, const
   if (b == hosts_.end()) return problem(ApiErrc::not_found, "host '" + to + "' is not registered", "to");
   if (!a->second.offset) return problem(ApiErrc::conflict, "no clock offset measured yet for host '" + from + "'", "from");
   if (!b->second.offset) return problem(ApiErrc::conflict, "no clock offset measured yet for host '" + to + "'", "to");
+  // Each host's tightest recent measurement, aged (offset_estimate.hpp);
+  // the latest one alone when the history is gone.
+  const int64_t now = time_.realtime_ns();
+  const auto pick = [&](const std::string& host, const ClockOffset& latest) {
+    auto h = offsets_.find(host);
+    auto best = h == offsets_.end() ? std::nullopt : best_offset(h->second, now);
+    return best ? *best : latest;
+  };
+  const ClockOffset oa = pick(from, *a->second.offset), ob = pick(to, *b->second.offset);
   HostOffset o;
   o.from = from;
   o.to = to;
   // θ_X = controller − X, so B − A = θ_A − θ_B (docs/protocol.md §2).
-  o.offset_ns = a->second.offset->offset_ns - b->second.offset->offset_ns;
-  o.uncertainty_ns = a->second.offset->uncertainty_ns + b->second.offset->uncertainty_ns;
-  o.measured_at_ns = std::min(a->second.offset->received_ns, b->second.offset->received_ns);
+  o.offset_ns = oa.offset_ns - ob.offset_ns;
+  o.uncertainty_ns = oa.uncertainty_ns + ob.uncertainty_ns;
+  o.measured_at_ns = std::min(oa.received_ns, ob.received_ns);
   return o;
 }
 

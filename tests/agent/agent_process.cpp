@@ -194,6 +194,18 @@ AgentProcess::~AgentProcess() { stop(); }
 
 std::string AgentProcess::log_text() const { return read_text(log_); }
 
+std::string AgentProcess::log_tail(size_t lines) const {
+  const std::string t = log_text();
+  size_t at = t.size();
+  for (size_t n = 0; at > 0 && n <= lines; ++n) {
+    const size_t nl = t.rfind('\n', at - 1);
+    if (nl == std::string::npos) return t;
+    at = nl;
+    if (n == lines) return "[…]" + t.substr(at);
+  }
+  return t;
+}
+
 bool AgentProcess::wait_for_log(const std::string& needle, std::chrono::milliseconds timeout, size_t from) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

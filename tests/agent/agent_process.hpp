@@ -42,6 +42,9 @@ class AgentProcess {
   pid_t pid() const { return pid_; }
   const std::string& socket() const { return socket_; }
   std::string log_text() const;
+  // The last `lines` lines of the log: what a failing test prints, since CI
+  // keeps only the head and tail of a long output.
+  std::string log_tail(size_t lines = 40) const;
   // Waits until the log contains `needle` (from offset `from`).
   bool wait_for_log(const std::string& needle, std::chrono::milliseconds timeout, size_t from = 0) const;
   // SIGTERM and wait: the exit status (or -1).

@@ -58,6 +58,14 @@ class DomainClock : public ::testing::Test {
   static inline std::unique_ptr<AgentProcess> agents[2];
   static inline int port = 0, ctl_port = 0;
   static inline pid_t controller = -1;
+
+  // Both agents' latest lines: a failure on one host often starts on the other.
+  static std::string logs() {
+    std::string out;
+    for (int i = 0; i < 2; ++i)
+      if (agents[i]) out += "\n--- agent on host" + std::to_string(i) + " (last lines) ---\n" + agents[i]->log_tail(50);
+    return out;
+  }
   static inline std::string vm_section;  // per-VM config both agents run with
   static inline bool any_failure = false;
 
@@ -264,8 +272,8 @@ TEST_F(DomainClock, AnHourAheadByDesignKeepsItsHourAcrossASuspend) {
   const int64_t t0 = now_ns();
   ASSERT_EQ(http_request(agents[0]->socket(), "POST", "/api/v1/vms/" + name + "/sync").status, 202);
   rapidjson::Document s0;
-  ASSERT_TRUE(wait_sync(0, "on request", t0, s0)) << agents[0]->log_text();
-  ASSERT_TRUE(s0["ok"].GetBool()) << s0["message"].GetString() << agents[0]->log_text();
+  ASSERT_TRUE(wait_sync(0, "on request", t0, s0)) << logs();
+  ASSERT_TRUE(s0["ok"].GetBool()) << s0["message"].GetString() << logs();
   EXPECT_STREQ(s0["target"]["mode"].GetString(), "domain_clock");
   EXPECT_EQ(s0["target"]["offset_ns"].GetInt64(), 3600 * kS) << s0["target"]["source"].GetString();
 
@@ -276,8 +284,8 @@ TEST_F(DomainClock, AnHourAheadByDesignKeepsItsHourAcrossASuspend) {
   const int64_t t1 = now_ns();
   suspend_resume(0, 3);
   rapidjson::Document s;
-  ASSERT_TRUE(wait_sync(0, "RESUMED_UNPAUSED", t1, s)) << agents[0]->log_text();
-  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString();
+  ASSERT_TRUE(wait_sync(0, "RESUMED_UNPAUSED", t1, s)) << logs();
+  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString() << logs();
   // After a pause a variable clock is kept by continuity: the live
   // adjustment follows the guest's RTC writes to a second only.
   EXPECT_STREQ(s["target"]["mode"].GetString(), "continuity") << s["target"]["source"].GetString();
@@ -297,8 +305,8 @@ TEST_F(DomainClock, AnHourAheadByDesignKeepsItsHourAcrossALiveMigration) {
   const int64_t t0 = now_ns();
   migrate(0, 1);
   rapidjson::Document s;
-  ASSERT_TRUE(wait_sync(1, "RESUMED_MIGRATED", t0, s)) << agents[1]->log_text();
-  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString() << agents[1]->log_text();
+  ASSERT_TRUE(wait_sync(1, "RESUMED_MIGRATED", t0, s)) << logs();
+  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString() << logs();
   EXPECT_STREQ(s["target"]["mode"].GetString(), "continuity") << s["target"]["source"].GetString();
   EXPECT_LT(std::llabs(s["target"]["offset_ns"].GetInt64() - before.median_offset_ns), kTargetWithinNs)
       << s["target"]["source"].GetString();
@@ -309,7 +317,7 @@ TEST_F(DomainClock, AnHourAheadByDesignKeepsItsHourAcrossALiveMigration) {
 
   rapidjson::Document vm, mig;
   ASSERT_TRUE(vm_entry(1, vm));
-  ASSERT_TRUE(closed_migration(vm["uuid"].GetString(), "", mig)) << agents[1]->log_text();
+  ASSERT_TRUE(closed_migration(vm["uuid"].GetString(), "", mig)) << logs();
   ASSERT_TRUE(mig["results"].HasMember("target")) << mig["results"].GetType();
   EXPECT_STREQ(mig["results"]["target"]["mode"].GetString(), "continuity");
   EXPECT_EQ(mig["results"]["target"]["offset_ns"].GetInt64(), s["target"]["offset_ns"].GetInt64());
@@ -333,16 +341,16 @@ TEST_F(DomainClock, ContinuityKeepsADeliberateOffsetAcrossASuspend) {
   const int64_t t_req = now_ns();
   ASSERT_EQ(http_request(agents[1]->socket(), "POST", "/api/v1/vms/" + name + "/sync").status, 202);
   rapidjson::Document sr;
-  ASSERT_TRUE(wait_sync(1, "on request", t_req, sr)) << agents[1]->log_text();
-  ASSERT_TRUE(sr["ok"].GetBool()) << sr["message"].GetString();
+  ASSERT_TRUE(wait_sync(1, "on request", t_req, sr)) << logs();
+  ASSERT_TRUE(sr["ok"].GetBool()) << sr["message"].GetString() << logs();
   EXPECT_EQ(sr["corrections"].GetInt(), 0) << "nothing to repair: " << sr["target"]["source"].GetString();
   const auto before = measure(1);
   EXPECT_LT(std::llabs(before.median_offset_ns - (3600 * kS + 1'234'567'000)), 50'000'000);
   const int64_t t0 = now_ns();
   suspend_resume(1, 3);
   rapidjson::Document s;
-  ASSERT_TRUE(wait_sync(1, "RESUMED_UNPAUSED", t0, s)) << agents[1]->log_text();
-  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString();
+  ASSERT_TRUE(wait_sync(1, "RESUMED_UNPAUSED", t0, s)) << logs();
+  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString() << logs();
   EXPECT_STREQ(s["target"]["mode"].GetString(), "continuity");
   // The pause dated by QEMU's own STOP/RESUME timestamps, not by event receipt.
   EXPECT_NE(std::string(s["target"]["source"].GetString()).find("QEMU's STOP -> RESUME timestamps"), std::string::npos)
@@ -360,13 +368,13 @@ TEST_F(DomainClock, ContinuityKeepsADeliberateOffsetAcrossALiveMigration) {
   const int64_t t0 = now_ns();
   migrate(1, 0);
   rapidjson::Document s;
-  ASSERT_TRUE(wait_sync(0, "RESUMED_MIGRATED", t0, s)) << agents[0]->log_text();
-  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString() << agents[0]->log_text();
+  ASSERT_TRUE(wait_sync(0, "RESUMED_MIGRATED", t0, s)) << logs();
+  ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString() << logs();
   EXPECT_STREQ(s["target"]["mode"].GetString(), "continuity");
   // From the source's snapshot, through the controller: "continuity: migration ID from host1 (…".
   const std::string source = s["target"]["source"].GetString();
   const auto at = source.find("migration ");
-  ASSERT_NE(at, std::string::npos) << source << agents[0]->log_text();
+  ASSERT_NE(at, std::string::npos) << source << logs();
   const std::string id = source.substr(at + 10, source.find(' ', at + 10) - at - 10);
   // Measured on the source during precopy when libvirt announced a further
   // pass, else the pause dated by events: either is a target (printed).
@@ -380,7 +388,7 @@ TEST_F(DomainClock, ContinuityKeepsADeliberateOffsetAcrossALiveMigration) {
 
   rapidjson::Document vm, mig;
   ASSERT_TRUE(vm_entry(0, vm));
-  ASSERT_TRUE(closed_migration(vm["uuid"].GetString(), id, mig)) << agents[0]->log_text();
+  ASSERT_TRUE(closed_migration(vm["uuid"].GetString(), id, mig)) << logs();
   ASSERT_TRUE(mig["results"].HasMember("target"));
   EXPECT_STREQ(mig["results"]["target"]["mode"].GetString(), "continuity");
   EXPECT_GT(mig["results"]["target"]["uncertainty_ns"].GetInt64(), 0);

@@ -15,6 +15,10 @@
 
 namespace migclock::controller::testing {
 
+// An offset's uncertainty grows with its age (offset_estimate.hpp, 50 ns
+// per ms): what a test allows for the time between posting and reading it.
+constexpr int64_t kAgingSlackNs = 10'000;  // 200 ms
+
 struct ControllerFixture : ::testing::Test {
   void SetUp() override;
   void TearDown() override;

@@ -113,7 +113,10 @@ TEST_F(Preflight, AnOffsetOlderThan10MinFailsRealtimeOffsetAsTooOld) {
   register_both();
   report_offset("hv-a", 1'000);
   report_offset("hv-b", -2'000);
-  const std::string detail = "realtime_offset: destination − source = 0.003 ms ± 0.000 ms, measured ";
+  // The uncertainty includes each offset's aging: 50 ppm of 601 s is 30.05 ms.
+  const auto detail = [](const char* plus_minus) {
+    return std::string("realtime_offset: destination − source = 0.003 ms ± ") + plus_minus + " ms, measured ";
+  };
 
   // At the limit: fresh enough (≤ 10 min), with fresh heartbeats.
   clock.advance_ns(kOffsetLimit);
@@ -123,11 +126,11 @@ TEST_F(Preflight, AnOffsetOlderThan10MinFailsRealtimeOffsetAsTooOld) {
 
   clock.advance_ns(kSecond);
   register_both();
-  expect_reasons(preflight(), {detail + "601 s ago (too old)"});
+  expect_reasons(preflight(), {detail("60.100") + "601 s ago (too old)"});
 
   // A new sample from one host is not enough: the older of the two counts.
   report_offset("hv-a", 1'000);
-  expect_reasons(preflight(), {detail + "601 s ago (too old)"});
+  expect_reasons(preflight(), {detail("30.050") + "601 s ago (too old)"});
   report_offset("hv-b", -2'000);
   auto renewed = preflight();
   EXPECT_TRUE(renewed.compatible) << renewed.body;

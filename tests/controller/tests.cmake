@@ -14,6 +14,7 @@ add_executable(controller_tests
   ${CMAKE_CURRENT_LIST_DIR}/systemd_unit_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/store_journal_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/durability_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/offset_estimate_test.cpp
   ${PROJECT_SOURCE_DIR}/tests/net/net_test_support.cpp
 )
 target_include_directories(controller_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${PROJECT_SOURCE_DIR}/tests/net
