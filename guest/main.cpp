@@ -62,10 +62,33 @@ void log_bad(const CompanionCounters& c, uint64_t overlong, uint64_t& next_log) 
                static_cast<unsigned long long>(bad));
 }
 
+// Asks the kernel for SIGIO on this port. virtio_console raises it when
+// data arrives and when the host end connects or leaves, which is what
+// lets an idle companion sleep instead of polling. SIGIO stays blocked (main)
+// and is taken synchronously by sigtimedwait, so it never interrupts a step.
+bool arm_sigio(int fd) {
+  const int flags = fcntl(fd, F_GETFL);
+  return flags >= 0 && fcntl(fd, F_SETOWN, getpid()) == 0 && fcntl(fd, F_SETFL, flags | O_ASYNC) == 0;
+}
+
+// No host end connected: wait for one. With SIGIO armed the wait ends when
+// the host connects (a signal raised meanwhile stays pending, so none is
+// missed); the timeout only bounds the cost of a kernel that never sends it.
+// Without SIGIO, poll every millisecond: the agent connects right after a
+// resume and is waiting for the first answer.
+void wait_for_host(bool sigio) {
+  if (!sigio) return nap_ms(1);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGIO);
+  const timespec limit{0, 200 * 1000000L};
+  sigtimedwait(&set, nullptr, &limit);
+}
+
 // Serves one open of the port until a read error. A read of 0 means no host
-// end is connected (the virtio console returns EOF instead of blocking):
-// poll briefly, since the agent connects right after a resume and waits.
+// end is connected (the virtio console returns EOF instead of blocking).
 void serve(int fd, Companion& comp) {
+  const bool sigio = arm_sigio(fd);
   char buf[512];
   uint64_t next_log = 1;
   for (;;) {
@@ -76,7 +99,7 @@ void serve(int fd, Companion& comp) {
     }
     if (n == 0) {
       comp.assembler().reset();  // a partial line from a host that left is void
-      nap_ms(1);
+      wait_for_host(sigio);
       continue;
     }
     bool failed = false;
@@ -125,6 +148,10 @@ int main(int argc, char** argv) {
   Companion comp(sys, options);
   std::fprintf(stderr, "migclock-guest-companion: protocol %s on %s%s\n", kVersionTag, port.c_str(),
                options.dry_run ? " (dry run)" : "");
+  sigset_t sigio;
+  sigemptyset(&sigio);
+  sigaddset(&sigio, SIGIO);
+  sigprocmask(SIG_BLOCK, &sigio, nullptr);  // taken by sigtimedwait only (wait_for_host)
   for (;;) {
     const int fd = open(port.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {  // the port may appear late (module load, udev)

@@ -105,6 +105,9 @@ std::string LinuxSystem::nudge_after_step() {
   const pid_t pid = fork();
   if (pid != 0) return pid > 0 ? "nudge-async" : "nudge-fork-failed";
   signal(SIGCHLD, SIG_DFL);
+  sigset_t none;  // main blocks SIGIO for its own use; chronyc should not inherit that
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   nudge_now(process_running("chronyd"), process_running("ntpd"));
   _exit(0);
 }
