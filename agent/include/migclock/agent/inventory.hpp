@@ -22,6 +22,7 @@ struct DomainRecord {
   std::vector<std::string> debugfs_dirs;
   unsigned vcpus = 0;
   std::string clock_xml;  // the <clock> element of the live XML
+  std::string companion_socket;  // host end of the org.migclock.clock.0 channel ("" none)
   std::optional<bool> agent_connected;  // nullopt: no agent channel / unknown
   std::string last_event;
   int64_t last_event_realtime_ns = 0;

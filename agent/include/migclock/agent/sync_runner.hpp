@@ -24,6 +24,9 @@ struct SyncRequest {
   std::string uuid;
   std::string name;
   std::string reason;
+  // The companion's socket as the inventory knows it: no live XML read
+  // (which waited 40 ms for libvirt right after a migration) when set.
+  std::string companion_socket;
   agent_sync::SyncOptions options;
   agent_sync::RetryOptions retry;
   int64_t uncertainty_limit_ns = 100'000;  // for the verdict (sync_verdict.hpp)
