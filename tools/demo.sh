@@ -15,16 +15,18 @@
 # migclock hook in /etc/libvirt/hooks (for this run only, never over an
 # existing hook), two sandboxed libvirt session daemons, the controller (TLS
 # with dev certificates, SQLite in a temporary dir), one migclock-agent per
-# daemon, and four TCG test guests — one per arm:
+# daemon, and five TCG test guests — one per arm:
 #   migclock     the agents repair the guest's clock after every event,
 #                through qemu-ga (this guest has no companion channel)
 #   companion    the same agents, through the guest companion (guest/)
 #   none         the same events, the same agents, sync_policy = off for it
 #   settime_now  what KubeVirt does: virDomainSetTime(now) as soon as libvirt
 #                shows the guest running again
+#   domtime_sync what `virsh domtime --sync` does, at the same moment: the
+#                guest sets its clock from its RTC (qemu-ga: hwclock -s)
 # Each event of each arm is judged through the guest's own time-probe
 # virtio-serial port (tools/timeprobe), never through the guest agent that
-# migclock and settime_now repair through. It prints the arms side by side and
+# migclock and the peers repair through. It prints the arms side by side and
 # the controller's record of every migration, writes OUT/report.json and
 # OUT/clock.png; where /dev/kvm exists it then runs the owned-VMM part.
 # About 3 minutes on 2 cores once built. Exit 0 only when every arm ran.
@@ -37,7 +39,8 @@ die() { echo "demo: $*" >&2; exit 1; }
 warn() { echo "demo: $*" >&2; }
 say() { echo "  $*"; }
 
-migrations=5 suspends=2 out=demo-out keep=0 arm_list=migclock,companion,none,settime_now
+migrations=5 suspends=2 out=demo-out keep=0 arm_list=migclock,companion,none,settime_now,domtime_sync
+arm_re="migclock|companion|none|settime_now|domtime_sync"
 int_arg() {  # flag value min max
   [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] \
     || { echo "demo: $1: '$2' is not an integer in [$3, $4]" >&2; usage >&2; exit 2; }
@@ -53,8 +56,8 @@ while [ $# -gt 0 ]; do
            out=$2; shift ;;
     --keep) keep=1 ;;
     --busy) export MIGCLOCK_GUEST_BUSY=1 ;;
-    --arms) [ $# -ge 2 ] && [[ "$2" =~ ^(migclock|companion|none|settime_now)(,(migclock|companion|none|settime_now))*$ ]] \
-              || { echo "demo: --arms wants a comma-separated list of migclock,companion,none,settime_now" >&2; exit 2; }
+    --arms) [ $# -ge 2 ] && [[ "$2" =~ ^($arm_re)(,($arm_re))*$ ]] \
+              || { echo "demo: --arms wants a comma-separated list of ${arm_re//|/,}" >&2; exit 2; }
             arm_list=$2; shift ;;
     *) echo "demo: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -85,7 +88,8 @@ mig_port=$((49600 + $$ % 300))
 watch_s=2.5
 suspend_s=3
 IFS=, read -r -a arms <<<"$arm_list"
-declare -A guest=([migclock]=mc-migclock [companion]=mc-companion [none]=mc-none [settime_now]=mc-settime) loc=()
+declare -A guest=([migclock]=mc-migclock [companion]=mc-companion [none]=mc-none [settime_now]=mc-settime
+                  [domtime_sync]=mc-domtime) loc=()
 # The migclock arm's guest has no companion channel, so the agent repairs it
 # through qemu-ga; the same setting must make its migrations' DEST.xml.
 companion_env() { [ "$1" = migclock ] && echo 0 || echo 1; }
@@ -144,7 +148,7 @@ echo
 echo "== the controller's view (migclockctl migrations list) =="
 ctl=("$bin/migclockctl" --server "https://127.0.0.1:$ctl_port" --token "$(cat "$work/read.token")" --ca "$work/certs/ca.pem")
 for _ in $(seq 30); do  # the destination reports its sync a moment after it
-  # (the none/settime_now guests' records stay open: nothing syncs them)
+  # (the peers' records stay open: no agent syncs them)
   [ "$("${ctl[@]}" --json migrations list --active | jq .total)" = 0 ] && break
   sleep 0.5
 done
@@ -166,7 +170,8 @@ jq --arg load_before "$load_before" --arg load_after "$load_after" --argjson mig
      controller_migrations: [$ctl[0].items[] | {vm: .vm_name, source, destination, phase,
        phases: [.history[].phase], results}]}' "$out/report.json" > "$out/report.json.new"
 mv "$out/report.json.new" "$out/report.json"
-gnuplot -e "dat='$out/clock.dat'; png='$out/clock.png'" "$repo/tools/demo/clock.gp" 2>"$work/gnuplot.err" \
+plot_arms=$(sed -n 's/^# \([a-z_]*\) migration .*/\1/p' "$out/clock.dat" | tr '\n' ' ')
+gnuplot -e "dat='$out/clock.dat'; png='$out/clock.png'; arms='$plot_arms'" "$repo/tools/demo/clock.gp" 2>"$work/gnuplot.err" \
   || warn "gnuplot failed: $(cat "$work/gnuplot.err")"
 rm -f "$out/clock.dat"
 echo

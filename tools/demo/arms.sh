@@ -33,9 +33,10 @@ run_event() {
   # settime_now at its best: set the moment libvirt shows the domain
   # running again on the destination, not when virsh migrate returns
   # (measured: that is 1.6-1.8 s after the guest resumed).
-  if [ "$arm" = settime_now ]; then
+  # domtime_sync likewise, as `virsh domtime --sync` (the guest reads its RTC).
+  if [ "$arm" = settime_now ] || [ "$arm" = domtime_sync ]; then
     "$bin/migclock-settime-now" --await-resume --uri "$(uri_of "$dst")" --domain "$name" --wait-s 30 \
-      > "$work/settime.json" 2>"$work/settime.err" &
+      $([ "$arm" = domtime_sync ] && echo --sync) > "$work/settime.json" 2>"$work/settime.err" &
     spid=$!
   fi
   if [ "$kind" = migration ]; then
@@ -54,8 +55,8 @@ run_event() {
       || { warn "$arm suspend $i: virsh resume failed"; kill $wpid ${spid:-} 2>/dev/null; wait $wpid ${spid:-} 2>/dev/null; return 1; }
   fi
   loc[$arm]=$dst
-  if [ "$arm" = settime_now ]; then
-    wait $spid || { warn "settime_now $kind $i: virDomainSetTime failed: $(cat "$work/settime.err")"; wait $wpid || true; return 1; }
+  if [ -n "${spid:-}" ]; then
+    wait $spid || { warn "$arm $kind $i: virDomainSetTime failed: $(cat "$work/settime.err")"; wait $wpid || true; return 1; }
     settime=$(cat "$work/settime.json")
   fi
   wait $wpid || { warn "$arm $kind $i: time probe failed after the event: $(cat "$work/watch.err")"; return 1; }

@@ -67,7 +67,7 @@ start_daemons() {
 }
 
 # One agent per daemon, on the socket the hook derives from the daemon's HOME.
-# The none and settime_now guests get sync_policy = off: the same agents see
+# The none, settime_now and domtime_sync guests get sync_policy = off: the same agents see
 # their events (capture, hand-off, controller records), they never touch
 # those guests' clocks.
 start_agents() {
@@ -89,6 +89,9 @@ outbox_retry_s = 1
 sync_policy = off
 
 [vm ${guest[settime_now]}]
+sync_policy = off
+
+[vm ${guest[domtime_sync]}]
 sync_policy = off
 CONF
     "$bin/migclock-agent" --config "$work/agent$i.conf" >"$work/agent$i.log" 2>&1 &

@@ -8,6 +8,10 @@
 // peer at its best, not delayed until the migration command returns.
 // The demo also uses it to line every guest up with the host before each
 // event, so that every arm starts an event from the same place.
+// --sync is `virsh domtime --sync` instead (the demo's `domtime_sync` arm):
+// virDomainSetTime with VIR_DOMAIN_TIME_SYNC and no time, so qemu-ga runs
+// `hwclock -s` in the guest: the guest's clock from its RTC, which QEMU
+// keeps at host time to the whole second.
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <time.h>
@@ -22,10 +26,12 @@
 namespace {
 
 const char kUsage[] =
-    "usage: migclock-settime-now --uri URI --domain NAME [--wait-s S] [--await-resume]\n"
+    "usage: migclock-settime-now --uri URI --domain NAME [--wait-s S] [--await-resume] [--sync]\n"
     "  virDomainSetTime(host CLOCK_REALTIME now) through the guest agent, retried every 20 ms\n"
     "  while the agent is not connected, for up to S (30) s. --await-resume: first wait (polling\n"
     "  every 5 ms, up to 120 s) until NAME is seen not running (absent or paused), then running.\n"
+    "  --sync: what `virsh domtime --sync` does instead (VIR_DOMAIN_TIME_SYNC: the guest reads\n"
+    "  its RTC, `hwclock -s`); set_ns is then when the call was made.\n"
     "  Prints JSON. Exit 0 set, 1 failed, 2 bad args.\n";
 
 int64_t realtime_ns() {
@@ -67,7 +73,7 @@ bool await_resume(virConnectPtr conn, const std::string& name, virDomainPtr* dom
 int main(int argc, char** argv) {
   std::string uri, domain;
   long wait_s = 30;
-  bool await = false;
+  bool await = false, from_rtc = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -86,6 +92,8 @@ int main(int argc, char** argv) {
       domain = next();
     } else if (a == "--await-resume") {
       await = true;
+    } else if (a == "--sync") {
+      from_rtc = true;
     } else if (a == "--wait-s") {
       const std::string v = next();
       char* end = nullptr;
@@ -135,7 +143,9 @@ int main(int argc, char** argv) {
   for (;;) {
     ++attempts;
     set_ns = realtime_ns();
-    const int r = virDomainSetTime(dom, set_ns / 1'000'000'000, static_cast<unsigned int>(set_ns % 1'000'000'000), 0);
+    const int r = from_rtc ? virDomainSetTime(dom, 0, 0, VIR_DOMAIN_TIME_SYNC)
+                           : virDomainSetTime(dom, set_ns / 1'000'000'000,
+                                              static_cast<unsigned int>(set_ns % 1'000'000'000), 0);
     call_ns = realtime_ns() - set_ns;
     if (r == 0) {
       rc = 0;
