@@ -316,6 +316,7 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
   // auto: the domain's own <clock> says whether QEMU re-injects missed RTC ticks.
   const auto domain = inventory_.get(uuid);
   if (domain) req.companion_socket = domain->companion_socket;
+  req.qga_bias = cfg.qga_bias_for(uuid, name);
   const bool rtc_reset =
       cfg.rtc_catchup_for(uuid, name).value_or(domain && rtc_catches_up(domain->clock_xml));
   req.options.rtc = rtc_reset ? agent_sync::RtcCatchupPolicy::reset_reinjection : agent_sync::RtcCatchupPolicy::none;
@@ -355,6 +356,8 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
 
 void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
   inventory_.note_sync(req.uuid, o);
+  if (auto b = syncs_->qga_bias()) metrics_.qga_reply_path_ns = b->reply_path_ns;
+  metrics_.qga_bias_samples = static_cast<int64_t>(syncs_->qga_bias_samples());
   static const std::string kCommand = "controller command ";
   if (link_ && req.reason.rfind(kCommand, 0) == 0) {
     std::lock_guard<std::mutex> lock(ship_mu_);

@@ -124,6 +124,7 @@ std::string describe_config(const AgentConfig& c) {
     << "sync_policy = " << to_string(c.sync_policy) << "\n"
     << "sync_target = " << agent_sync::to_string(c.sync_target) << "\n"
     << "continuity_wait_ms = " << c.continuity_wait_ms << "\n"
+    << "qga_bias_from_companion = " << (c.qga_bias_from_companion ? "true" : "false") << "\n"
     << "tsc_pin_policy = " << to_string(c.tsc_pin_policy) << "\n"
     << "tsc_pin_xml = " << (c.tsc_pin_xml ? "true" : "false") << "\n"
     << "rtc_catchup = " << (c.rtc_catchup ? (*c.rtc_catchup ? "true" : "false") : "auto") << "\n"

@@ -79,6 +79,7 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
     if (!p) fail(w, "must be lenient or strict, not '" + value + "'");
     cfg.tsc_pin_policy = *p;
   } else if (key == "tsc_pin_xml") cfg.tsc_pin_xml = parse_bool(value, w);
+  else if (key == "qga_bias_from_companion") cfg.qga_bias_from_companion = parse_bool(value, w);
   else if (key == "rtc_catchup") cfg.rtc_catchup = value == "auto" ? std::nullopt : std::optional<bool>(parse_bool(value, w));
   else if (key == "backward_step") {
     if (value == "refuse") cfg.backward_step = agent_sync::BackwardStepPolicy::refuse;
@@ -142,8 +143,12 @@ AgentConfig parse_config(const std::string& text, const std::string& origin) {
     } else if (key == "rtc_catchup") {
       cfg.vms[vm].rtc_catchup =
           value == "auto" ? std::nullopt : std::optional<bool>(parse_bool(value, where + ": " + key));
+    } else if (key == "qga_bias_from_companion") {
+      cfg.vms[vm].qga_bias_from_companion = parse_bool(value, where + ": " + key);
     } else {
-      fail(where, "setting '" + key + "' is not allowed in a [vm] section (sync_policy, sync_target, rtc_catchup)");
+      fail(where, "setting '" + key +
+                      "' is not allowed in a [vm] section (sync_policy, sync_target, rtc_catchup, "
+                      "qga_bias_from_companion)");
     }
   }
   return cfg;
@@ -163,6 +168,14 @@ SyncPolicy AgentConfig::sync_policy_for(const std::string& uuid, const std::stri
     if (!key->empty() && it != vms.end() && it->second.sync_policy) return *it->second.sync_policy;
   }
   return sync_policy;
+}
+
+bool AgentConfig::qga_bias_for(const std::string& uuid, const std::string& name) const {
+  for (const std::string* key : {&uuid, &name}) {
+    auto it = vms.find(*key);
+    if (!key->empty() && it != vms.end() && it->second.qga_bias_from_companion) return *it->second.qga_bias_from_companion;
+  }
+  return qga_bias_from_companion;
 }
 
 SyncTarget AgentConfig::sync_target_for(const std::string& uuid, const std::string& name) const {

@@ -86,6 +86,12 @@ std::string Metrics::render() const {
   gauge(out, "migclock_agent_outbox_pending", "Snapshots on disk waiting for the controller.", static_cast<int64_t>(outbox_pending.load()));
   gauge(out, "migclock_agent_libvirt_connected", "1 while connected to libvirt.", libvirt_connected.load());
   gauge(out, "migclock_agent_domains", "Domains in the inventory.", static_cast<int64_t>(domains.load()));
+  out += "# HELP migclock_agent_qga_reply_path_seconds qemu-ga's reply path on this host, learned against the guest "
+         "companion; qemu-ga syncs remove (asymmetry bound - this) from each measurement (0 until learned).\n"
+         "# TYPE migclock_agent_qga_reply_path_seconds gauge\nmigclock_agent_qga_reply_path_seconds " +
+         fmt_double(static_cast<double>(qga_reply_path_ns.load()) / 1e9) + "\n";
+  gauge(out, "migclock_agent_qga_bias_samples", "Companion comparisons the qemu-ga reply path stands on.",
+        qga_bias_samples.load());
   histogram(out, "migclock_agent_residual_offset_seconds", "Absolute guest-host wall clock offset after a sync.", residual_offset);
   histogram(out, "migclock_agent_event_lag_seconds", "Delay from a libvirt event or hook call to its handling.", event_lag);
   histogram(out, "migclock_agent_sync_latency_seconds", "From guest agent available to guest clock synced.", sync_latency);

@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+
 #include "migclock/agent/companion_path.hpp"
 #include "migclock/agent/sync_verdict.hpp"
 #include "migclock/agent_sync/libvirt_channel.hpp"
+#include "migclock/agent_sync/offset_measurement.hpp"
 #include "migclock/agent_sync/report_json.hpp"
 
 namespace migclock::agent {
@@ -106,6 +109,36 @@ void SyncRunner::stop() {
   for (auto& w : workers) w.thread.join();
 }
 
+std::string SyncRunner::describe(const QgaBias::Estimate& b) {
+  char text[160];
+  std::snprintf(text, sizeof text,
+                "qemu-ga asymmetry removed: each measurement less its bound minus a %.1f us reply path (median of %zu "
+                "comparisons with the companion, MAD %.1f us)",
+                b.reply_path_ns / 1e3, b.samples, b.spread_ns / 1e3);
+  return text;
+}
+
+void SyncRunner::learn_qga_bias(agent_sync::GuestAgentChannel& agent, const agent_sync::SyncReport& companion,
+                                const SyncRequest& req) {
+  const auto& last = companion.after ? companion.after : companion.before;
+  if (!last) return;
+  // Right after the companion's last measurement, the same guest through
+  // qemu-ga: short, and only when qemu-ga answers at once.
+  agent_sync::MeasureOptions mo;
+  mo.command_timeout = std::chrono::milliseconds(300);
+  mo.budget = std::chrono::milliseconds(150);
+  auto q = agent_sync::measure_offset(agent, time_, mo);
+  if (!q) {
+    spdlog::debug("vm={} uuid={}: qemu-ga bias not sampled: {}", req.name, req.uuid, q.error().message());
+    return;
+  }
+  const int64_t sample = q->median_offset_ns - last->median_offset_ns;
+  const bool kept = qga_bias_.record(sample, q->asymmetry_bound_ns, last->asymmetry_bound_ns);
+  spdlog::debug("vm={} uuid={}: qemu-ga bias sample {} ns (qemu-ga +- {} ns, companion +- {} ns): {}; {} kept", req.name,
+                req.uuid, sample, q->asymmetry_bound_ns, last->asymmetry_bound_ns, kept ? "kept" : "not kept",
+                qga_bias_.samples());
+}
+
 void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_sync::CancelToken> token) {
   const int64_t entered = time_.monotonic_raw_ns();
   if (req.prepare) req.prepare(req);
@@ -135,8 +168,13 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
     if (comp.result) {
       result = std::move(*comp.result);
       channel = "companion";
+      if (result.ok() && req.qga_bias) learn_qga_bias(agent, result->report, req);
     } else {
       delays_.fill(req.options, req.uuid, kind);
+      if (auto b = req.qga_bias ? qga_bias_.estimate() : std::nullopt) {
+        req.options.channel_reply_path_ns = b->reply_path_ns;
+        channel_note += (channel_note.empty() ? "" : "; ") + describe(*b);
+      }
       result = agent_sync::sync_when_agent_connects(agent, &monitor, time_, req.options, req.retry, *token);
     }
     if (result.ok()) {

@@ -430,3 +430,39 @@ TEST(SyncRetryModelTest, ANewerEventForTheSameVmCancelsTheWait) {
 
 }  // namespace
 }  // namespace migclock::agent_sync
+
+namespace migclock::agent_sync {
+namespace {
+
+// qemu-ga's request path slower than its reply path (1.15 ms vs 0.15 ms):
+// its NTP-style offset reads (1.15 - 0.15) / 2 = 0.5 ms high, and a sync
+// that drives its own measurement to zero leaves the guest 0.5 ms behind.
+// With the reply path known (SyncOptions::channel_reply_path_ns, learned
+// against the companion) each measurement loses RTT/2 - reply and it lands.
+TEST(SyncModelTest, AKnownChannelAsymmetryIsRemovedFromEveryMeasurement) {
+  for (const bool known : {false, true}) {
+    Model m;
+    m.guest.offset_ns = -3'000'000'000;
+    m.guest.to_guest_ns = 1'150'000;
+    m.guest.to_host_ns = 150'000;
+    SyncOptions o;
+    o.max_corrections = 4;
+    if (known) o.channel_reply_path_ns = 150'000;
+    auto r = sync_guest_clock(m.guest, nullptr, m.host, o);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_TRUE(r->after);
+    EXPECT_EQ(r->channel_bias_ns, known ? 500'000 : 0);
+    // The sync believes it landed either way...
+    EXPECT_LE(std::llabs(r->residual_ns(*r->after)), o.residual_threshold_ns);
+    // ...but only the unbiased one did (the model's truth, to the µs the
+    // guest's clock reads in).
+    if (known) {
+      EXPECT_LE(std::llabs(m.guest.offset_ns), o.residual_threshold_ns) << m.guest.offset_ns;
+    } else {
+      EXPECT_NEAR(m.guest.offset_ns, -500'000, o.residual_threshold_ns);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace migclock::agent_sync

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -499,6 +500,29 @@ TEST_F(DomainClock, AnAbsoluteClockKeepsItsOwnOffsetAcrossASuspendAndALiveMigrat
   // It booted at its start date, some 3 years behind the host.
   EXPECT_LT(before.median_offset_ns, (1'700'000'100 - now_ns() / kS) * kS);
   keeps_offset_across_suspend_and_migration("absolute", std::nullopt, "continuity");
+}
+
+// Every sync above ran through the companion of a guest that also runs
+// qemu-ga: each then measured the guest through qemu-ga as well, one sample
+// of qemu-ga's asymmetry on this host (agent/qga_bias.hpp), which qemu-ga-
+// only syncs remove. Printed; bounded only by what one clock allows here
+// (the judge's figures are in docs/benchmarks.md).
+TEST_F(DomainClock, TheCompanionSyncsTaughtTheAgentsQemuGasReplyPath) {
+  double samples = 0;
+  for (int i = 0; i < 2; ++i) {
+    const auto n = agents[i]->metric("migclock_agent_qga_bias_samples");
+    const auto reply = agents[i]->metric("migclock_agent_qga_reply_path_seconds");
+    ASSERT_TRUE(n && reply) << logs();
+    std::printf("[clock] host%d: qemu-ga reply path %.1f us from %.0f companion comparisons\n", i, *reply * 1e6, *n);
+    samples += *n;
+    if (*n >= 3) {
+      // Within [0, the largest bound kept (2 ms)] by construction of a kept
+      // sample, give or take the companion's own bound.
+      EXPECT_GT(*reply, -0.0001);
+      EXPECT_LT(*reply, 0.0021);
+    }
+  }
+  EXPECT_GE(samples, 3) << logs();
 }
 
 }  // namespace

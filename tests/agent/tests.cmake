@@ -18,7 +18,8 @@ if(TARGET migclock_agent_core AND TARGET migclock-hook)
     ${CMAKE_CURRENT_LIST_DIR}/domain_xml_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/tsc_pin_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/config_test.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/masterclock_trace_test.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/masterclock_trace_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/qga_bias_test.cpp)
   target_link_libraries(agent_unit_tests PRIVATE migclock_agent_core cereal::cereal GTest::gtest_main)
   gtest_discover_tests(agent_unit_tests DISCOVERY_TIMEOUT 60)
 

@@ -93,6 +93,9 @@ sync_policy = off
 
 [vm ${guest[domtime_sync]}]
 sync_policy = off
+
+[vm ${guest[migclock_raw]}]
+qga_bias_from_companion = false
 CONF
     "$bin/migclock-agent" --config "$work/agent$i.conf" >"$work/agent$i.log" 2>&1 &
     pid=$!
@@ -118,5 +121,5 @@ start_guests() {
     "$bin/migclock-timeprobe" measure --socket "$("$S" probe-socket 0 "$name" "$ROOT")" --wait-ms 30000 >/dev/null \
       || die "guest $name: the time probe never answered (console: $ROOT/d0/console-$name.log)"
   done
-  say "guests: $(for a in "${arms[@]}"; do printf '%s ' "${guest[$a]}"; done)(TCG, 1 vCPU, qemu-ga + time probe, companion but in the migclock arm${MIGCLOCK_GUEST_BUSY:+, busy loop}) on daemon 0"
+  say "guests: $(for a in "${arms[@]}"; do printf '%s ' "${guest[$a]}"; done)(TCG, 1 vCPU, qemu-ga + time probe, companion but in the migclock arms${MIGCLOCK_GUEST_BUSY:+, busy loop}) on daemon 0"
 }

@@ -55,6 +55,18 @@ Status check_backward_step(int64_t step_ns, int64_t stepped_so_far_ns, const Syn
                         to_string(o.backward) + ")");
 }
 
+// A measurement with the channel's known asymmetry removed (SyncOptions).
+Result<OffsetEstimate> measure_unbiased(GuestAgentChannel& agent, const TimeSource& time, const MeasureOptions& mo,
+                                        const SyncOptions& o, int64_t* removed = nullptr) {
+  auto e = measure_offset(agent, time, mo);
+  if (e && o.channel_reply_path_ns) {
+    const int64_t bias = std::clamp<int64_t>(e->asymmetry_bound_ns - *o.channel_reply_path_ns, 0, e->asymmetry_bound_ns);
+    e->median_offset_ns -= bias;
+    if (removed) *removed = bias;
+  }
+  return e;
+}
+
 // One guest-set-time with a target for the moment of application, then a
 // fresh measurement. `current` is the latest offset estimate (guest - host),
 // `target_ns` the offset (guest - host) the guest should have.
@@ -73,7 +85,7 @@ Result<SetTimeStep> set_and_verify(GuestAgentChannel& agent, const TimeSource& t
   step.set_call_ns = time.realtime_ns() - send_ns;
   if (!reply) return reply.error();
   MIGCLOCK_TRY(parse_empty_return(*reply, "guest-set-time"));
-  auto after = measure_offset(agent, time, o.measure);
+  auto after = measure_unbiased(agent, time, o.measure, o);
   if (!after) return after.error();
   step.after = *after;
   return step;
@@ -137,7 +149,8 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
   if (o.max_corrections < 0) return make_error(errc::invalid_argument, "sync: max_corrections must be >= 0");
 
   // measure: the measurement is the whole output, so it gets the full one.
-  auto before = measure_offset(agent, time, o.policy == SyncPolicy::measure ? o.measure : o.before_measure);
+  auto before = measure_unbiased(agent, time, o.policy == SyncPolicy::measure ? o.measure : o.before_measure, o,
+                                 &report.channel_bias_ns);
   if (!before) return before.error();
   record_first_measurement(report, o.target, *before);
   // The residual relative to the target (what the loop below drives to 0).
@@ -157,7 +170,7 @@ Result<SyncReport> sync_guest_clock(GuestAgentChannel& agent, QemuMonitorChannel
           if (o.sleep) o.sleep(std::chrono::nanoseconds(left));
           else std::this_thread::sleep_for(std::chrono::nanoseconds(left));
         }
-        auto settled = measure_offset(agent, time, o.measure);
+        auto settled = measure_unbiased(agent, time, o.measure, o);
         if (!settled) return settled.error();
         current = *settled;
         report.settled = current;

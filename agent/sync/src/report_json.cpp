@@ -68,6 +68,7 @@ void write_json(JsonWriter& w, const SyncReport& r) {
     write_json(w, *r.settled);
   }
   if (r.learned_apply_delay_ns) field(w, "learned_apply_delay_ns", *r.learned_apply_delay_ns);
+  if (r.channel_bias_ns != 0) field(w, "channel_bias_ns", r.channel_bias_ns);
   w.Key("rtc_reinjection_reset");
   w.Bool(r.rtc_reinjection_reset);
   if (!r.rtc_error.empty()) {

@@ -11,7 +11,7 @@
 namespace migclock::timeprobe {
 namespace {
 
-const char* const kArmOrder[] = {"migclock", "companion", "none", "settime_now", "domtime_sync"};
+const char* const kArmOrder[] = {"migclock", "migclock_raw", "companion", "none", "settime_now", "domtime_sync"};
 const char* const kEventOrder[] = {"migration", "suspend"};
 
 int rank(const std::string& v, const char* const* order, int n) {
@@ -92,7 +92,7 @@ Result<EventResult> parse_event(std::string_view line) {
 std::vector<Cell> aggregate(const std::vector<EventResult>& events) {
   std::map<std::pair<std::pair<int, std::string>, std::pair<int, std::string>>, std::vector<const EventResult*>> groups;
   for (const auto& e : events)
-    groups[{{rank(e.arm, kArmOrder, 5), e.arm}, {rank(e.event, kEventOrder, 2), e.event}}].push_back(&e);
+    groups[{{rank(e.arm, kArmOrder, 6), e.arm}, {rank(e.event, kEventOrder, 2), e.event}}].push_back(&e);
   std::vector<Cell> cells;
   for (const auto& [key, evs] : groups) {
     Cell c;
@@ -210,7 +210,7 @@ std::string plot_data(const std::vector<EventResult>& events, const std::string&
     firsts.push_back(&e);
   }
   std::stable_sort(firsts.begin(), firsts.end(), [](const EventResult* a, const EventResult* b) {
-    return rank(a->arm, kArmOrder, 5) < rank(b->arm, kArmOrder, 5);
+    return rank(a->arm, kArmOrder, 6) < rank(b->arm, kArmOrder, 6);
   });
   for (const auto* e : firsts) {
     if (arms) arms->push_back(e->arm);

@@ -45,6 +45,7 @@ struct VmOverrides {
   std::optional<SyncPolicy> sync_policy;
   std::optional<SyncTarget> sync_target;
   std::optional<bool> rtc_catchup;
+  std::optional<bool> qga_bias_from_companion;
 };
 
 struct AgentConfig {
@@ -62,6 +63,9 @@ struct AgentConfig {
   // the controller to hold the source's snapshot before falling back to the
   // domain clock.
   int continuity_wait_ms = 3000;
+  // Learn qemu-ga's measurement bias from guests that also run the companion,
+  // and remove it from qemu-ga syncs (agent/qga_bias.hpp).
+  bool qga_bias_from_companion = true;
   TscPinPolicy tsc_pin_policy = TscPinPolicy::lenient;
   bool tsc_pin_xml = false;  // emit the pinned XML (see tsc_pin.hpp: libvirt's ABI check)
   // rtc-reset-reinjection after a step: unset ("auto") = when the domain's
@@ -91,6 +95,7 @@ struct AgentConfig {
   SyncTarget sync_target_for(const std::string& uuid, const std::string& name) const;
   // The VM's explicit setting, else the global one; nullopt: auto.
   std::optional<bool> rtc_catchup_for(const std::string& uuid, const std::string& name) const;
+  bool qga_bias_for(const std::string& uuid, const std::string& name) const;
 
   std::string effective_socket_path() const;
   std::string effective_state_dir() const;

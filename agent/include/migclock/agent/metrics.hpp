@@ -40,6 +40,8 @@ class Metrics {
   std::atomic<uint64_t> sync_cancelled{0};  // superseded by a newer event
   std::atomic<uint64_t> syncs_verified{0};  // verdicts (sync_verdict.hpp)
   std::atomic<uint64_t> syncs_degraded{0};
+  std::atomic<int64_t> qga_reply_path_ns{0};  // qemu-ga's learned reply path (qga_bias.hpp), 0 until learned
+  std::atomic<int64_t> qga_bias_samples{0};  // comparisons it stands on
   std::atomic<uint64_t> hook_events{0};
   std::atomic<uint64_t> tsc_pins{0};        // migrate begin: XML pinned
   std::atomic<uint64_t> tsc_pin_warnings{0};  // lenient: could not honour

@@ -9,10 +9,12 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "migclock/agent/libvirt_handles.hpp"
+#include "migclock/agent/qga_bias.hpp"
 #include "migclock/agent/sync_types.hpp"
 #include "migclock/agent_sync/apply_delay_memory.hpp"
 #include "migclock/agent_sync/sync_retry.hpp"
@@ -27,6 +29,9 @@ struct SyncRequest {
   // The companion's socket as the inventory knows it: no live XML read
   // (which waited 40 ms for libvirt right after a migration) when set.
   std::string companion_socket;
+  // Learn qemu-ga's bias from companion syncs, and remove it from qemu-ga
+  // syncs (config qga_bias_from_companion; agent/qga_bias.hpp).
+  bool qga_bias = true;
   agent_sync::SyncOptions options;
   agent_sync::RetryOptions retry;
   int64_t uncertainty_limit_ns = 100'000;  // for the verdict (sync_verdict.hpp)
@@ -54,10 +59,17 @@ class SyncRunner {
   void nudge(const std::string& uuid) { gate_.nudge(uuid); }
   void stop();
   size_t active() const { return gate_.active(); }
+  // qemu-ga's bias on this host as learned so far (metrics, logs).
+  std::optional<QgaBias::Estimate> qga_bias() const { return qga_bias_.estimate(); }
+  std::size_t qga_bias_samples() const { return qga_bias_.samples(); }
 
  private:
   void run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_sync::CancelToken> token);
   void reap_finished();
+  // After a companion sync: one sample of qemu-ga's bias (qga_bias.hpp).
+  void learn_qga_bias(agent_sync::GuestAgentChannel& agent, const agent_sync::SyncReport& companion,
+                      const SyncRequest& req);
+  static std::string describe(const QgaBias::Estimate& b);
 
   struct Worker {
     std::thread thread;
@@ -70,6 +82,7 @@ class SyncRunner {
   // the next sync's starting estimate (and its jitter, the gate for
   // corrections).
   agent_sync::ApplyDelayMemory delays_;
+  QgaBias qga_bias_;
   std::mutex mu_;
   std::list<Worker> workers_;
   std::list<std::shared_ptr<agent_sync::CancelToken>> tokens_;

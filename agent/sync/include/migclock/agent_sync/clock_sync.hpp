@@ -95,6 +95,18 @@ struct SyncOptions {
   // as likely to make things worse as better.
   std::optional<int64_t> apply_jitter_ns;
   std::chrono::milliseconds command_timeout{2000};
+  // The channel's reply path, learned elsewhere (the agent's QgaBias:
+  // qemu-ga against the companion on the same host). qemu-ga's request path
+  // holds what varies (libvirt, the chardev, qemu-ga's main loop and JSON
+  // parse before it reads the clock); its reply path is close to constant.
+  // So an exchange of round trip RTT reads the offset high by about
+  // RTT/2 - reply, and a sync that drives its own measurement to zero
+  // leaves the guest that much behind (0.35-1.0 ms, judged through the
+  // time probe). When set, every measurement of this sync is lowered by
+  // clamp(asymmetry_bound - reply, 0, asymmetry_bound). The asymmetry bound
+  // stays as it is: the correction is an estimate, the bound is what
+  // causality guarantees.
+  std::optional<int64_t> channel_reply_path_ns;
   // Right after a live migration the guest runs on a destination QEMU whose
   // translated code is cold (TCG) and whose qemu-ga has just reconnected:
   // measured here, the first guest-set-time took ~68 ms to apply and the
@@ -125,6 +137,9 @@ struct SyncReport {
   // asymmetry bound when it was derived from that measurement.
   int64_t target_uncertainty_ns = 0;
   std::string target_source;  // ClockTarget::source, and how it resolved
+  // What SyncOptions::channel_reply_path_ns removed from the first
+  // measurement (every estimate below has its own share removed).
+  int64_t channel_bias_ns = 0;
   int64_t residual_ns(const OffsetEstimate& e) const { return e.median_offset_ns - target_offset_ns; }
   std::optional<OffsetEstimate> before;
   std::vector<SetTimeStep> steps;        // one per guest-set-time
