@@ -18,7 +18,7 @@
 #include <rapidjson/reader.h>
 
 #include "codecs.hpp"
-#include "migclock/serialization/cereal_snapshot.hpp"
+#include "cereal_snapshot.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 
 namespace migclock::serialization::detail {

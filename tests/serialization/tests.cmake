@@ -2,7 +2,7 @@
 set(MIGCLOCK_SERIALIZATION_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 add_library(migclock_serialization_fixtures STATIC ${MIGCLOCK_SERIALIZATION_TEST_DIR}/snapshot_fixtures.cpp)
-target_link_libraries(migclock_serialization_fixtures PUBLIC migclock_snapshot_model)
+target_link_libraries(migclock_serialization_fixtures PUBLIC migclock_snapshot)
 
 add_executable(serialization_tests
   ${MIGCLOCK_SERIALIZATION_TEST_DIR}/cli_test.cpp
