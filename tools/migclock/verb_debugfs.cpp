@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "migclock/common/parse_int.hpp"
 #include "migclock/kvm/debugfs.hpp"
 #include "verb.hpp"
 
@@ -90,13 +91,12 @@ int run_debugfs(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--json")) {
       json = true;
     } else if (!std::strcmp(argv[i], "--pid") && i + 1 < argc) {
-      char* end = nullptr;
-      long v = std::strtol(argv[++i], &end, 10);
-      if (*end || v <= 0) {
+      const auto v = migclock::parse_int(argv[++i], 1, INT32_MAX);
+      if (!v) {
         std::fprintf(stderr, "migclock debugfs: --pid needs a positive number, got '%s'\n", argv[i]);
         return 2;
       }
-      pid = static_cast<int>(v);
+      pid = static_cast<int>(*v);
     } else if (!std::strcmp(argv[i], "--root") && i + 1 < argc) {
       root = argv[++i];
     } else {
