@@ -9,8 +9,9 @@
 #include <vector>
 
 #include <cereal/archives/json.hpp>
-// Debian builds cereal against the system rapidjson (rapidjson-dev); cereal
-// must come first so RAPIDJSON_ASSERT throws instead of aborting.
+// Debian builds cereal against the system rapidjson (rapidjson-dev).
+// RAPIDJSON_ASSERT throws in every file (top-level CMakeLists.txt), so the
+// include order no longer matters.
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/encodedstream.h>

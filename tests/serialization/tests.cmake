@@ -19,7 +19,7 @@ target_compile_definitions(serialization_tests PRIVATE
   MIGCLOCK_GOLDEN_DIR="${MIGCLOCK_SERIALIZATION_TEST_DIR}/golden"
   MIGCLOCK_BINARY="$<TARGET_FILE:migclock>")
 add_dependencies(serialization_tests migclock)
-if(MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS)  # see serialization/CMakeLists.txt
+if(MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS)  # see the top-level CMakeLists.txt
   set_source_files_properties(${MIGCLOCK_SERIALIZATION_TEST_DIR}/roundtrip_test.cpp
     ${MIGCLOCK_SERIALIZATION_TEST_DIR}/cli_test.cpp PROPERTIES COMPILE_OPTIONS "${MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS}")
 endif()
