@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "migclock/net/client.hpp"
+
 namespace migclock::agent::testing {
 
 namespace http = boost::beast::http;
@@ -49,10 +51,10 @@ void stop_process(pid_t pid) {
 
 std::string controller_request(int port, const std::string& token, const std::string& target,
                                const std::string& method) {
-  return run_process({"/usr/bin/curl", "-s", "-X", method, "-H", "Authorization: Bearer " + token,
-                      "http://127.0.0.1:" + std::to_string(port) + target},
-                     "", {"PATH=/usr/bin:/bin"})
-      .out;
+  // The project's own client (net/), not curl: no undeclared tool dependency.
+  net::Client client({"http://127.0.0.1:" + std::to_string(port), {}, token});
+  const auto r = client.request(method, target, {}, /*content_type=*/"");  // no body: no Content-Type
+  return r ? r->body : std::string();
 }
 
 std::string read_text(const std::string& path) {

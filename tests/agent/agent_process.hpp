@@ -66,7 +66,7 @@ pid_t start_plain_controller(const std::string& controller_bin, int port, const 
                              const std::string& log);
 // SIGTERM and reap (no-op for pid <= 0).
 void stop_process(pid_t pid);
-// curl against it with a bearer token: the body.
+// A request to it with a bearer token (net::Client): the body, "" on no answer.
 std::string controller_request(int port, const std::string& token, const std::string& target,
                                const std::string& method = "GET");
 
