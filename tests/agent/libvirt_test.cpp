@@ -247,102 +247,104 @@ class RealLibvirt : public ::testing::Test {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(root + "/state" + std::to_string(src) + "/outbox", ec))
       live = live || e.path().filename().string().find("-live.mcs") != std::string::npos;
-    if (controller <= 0) EXPECT_TRUE(live) << "with the controller down, the snapshot waits in the outbox";
+    if (controller <= 0) {
+      EXPECT_TRUE(live) << "with the controller down, the snapshot waits in the outbox";
+    }
     EXPECT_TRUE(agents[src]->wait_for_log("hook release end", seconds(10), from_src));
     EXPECT_GT(agents[src]->metric("migclock_agent_hook_events_total").value_or(-1), hooks_src);
   }
 
   static void controller_gets_the_migration(int src, int dst) {
 #ifndef MIGCLOCK_CONTROLLER_BIN
-  (void)src;
-  (void)dst;
-  std::cout << "[ SKIPPED  ] controller phase: migclock-controller is not built in this tree" << std::endl;
+    (void)src;
+    (void)dst;
+    std::cout << "[ SKIPPED  ] controller phase: migclock-controller is not built in this tree" << std::endl;
 #else
-  ASSERT_FALSE(token_file.empty()) << "token create failed";
-  rapidjson::Document vm;
-  ASSERT_TRUE(vm_entry(dst, vm));
-  const std::string uuid = vm["uuid"].GetString();
-  if (controller <= 0) {
-    // The controller was down during the migration: the snapshot waited on disk.
-    EXPECT_GE(agents[src]->metric("migclock_agent_outbox_pending").value_or(0), 1);
-    start_controller();
-  }
-  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-  std::string body;
-  rapidjson::Document d;
-  while (std::chrono::steady_clock::now() < deadline) {
-    body = controller_get("/api/v1/migrations?vm=" + uuid);
-    d.Parse(body.c_str());
-    if (!d.HasParseError() && d.IsObject() && d.HasMember("items") && d["items"].Size() > 0) {
-      bool closed = false;
-      for (auto& m : d["items"].GetArray()) closed = closed || is_verdict(m["phase"].GetString());
-      if (closed) break;
+    ASSERT_FALSE(token_file.empty()) << "token create failed";
+    rapidjson::Document vm;
+    ASSERT_TRUE(vm_entry(dst, vm));
+    const std::string uuid = vm["uuid"].GetString();
+    if (controller <= 0) {
+      // The controller was down during the migration: the snapshot waited on disk.
+      EXPECT_GE(agents[src]->metric("migclock_agent_outbox_pending").value_or(0), 1);
+      start_controller();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  ASSERT_TRUE(d.IsObject() && d.HasMember("items")) << body;
-  const rapidjson::Value* mig = nullptr;
-  for (auto& m : d["items"].GetArray()) {
-    if (is_verdict(m["phase"].GetString())) mig = &m;
-  }
-  ASSERT_NE(mig, nullptr) << body << "\n" << agents[src]->log_text() << agents[dst]->log_text();
-  EXPECT_EQ(std::string((*mig)["source"].GetString()), "host" + std::to_string(src)) << body;
-  // The destination made itself known, and the record holds every phase
-  // the hand-off reached (QEMU restored this VM's clocks by value: no
-  // destination-restored by migclock).
-  EXPECT_EQ(std::string((*mig)["destination"].GetString()), "host" + std::to_string(dst)) << body;
-  std::set<std::string> reached;
-  for (auto& e : (*mig)["history"].GetArray()) reached.insert(e["phase"].GetString());
-  for (const char* p : {"announced", "source-captured", "shipped", "resumed", "synced"})
-    EXPECT_EQ(reached.count(p), 1u) << p << " missing from " << body;
-  EXPECT_TRUE((*mig)["snapshot"].IsObject());
-  EXPECT_TRUE((*mig)["results"].HasMember("guest_offset_after_ns"));
-  // The verdict is what the sync's final measurement can show: verified
-  // only within the threshold with an uncertainty within the limit.
-  const auto& v = (*mig)["results"]["verification"];
-  ASSERT_TRUE(v.IsObject()) << body;
-  const int64_t residual = v["residual_ns"].GetInt64(), uncertainty = v["uncertainty_ns"].GetInt64();
-  const bool deserved = std::llabs(residual) <= v["residual_threshold_ns"].GetInt64() &&
-                        uncertainty <= v["uncertainty_limit_ns"].GetInt64();
-  EXPECT_STREQ((*mig)["phase"].GetString(), deserved ? "verified" : "degraded") << body;
-  EXPECT_GT(uncertainty, 0) << "a measurement through a channel has a round trip";
-  if (!deserved) {
-    EXPECT_NE(std::string((*mig)["reason"].GetString()).find("residual"), std::string::npos) << body;
-  }
-  EXPECT_EQ(agents[src]->metric("migclock_agent_outbox_pending").value_or(-1), 0);
-  EXPECT_GE(agents[src]->metric("migclock_agent_snapshots_shipped_total").value_or(0), 1);
-  // Heartbeats registered both hosts, with a measured clock offset (one
-  // machine: the two clocks agree to within the exchange's RTT).
-  rapidjson::Document h;
-  const std::string host_path = "/api/v1/hosts/host" + std::to_string(dst);
-  h.Parse(controller_get(host_path).c_str());
-  ASSERT_TRUE(h.IsObject() && h.HasMember("host")) << controller_get(host_path);
-  ASSERT_TRUE(h["host"]["realtime_offset_ns"].IsInt64()) << controller_get(host_path);
-  EXPECT_LT(std::llabs(h["host"]["realtime_offset_ns"].GetInt64()), 50'000'000);
+    const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+    std::string body;
+    rapidjson::Document d;
+    while (std::chrono::steady_clock::now() < deadline) {
+      body = controller_get("/api/v1/migrations?vm=" + uuid);
+      d.Parse(body.c_str());
+      if (!d.HasParseError() && d.IsObject() && d.HasMember("items") && d["items"].Size() > 0) {
+        bool closed = false;
+        for (auto& m : d["items"].GetArray()) closed = closed || is_verdict(m["phase"].GetString());
+        if (closed) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    ASSERT_TRUE(d.IsObject() && d.HasMember("items")) << body;
+    const rapidjson::Value* mig = nullptr;
+    for (auto& m : d["items"].GetArray()) {
+      if (is_verdict(m["phase"].GetString())) mig = &m;
+    }
+    ASSERT_NE(mig, nullptr) << body << "\n" << agents[src]->log_text() << agents[dst]->log_text();
+    EXPECT_EQ(std::string((*mig)["source"].GetString()), "host" + std::to_string(src)) << body;
+    // The destination made itself known, and the record holds every phase
+    // the hand-off reached (QEMU restored this VM's clocks by value: no
+    // destination-restored by migclock).
+    EXPECT_EQ(std::string((*mig)["destination"].GetString()), "host" + std::to_string(dst)) << body;
+    std::set<std::string> reached;
+    for (auto& e : (*mig)["history"].GetArray()) reached.insert(e["phase"].GetString());
+    for (const char* p : {"announced", "source-captured", "shipped", "resumed", "synced"})
+      EXPECT_EQ(reached.count(p), 1u) << p << " missing from " << body;
+    EXPECT_TRUE((*mig)["snapshot"].IsObject());
+    EXPECT_TRUE((*mig)["results"].HasMember("guest_offset_after_ns"));
+    // The verdict is what the sync's final measurement can show: verified
+    // only within the threshold with an uncertainty within the limit.
+    const auto& v = (*mig)["results"]["verification"];
+    ASSERT_TRUE(v.IsObject()) << body;
+    const int64_t residual = v["residual_ns"].GetInt64(), uncertainty = v["uncertainty_ns"].GetInt64();
+    const bool deserved = std::llabs(residual) <= v["residual_threshold_ns"].GetInt64() &&
+                          uncertainty <= v["uncertainty_limit_ns"].GetInt64();
+    EXPECT_STREQ((*mig)["phase"].GetString(), deserved ? "verified" : "degraded") << body;
+    EXPECT_GT(uncertainty, 0) << "a measurement through a channel has a round trip";
+    if (!deserved) {
+      EXPECT_NE(std::string((*mig)["reason"].GetString()).find("residual"), std::string::npos) << body;
+    }
+    EXPECT_EQ(agents[src]->metric("migclock_agent_outbox_pending").value_or(-1), 0);
+    EXPECT_GE(agents[src]->metric("migclock_agent_snapshots_shipped_total").value_or(0), 1);
+    // Heartbeats registered both hosts, with a measured clock offset (one
+    // machine: the two clocks agree to within the exchange's RTT).
+    rapidjson::Document h;
+    const std::string host_path = "/api/v1/hosts/host" + std::to_string(dst);
+    h.Parse(controller_get(host_path).c_str());
+    ASSERT_TRUE(h.IsObject() && h.HasMember("host")) << controller_get(host_path);
+    ASSERT_TRUE(h["host"]["realtime_offset_ns"].IsInt64()) << controller_get(host_path);
+    EXPECT_LT(std::llabs(h["host"]["realtime_offset_ns"].GetInt64()), 50'000'000);
 
-  // An operator's sync command reaches the agent that runs the VM (long
-  // poll) and its result comes back.
-  const std::string write_token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "write");
-  ASSERT_FALSE(write_token.empty()) << "token create --scope write failed";
-  rapidjson::Document cmd;
-  const std::string queued = controller_get("/api/v1/vms/" + uuid + "/sync", write_token, "POST");
-  cmd.Parse(queued.c_str());
-  ASSERT_TRUE(cmd.IsObject() && cmd.HasMember("id")) << queued;
-  const std::string id = cmd["id"].GetString();
-  const auto until = std::chrono::steady_clock::now() + seconds(60);
-  std::string state;
-  while (std::chrono::steady_clock::now() < until) {
-    body = controller_get("/api/v1/commands/" + id, write_token);
-    cmd.Parse(body.c_str());
-    if (cmd.IsObject() && cmd.HasMember("finished_ns") && cmd["finished_ns"].GetInt64() > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
-  ASSERT_TRUE(cmd.IsObject() && cmd["finished_ns"].GetInt64() > 0) << body << "\n" << agents[dst]->log_text();
-  EXPECT_EQ(std::string(cmd["host"].GetString()), "host" + std::to_string(dst));
-  ASSERT_TRUE(cmd["results"].IsObject()) << body;
-  EXPECT_TRUE(cmd["results"].HasMember("guest_offset_after_ns")) << body;
+    // An operator's sync command reaches the agent that runs the VM (long
+    // poll) and its result comes back.
+    const std::string write_token = create_controller_token(MIGCLOCK_CONTROLLER_BIN, root + "/ctl", "write");
+    ASSERT_FALSE(write_token.empty()) << "token create --scope write failed";
+    rapidjson::Document cmd;
+    const std::string queued = controller_get("/api/v1/vms/" + uuid + "/sync", write_token, "POST");
+    cmd.Parse(queued.c_str());
+    ASSERT_TRUE(cmd.IsObject() && cmd.HasMember("id")) << queued;
+    const std::string id = cmd["id"].GetString();
+    const auto until = std::chrono::steady_clock::now() + seconds(60);
+    std::string state;
+    while (std::chrono::steady_clock::now() < until) {
+      body = controller_get("/api/v1/commands/" + id, write_token);
+      cmd.Parse(body.c_str());
+      if (cmd.IsObject() && cmd.HasMember("finished_ns") && cmd["finished_ns"].GetInt64() > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    ASSERT_TRUE(cmd.IsObject() && cmd["finished_ns"].GetInt64() > 0) << body << "\n" << agents[dst]->log_text();
+    EXPECT_EQ(std::string(cmd["host"].GetString()), "host" + std::to_string(dst));
+    ASSERT_TRUE(cmd["results"].IsObject()) << body;
+    EXPECT_TRUE(cmd["results"].HasMember("guest_offset_after_ns")) << body;
 #endif
-}
+  }
 };
 
 TEST_F(RealLibvirt, InventoryShowsTheRunningDomainAndItsAgent) {
