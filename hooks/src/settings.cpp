@@ -16,7 +16,7 @@ std::string env(const char* n) {
   return v ? v : "";
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return {};
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);

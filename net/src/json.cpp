@@ -83,7 +83,9 @@ FieldReader::FieldReader(const rapidjson::Value& object, std::string prefix)
 }
 
 void FieldReader::fail(const char* name, std::string message) {
-  if (!problem_) problem_ = net::problem(ApiErrc::invalid_json, field_name(name) + ": " + message, field_name(name));
+  if (problem_) return;
+  message.insert(0, field_name(name) + ": ");
+  problem_ = net::problem(ApiErrc::invalid_json, std::move(message), field_name(name));
 }
 
 const rapidjson::Value* FieldReader::find(const char* name, bool required) {

@@ -81,6 +81,7 @@ TEST(Journal, ConcurrentWritersShareCommitsAndAreAckedOnlyAfterThem) {
   {
     Journal j(**s, &metrics);
     std::vector<std::thread> ts;
+    ts.reserve(8);
     for (int t = 0; t < 8; ++t) {
       ts.emplace_back([&, t] {
         for (int i = 0; i < 50; ++i) {

@@ -33,7 +33,7 @@ struct Deadlines : ::testing::Test {
     o.threads = 2;
     o.read_timeout = kReadTimeout;
     o.idle_timeout = milliseconds(5000);
-    server = std::make_unique<Server>(o, [this](Request&& req, Responder out) {
+    server = std::make_unique<Server>(o, [this](Request&& req, const Responder& out) {
       ++handled;
       out.send(Response::json(200, "{\"body_len\":" + std::to_string(req.body.size()) + "}"));
     });
