@@ -221,15 +221,7 @@ class RealLibvirt : public ::testing::Test {
     const size_t from_dst = agents[dst]->log_text().size();
     const size_t from_src = agents[src]->log_text().size();
     const int64_t t0 = now_ns();
-    // The destination XML is the source's migratable XML (metadata included)
-    // with the destination daemon's paths.
-    const std::string dxml = home(dst) + "/" + name + ".in.xml";
-    ASSERT_EQ(sh("virsh -q -c '" + uri(src) + "' dumpxml --migratable " + name + " | sed 's|" + home(src) + "|" +
-                 home(dst) + "|g' > " + dxml + " && chmod 644 " + dxml),
-              0);
-    ASSERT_EQ(sh("virsh -q -c '" + uri(src) + "' migrate --live " + name + " '" + uri(dst) +
-                 "' --migrateuri tcp://127.0.0.1:" + std::to_string(port) + " --xml " + dxml + " >/dev/null"),
-              0);
+    ASSERT_EQ(virsh_migrate_live(name, uri(src), uri(dst), home(src), home(dst), port), 0);
     rapidjson::Document s;
     ASSERT_TRUE(wait_sync(dst, "RESUMED_MIGRATED", t0, s)) << agents[dst]->log_text();
     EXPECT_TRUE(s["ok"].GetBool()) << s["message"].GetString();
