@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "migclock/common/parse_int.hpp"
 #include "migclock/controller/app.hpp"
 
 using namespace migclock;
@@ -61,10 +62,9 @@ void tls_from_credentials(AppOptions& o) {
 }
 
 int64_t to_int(const std::string& flag, const std::string& v) {
-  char* end = nullptr;
-  long long n = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end || n < 0) usage_error(flag + " needs a non-negative integer, got '" + v + "'");
-  return n;
+  const auto n = parse_int(v, 0);
+  if (!n) usage_error(flag + " needs a non-negative integer, got '" + v + "'");
+  return *n;
 }
 
 int token_main(const std::vector<std::string>& args) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: install dependencies, build, run every test, then
+# The whole test suite: install dependencies, build, lint the changed files
+# (tools/lint.sh), run every test, then
 # fuzz the snapshot decoders for a bounded time (tools/fuzz.sh: clang,
 # libFuzzer + ASan/UBSan, its own build-fuzz/; FUZZ_SECONDS per target,
 # default 60). This is exactly what CI runs (.ci/run).
@@ -13,8 +14,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/tools/setup.sh"
 bash "$root/tools/build.sh"
-cd "$root/build"
 status=0
+# clang-tidy on the files this branch changes (tools/lint.sh; fast: changed
+# files only, and it says so when there is nothing to compare with).
+bash "$root/tools/lint.sh" || status=1
+cd "$root/build"
 ctest_args=(--output-on-failure -j"$(nproc)" --timeout 900)
 if [ -e /dev/kvm ]; then echo "test: ctest with /dev/kvm"; else echo "test: ctest on a host without /dev/kvm"; fi
 ctest "${ctest_args[@]}" || status=1

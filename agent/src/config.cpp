@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "migclock/agent/paths.hpp"
+#include "migclock/common/parse_int.hpp"
 
 namespace migclock::agent {
 
@@ -28,17 +29,11 @@ std::string trim(const std::string& s) {
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) { throw ConfigError(where + ": " + what); }
 
-int64_t parse_int(const std::string& v, const std::string& where, int64_t lo, int64_t hi) {
-  size_t used = 0;
-  int64_t n = 0;
-  try {
-    n = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    fail(where, "'" + v + "' is not an integer");
-  }
-  if (used != v.size()) fail(where, "'" + v + "' is not an integer");
-  if (n < lo || n > hi) fail(where, v + " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return n;
+int64_t int_or_fail(const std::string& v, const std::string& where, int64_t lo, int64_t hi) {
+  const auto n = parse_int(v);
+  if (!n) fail(where, "'" + v + "' is not an integer");
+  if (*n < lo || *n > hi) fail(where, v + " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return *n;
 }
 
 bool parse_bool(const std::string& v, const std::string& where) {
@@ -73,7 +68,7 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
   else if (key == "controller_ca_file") cfg.controller_ca_file = value;
   else if (key == "sync_policy") cfg.sync_policy = sync_policy_or_fail(value, w);
   else if (key == "sync_target") cfg.sync_target = sync_target_or_fail(value, w);
-  else if (key == "continuity_wait_ms") cfg.continuity_wait_ms = static_cast<int>(parse_int(value, w, 0, 60'000));
+  else if (key == "continuity_wait_ms") cfg.continuity_wait_ms = static_cast<int>(int_or_fail(value, w, 0, 60'000));
   else if (key == "tsc_pin_policy") {
     auto p = parse_tsc_pin_policy(value);
     if (!p) fail(w, "must be lenient or strict, not '" + value + "'");
@@ -86,17 +81,17 @@ void apply_setting(AgentConfig& cfg, const std::string& key, const std::string& 
     else if (value == "allow_small") cfg.backward_step = agent_sync::BackwardStepPolicy::allow_small;
     else if (value == "allow") cfg.backward_step = agent_sync::BackwardStepPolicy::allow;
     else fail(w, "must be refuse, allow_small or allow, not '" + value + "'");
-  } else if (key == "max_backward_step_ns") cfg.max_backward_step_ns = parse_int(value, w, 0, 3'600'000'000'000);
-  else if (key == "sync_agent_wait_s") cfg.sync_agent_wait_s = static_cast<int>(parse_int(value, w, 0, 3600));
+  } else if (key == "max_backward_step_ns") cfg.max_backward_step_ns = int_or_fail(value, w, 0, 3'600'000'000'000);
+  else if (key == "sync_agent_wait_s") cfg.sync_agent_wait_s = static_cast<int>(int_or_fail(value, w, 0, 3600));
   else if (key == "sync_settle_after_migration_ms")
-    cfg.sync_settle_after_migration_ms = static_cast<int>(parse_int(value, w, 0, 10'000));
-  else if (key == "residual_threshold_ns") cfg.residual_threshold_ns = parse_int(value, w, 0, 10'000'000'000);
+    cfg.sync_settle_after_migration_ms = static_cast<int>(int_or_fail(value, w, 0, 10'000));
+  else if (key == "residual_threshold_ns") cfg.residual_threshold_ns = int_or_fail(value, w, 0, 10'000'000'000);
   else if (key == "verify_uncertainty_limit_ns")
-    cfg.verify_uncertainty_limit_ns = parse_int(value, w, 0, 10'000'000'000);
-  else if (key == "keepalive_interval_s") cfg.keepalive_interval_s = static_cast<int>(parse_int(value, w, -1, 3600));
-  else if (key == "keepalive_count") cfg.keepalive_count = static_cast<unsigned>(parse_int(value, w, 0, 100));
-  else if (key == "reconnect_interval_s") cfg.reconnect_interval_s = static_cast<int>(parse_int(value, w, 1, 3600));
-  else if (key == "outbox_retry_s") cfg.outbox_retry_s = static_cast<int>(parse_int(value, w, 1, 3600));
+    cfg.verify_uncertainty_limit_ns = int_or_fail(value, w, 0, 10'000'000'000);
+  else if (key == "keepalive_interval_s") cfg.keepalive_interval_s = static_cast<int>(int_or_fail(value, w, -1, 3600));
+  else if (key == "keepalive_count") cfg.keepalive_count = static_cast<unsigned>(int_or_fail(value, w, 0, 100));
+  else if (key == "reconnect_interval_s") cfg.reconnect_interval_s = static_cast<int>(int_or_fail(value, w, 1, 3600));
+  else if (key == "outbox_retry_s") cfg.outbox_retry_s = static_cast<int>(int_or_fail(value, w, 1, 3600));
   else if (key == "log_level") {
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool known = false;

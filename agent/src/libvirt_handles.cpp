@@ -4,12 +4,11 @@
 
 #include <cstdlib>
 
+#include "migclock/agent_sync/libvirt_error.hpp"
+
 namespace migclock::agent {
 
-Error libvirt_error(const std::string& what) {
-  const char* msg = virGetLastErrorMessage();
-  return make_error(errc::unavailable, what + ": " + (msg ? msg : "unknown libvirt error"));
-}
+Error libvirt_error(const std::string& what) { return agent_sync::last_libvirt_error(what, errc::unavailable); }
 
 namespace {
 void ignore_error(void*, virErrorPtr) {}

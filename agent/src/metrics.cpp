@@ -1,62 +1,10 @@
 #include "migclock/agent/metrics.hpp"
 
-#include <cstdio>
-
 namespace migclock::agent {
 
-namespace {
-std::string fmt_double(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-void counter(std::string& out, const char* name, const char* help, uint64_t v) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
-         std::to_string(v) + "\n";
-}
-
-void gauge(std::string& out, const char* name, const char* help, int64_t v) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name + " " +
-         std::to_string(v) + "\n";
-}
-
-void histogram(std::string& out, const char* name, const char* help, const Histogram& h) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
-  h.render(out, name);
-}
-}  // namespace
-
-Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), buckets_(bounds_.size(), 0) {}
-
-void Histogram::observe(double value) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (size_t i = 0; i < bounds_.size(); ++i) {
-    if (value <= bounds_[i]) {
-      ++buckets_[i];
-      break;
-    }
-  }
-  sum_ += value;
-  ++count_;
-}
-
-uint64_t Histogram::count() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return count_;
-}
-
-void Histogram::render(std::string& out, const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < bounds_.size(); ++i) {
-    cumulative += buckets_[i];
-    out += name + "_bucket{le=\"" + fmt_double(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
-  }
-  out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
-  out += name + "_sum " + fmt_double(sum_) + "\n";
-  out += name + "_count " + std::to_string(count_) + "\n";
-}
+using net::prometheus::counter;
+using net::prometheus::gauge;
+using net::prometheus::histogram;
 
 Metrics::Metrics()
     : residual_offset({1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 1e-2, 1e-1, 1.0}),

@@ -8,7 +8,6 @@
 
 namespace migclock::timereport {
 
-using agent_sync::JsonWriter;
 using agent_sync::OffsetEstimate;
 
 namespace {
@@ -42,63 +41,41 @@ std::string us(int64_t ns) {
 }  // namespace
 
 std::string to_json(const Config& cfg, const std::vector<Series>& all) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  w.Key("tool");
-  w.String("migclock-timereport");
-  w.Key("repeats");
-  w.Int(cfg.repeats);
-  w.Key("nice");
-  if (cfg.nice) w.Int(*cfg.nice); else w.Null();
-  w.Key("suspend_seconds");
-  w.Int(cfg.suspend_seconds);
-  w.Key("series");
-  w.StartArray();
+  JsonWriter w;
+  w.begin_object().field("tool", "migclock-timereport").field("repeats", cfg.repeats).key("nice");
+  if (cfg.nice) w.value(*cfg.nice); else w.null();
+  w.field("suspend_seconds", cfg.suspend_seconds).key("series").begin_array();
   for (const auto& s : all) {
-    w.StartObject();
-    w.Key("event");
-    w.String(s.event.c_str());
-    w.Key("arm");
-    w.String(to_string(s.arm));
-    w.Key("failed_runs");
-    w.Int(static_cast<int>(std::count_if(s.runs.begin(), s.runs.end(), [](const Run& r) { return !r.error.empty(); })));
-    w.Key("median_abs_after_repair_ns");
-    w.Int64(median(collect(s, [](const Run& r, auto& v) { v.push_back(std::llabs(r.after_repair.back().median_offset_ns)); })));
-    w.Key("runs");
-    w.StartArray();
+    w.begin_object()
+        .field("event", s.event)
+        .field("arm", to_string(s.arm))
+        .field("failed_runs",
+               static_cast<int>(std::count_if(s.runs.begin(), s.runs.end(), [](const Run& r) { return !r.error.empty(); })))
+        .field("median_abs_after_repair_ns",
+               median(collect(s, [](const Run& r, auto& v) { v.push_back(std::llabs(r.after_repair.back().median_offset_ns)); })))
+        .key("runs")
+        .begin_array();
     for (const auto& r : s.runs) {
-      w.StartObject();
-      w.Key("before");
-      agent_sync::write_json(w, r.before);
-      w.Key("after_event");
-      agent_sync::write_json(w, r.after_event);
-      w.Key("after_repair");
-      w.StartArray();
+      w.begin_object();
+      agent_sync::write_json(w.key("before"), r.before);
+      agent_sync::write_json(w.key("after_event"), r.after_event);
+      w.key("after_repair").begin_array();
       for (const auto& e : r.after_repair) agent_sync::write_json(w, e);
-      w.EndArray();
-      if (!r.error.empty()) {
-        w.Key("error");
-        w.String(r.error.c_str());
-      }
+      w.end_array();
+      if (!r.error.empty()) w.field("error", r.error);
       if (s.arm == Arm::migclock) {
-        w.Key("connected_to_synced_ns");
-        w.Int64(r.connected_to_synced_ns);
-        w.Key("connected_to_set_ns");
-        w.Int64(r.connected_to_set_ns);
-        w.Key("attempts");
-        w.Int(r.attempts);
-        w.Key("sync_report");
-        w.RawValue(r.sync_report_json.c_str(), r.sync_report_json.size(), rapidjson::kObjectType);
+        w.field("connected_to_synced_ns", r.connected_to_synced_ns)
+            .field("connected_to_set_ns", r.connected_to_set_ns)
+            .field("attempts", r.attempts)
+            .key("sync_report")
+            .raw(r.sync_report_json);
       }
-      w.EndObject();
+      w.end_object();
     }
-    w.EndArray();
-    w.EndObject();
+    w.end_array().end_object();
   }
-  w.EndArray();
-  w.EndObject();
-  return buf.GetString();
+  w.end_array().end_object();
+  return w.str();
 }
 
 std::string to_table(const std::vector<Series>& all) {

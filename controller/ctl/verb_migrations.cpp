@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "ctl.hpp"
+#include "migclock/common/parse_int.hpp"
 
 namespace migclock::ctl {
 namespace {
@@ -92,7 +93,9 @@ int watch(Context& ctx) {
   std::string timeout_s;
   if (!take_option(ctx.args, "--timeout-s", timeout_s)) return usage_error(kUsage, "--timeout-s needs a value");
   if (ctx.args.size() != 1) return usage_error(kUsage, "watch needs exactly one ID");
-  long limit = timeout_s.empty() ? 0 : std::strtol(timeout_s.c_str(), nullptr, 10);
+  const auto limit = timeout_s.empty() ? std::optional<int64_t>(0) : parse_int(timeout_s, 0, INT32_MAX);
+  if (!limit)
+    return usage_error(kUsage, "--timeout-s needs a non-negative whole number of seconds, got '" + timeout_s + "'");
   std::string id = net::percent_encode(ctx.args[0]);
   auto start = std::chrono::steady_clock::now();
   int64_t version = -1;
@@ -110,8 +113,8 @@ int watch(Context& ctx) {
       std::string phase = str(m, "phase");
       return phase == "verified" ? 0 : 3;
     }
-    if (limit > 0 && std::chrono::steady_clock::now() - start > std::chrono::seconds(limit)) {
-      std::fprintf(stderr, "migclockctl: still %s after %ld s\n", str(m, "phase").c_str(), limit);
+    if (*limit > 0 && std::chrono::steady_clock::now() - start > std::chrono::seconds(*limit)) {
+      std::fprintf(stderr, "migclockctl: still %s after %lld s\n", str(m, "phase").c_str(), static_cast<long long>(*limit));
       return 4;
     }
   }

@@ -1,50 +1,14 @@
 #include "migclock/controller/metrics.hpp"
 
 #include <cmath>
-#include <cstdio>
 
 namespace migclock::controller {
 
-namespace {
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-std::string escape_label(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') { out += "\\n"; continue; }
-    out.push_back(c);
-  }
-  return out;
-}
-}  // namespace
-
-Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
-
-void Histogram::observe(double v) {
-  size_t i = 0;
-  while (i < bounds_.size() && v > bounds_[i]) ++i;
-  ++counts_[i];
-  sum_ += v;
-  ++count_;
-}
-
-void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
-  uint64_t cumulative = 0;
-  std::string sep = labels.empty() ? "" : labels + ",";
-  for (size_t i = 0; i < bounds_.size(); ++i) {
-    cumulative += counts_[i];
-    out += name + "_bucket{" + sep + "le=\"" + num(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
-  }
-  cumulative += counts_.back();
-  out += name + "_bucket{" + sep + "le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
-  std::string l = labels.empty() ? "" : "{" + labels + "}";
-  out += name + "_sum" + l + " " + num(sum_) + "\n";
-  out += name + "_count" + l + " " + std::to_string(count_) + "\n";
-}
+using net::prometheus::counter;
+using net::prometheus::escape_label;
+using net::prometheus::header;
+using net::prometheus::histogram;
+using net::prometheus::number;
 
 Metrics::Metrics()
     : commit_seconds_({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}),
@@ -88,10 +52,10 @@ std::string Metrics::render_hosts(const std::vector<Host>& hosts, int64_t now_ns
                     "# TYPE migclock_host_clock_offset_uncertainty_seconds gauge\n";
   for (const Host& h : hosts) {
     const std::string l = "{host=\"" + escape_label(h.hostname) + "\"} ";
-    age += "migclock_host_heartbeat_age_seconds" + l + num(static_cast<double>(now_ns - h.last_seen_ns) / 1e9) + "\n";
+    age += "migclock_host_heartbeat_age_seconds" + l + number(static_cast<double>(now_ns - h.last_seen_ns) / 1e9) + "\n";
     if (!h.offset) continue;
-    off += "migclock_host_clock_offset_seconds" + l + num(static_cast<double>(h.offset->offset_ns) / 1e9) + "\n";
-    unc += "migclock_host_clock_offset_uncertainty_seconds" + l + num(static_cast<double>(h.offset->uncertainty_ns) / 1e9) + "\n";
+    off += "migclock_host_clock_offset_seconds" + l + number(static_cast<double>(h.offset->offset_ns) / 1e9) + "\n";
+    unc += "migclock_host_clock_offset_uncertainty_seconds" + l + number(static_cast<double>(h.offset->uncertainty_ns) / 1e9) + "\n";
   }
   return age + off + unc;
 }
@@ -104,39 +68,27 @@ void Metrics::count_handler_exception() {
 std::string Metrics::render(const std::vector<std::pair<std::string, int64_t>>& phases) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
-  out += "# HELP migclock_http_requests_total HTTP requests by route pattern and status code.\n";
-  out += "# TYPE migclock_http_requests_total counter\n";
+  header(out, "migclock_http_requests_total", "HTTP requests by route pattern and status code.", "counter");
   for (const auto& [k, v] : requests_)
     out += "migclock_http_requests_total{route=\"" + escape_label(k.first) + "\",code=\"" + std::to_string(k.second) +
            "\"} " + std::to_string(v) + "\n";
-  out += "# HELP migclock_migrations Migrations currently in each phase.\n# TYPE migclock_migrations gauge\n";
+  header(out, "migclock_migrations", "Migrations currently in each phase.", "gauge");
   for (const auto& [phase, n] : phases)
     out += "migclock_migrations{phase=\"" + phase + "\"} " + std::to_string(n) + "\n";
-  out += "# HELP migclock_migration_outcomes_total Migrations that reached an end state since start.\n";
-  out += "# TYPE migclock_migration_outcomes_total counter\n";
+  header(out, "migclock_migration_outcomes_total", "Migrations that reached an end state since start.", "counter");
   for (const char* o : {"verified", "failed", "degraded"}) {
     auto it = outcomes_.find(o);
     out += std::string("migclock_migration_outcomes_total{outcome=\"") + o + "\"} " +
            std::to_string(it == outcomes_.end() ? 0 : it->second) + "\n";
   }
-  out += "# HELP migclock_http_handler_exceptions_total Requests whose handler threw (answered 500).\n";
-  out += "# TYPE migclock_http_handler_exceptions_total counter\n";
-  out += "migclock_http_handler_exceptions_total " + std::to_string(handler_exceptions_) + "\n";
-  out += "# HELP migclock_journal_commit_seconds Journal (SQLite) commit latency.\n";
-  out += "# TYPE migclock_journal_commit_seconds histogram\n";
-  commit_seconds_.render(out, "migclock_journal_commit_seconds");
-  out += "# HELP migclock_journal_commit_failures_total Journal (SQLite) group commits that failed; after one, /readyz reports the journal failing.\n";
-  out += "# TYPE migclock_journal_commit_failures_total counter\n";
-  out += "migclock_journal_commit_failures_total " + std::to_string(commit_failures_) + "\n";
-  out += "# HELP migclock_journal_commit_requests Requests acknowledged per group commit.\n";
-  out += "# TYPE migclock_journal_commit_requests histogram\n";
-  commit_batch_.render(out, "migclock_journal_commit_requests");
-  out += "# HELP migclock_clock_offset_abs_seconds |controller - host| realtime offsets reported by agents.\n";
-  out += "# TYPE migclock_clock_offset_abs_seconds histogram\n";
-  offset_abs_seconds_.render(out, "migclock_clock_offset_abs_seconds");
-  out += "# HELP migclock_clock_offset_uncertainty_seconds Uncertainty of reported offsets.\n";
-  out += "# TYPE migclock_clock_offset_uncertainty_seconds histogram\n";
-  offset_uncertainty_seconds_.render(out, "migclock_clock_offset_uncertainty_seconds");
+  counter(out, "migclock_http_handler_exceptions_total", "Requests whose handler threw (answered 500).", handler_exceptions_);
+  histogram(out, "migclock_journal_commit_seconds", "Journal (SQLite) commit latency.", commit_seconds_);
+  counter(out, "migclock_journal_commit_failures_total",
+          "Journal (SQLite) group commits that failed; after one, /readyz reports the journal failing.", commit_failures_);
+  histogram(out, "migclock_journal_commit_requests", "Requests acknowledged per group commit.", commit_batch_);
+  histogram(out, "migclock_clock_offset_abs_seconds", "|controller - host| realtime offsets reported by agents.",
+            offset_abs_seconds_);
+  histogram(out, "migclock_clock_offset_uncertainty_seconds", "Uncertainty of reported offsets.", offset_uncertainty_seconds_);
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "migclock/agent/paths.hpp"
+#include "migclock/common/parse_int.hpp"
 
 namespace migclock::hook {
 
@@ -15,7 +16,7 @@ std::string env(const char* n) {
   return v ? v : "";
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return {};
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
@@ -49,9 +50,7 @@ void apply_file(const std::string& path, HookSettings& s, bool& have_socket, boo
     } else if (k == "timeout_ms") {
       // Range-checked without std::stoi (99999999999 threw out_of_range and
       // aborted the hook on every call): 1..kMaxTimeoutMs, else the default.
-      const bool digits = !v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos;
-      const long ms = digits ? std::strtol(v.c_str(), nullptr, 10) : 0;
-      if (ms >= 1 && ms <= kMaxTimeoutMs) s.timeout_ms = static_cast<int>(ms);
+      if (const auto ms = parse_int(v, 1, kMaxTimeoutMs)) s.timeout_ms = static_cast<int>(*ms);
       else
         note(s, path + ":" + std::to_string(n) + ": timeout_ms must be 1.." + std::to_string(kMaxTimeoutMs) + ", not '" +
                     v.substr(0, 32) + "' (using " + std::to_string(s.timeout_ms) + ")");

@@ -43,13 +43,6 @@ snapshot::HostFacts collect_host_facts(uint32_t host_tsc_khz) {
   return facts;
 }
 
-snapshot::CaptureTimes capture_times(const TimeSource& time) {
-  snapshot::CaptureTimes t;
-  t.realtime_ns = time.realtime_ns();
-  t.monotonic_raw_ns = time.monotonic_raw_ns();
-  return t;
-}
-
 int64_t clock_monotonic_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -83,7 +83,9 @@ FieldReader::FieldReader(const rapidjson::Value& object, std::string prefix)
 }
 
 void FieldReader::fail(const char* name, std::string message) {
-  if (!problem_) problem_ = net::problem(ApiErrc::invalid_json, field_name(name) + ": " + message, field_name(name));
+  if (problem_) return;
+  message.insert(0, field_name(name) + ": ");
+  problem_ = net::problem(ApiErrc::invalid_json, std::move(message), field_name(name));
 }
 
 const rapidjson::Value* FieldReader::find(const char* name, bool required) {
@@ -171,38 +173,6 @@ FieldReader& FieldReader::array(const char* name, const rapidjson::Value*& out, 
   }
   return *this;
 }
-
-JsonWriter::JsonWriter() : writer_(buffer_) {}
-JsonWriter& JsonWriter::begin_object() { writer_.StartObject(); return *this; }
-JsonWriter& JsonWriter::end_object() { writer_.EndObject(); return *this; }
-JsonWriter& JsonWriter::begin_array() { writer_.StartArray(); return *this; }
-JsonWriter& JsonWriter::end_array() { writer_.EndArray(); return *this; }
-JsonWriter& JsonWriter::key(std::string_view k) {
-  writer_.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()), true);
-  return *this;
-}
-JsonWriter& JsonWriter::value(std::string_view v) {
-  writer_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()), true);
-  return *this;
-}
-JsonWriter& JsonWriter::value(int64_t v) { writer_.Int64(v); return *this; }
-JsonWriter& JsonWriter::value(uint64_t v) { writer_.Uint64(v); return *this; }
-JsonWriter& JsonWriter::value(double v) {
-  if (std::isfinite(v)) writer_.Double(v);
-  else writer_.Null();
-  return *this;
-}
-JsonWriter& JsonWriter::value(bool v) { writer_.Bool(v); return *this; }
-JsonWriter& JsonWriter::null() { writer_.Null(); return *this; }
-JsonWriter& JsonWriter::raw(std::string_view json) {
-  writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
-  return *this;
-}
-JsonWriter& JsonWriter::value(const rapidjson::Value& v) {
-  v.Accept(writer_);
-  return *this;
-}
-std::string JsonWriter::str() const { return std::string(buffer_.GetString(), buffer_.GetSize()); }
 
 std::string to_string(const rapidjson::Value& v) {
   JsonWriter w;

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "migclock/common/parse_int.hpp"
+
 namespace migclock::net {
 
 Result<HostPort> parse_host_port(const std::string& s) {
@@ -22,11 +24,11 @@ Result<HostPort> parse_host_port(const std::string& s) {
     hp.host = s.substr(0, colon);
     port = s.substr(colon + 1);
   }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos)
     return make_error(errc::invalid_argument, "address '" + s + "': bad port");
-  long p = std::strtol(port.c_str(), nullptr, 10);
-  if (p > 65535) return make_error(errc::invalid_argument, "address '" + s + "': port out of range");
-  hp.port = static_cast<uint16_t>(p);
+  const auto p = parse_int(port, 0, 65535);
+  if (!p) return make_error(errc::invalid_argument, "address '" + s + "': port out of range");
+  hp.port = static_cast<uint16_t>(*p);
   return hp;
 }
 

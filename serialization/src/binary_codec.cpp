@@ -8,7 +8,7 @@
 #include "migclock/serialization/crc32c.hpp"
 #include "migclock/serialization/envelope.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
-#include "migclock/serialization/cereal_snapshot.hpp"
+#include "cereal_snapshot.hpp"
 
 namespace migclock::serialization::detail {
 

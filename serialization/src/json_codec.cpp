@@ -9,8 +9,9 @@
 #include <vector>
 
 #include <cereal/archives/json.hpp>
-// Debian builds cereal against the system rapidjson (rapidjson-dev); cereal
-// must come first so RAPIDJSON_ASSERT throws instead of aborting.
+// Debian builds cereal against the system rapidjson (rapidjson-dev).
+// RAPIDJSON_ASSERT throws in every file (top-level CMakeLists.txt), so the
+// include order no longer matters.
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/encodedstream.h>
@@ -18,7 +19,7 @@
 #include <rapidjson/reader.h>
 
 #include "codecs.hpp"
-#include "migclock/serialization/cereal_snapshot.hpp"
+#include "cereal_snapshot.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 
 namespace migclock::serialization::detail {

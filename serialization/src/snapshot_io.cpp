@@ -6,7 +6,7 @@
 #include <new>
 
 #include "codecs.hpp"
-#include "migclock/serialization/cereal_snapshot.hpp"
+#include "cereal_snapshot.hpp"
 #include "migclock/serialization/envelope.hpp"
 
 namespace migclock::serialization {

@@ -9,9 +9,12 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "migclock/net/client.hpp"
 
 namespace migclock::agent::testing {
 
@@ -49,10 +52,22 @@ void stop_process(pid_t pid) {
 
 std::string controller_request(int port, const std::string& token, const std::string& target,
                                const std::string& method) {
-  return run_process({"/usr/bin/curl", "-s", "-X", method, "-H", "Authorization: Bearer " + token,
-                      "http://127.0.0.1:" + std::to_string(port) + target},
-                     "", {"PATH=/usr/bin:/bin"})
-      .out;
+  // The project's own client (net/), not curl: no undeclared tool dependency.
+  net::Client client({"http://127.0.0.1:" + std::to_string(port), {}, token});
+  const auto r = client.request(method, target, {}, /*content_type=*/"");  // no body: no Content-Type
+  return r ? r->body : std::string();
+}
+
+int virsh_migrate_live(const std::string& name, const std::string& uri_src, const std::string& uri_dst,
+                       const std::string& home_src, const std::string& home_dst, int port) {
+  const std::string dxml = home_dst + "/" + name + ".in.xml";
+  const std::string xml = "virsh -q -c '" + uri_src + "' dumpxml --migratable " + name + " | sed 's|" + home_src +
+                          "|" + home_dst + "|g' > " + dxml + " && chmod 644 " + dxml;
+  if (const int rc = std::system(xml.c_str()); rc != 0) return rc;
+  const std::string migrate = "virsh -q -c '" + uri_src + "' migrate --live " + name + " '" + uri_dst +
+                              "' --migrateuri tcp://127.0.0.1:" + std::to_string(port) + " --xml " + dxml +
+                              " >/dev/null";
+  return std::system(migrate.c_str());
 }
 
 std::string read_text(const std::string& path) {

@@ -69,9 +69,17 @@ pid_t start_plain_controller(const std::string& controller_bin, int port, const 
                              const std::string& log);
 // SIGTERM and reap (no-op for pid <= 0).
 void stop_process(pid_t pid);
-// curl against it with a bearer token: the body.
+// A request to it with a bearer token (net::Client): the body, "" on no answer.
 std::string controller_request(int port, const std::string& token, const std::string& target,
                                const std::string& method = "GET");
+
+// `virsh migrate --live` of domain `name` from one session libvirt daemon
+// to another (tools/libvirt-sandbox), QEMU's stream on 127.0.0.1:port. The
+// destination XML is the source's migratable XML (metadata included) with
+// the source daemon's home replaced by the destination's; it is written to
+// home_dst/<name>.in.xml. The shell's exit status: 0 when migrated.
+int virsh_migrate_live(const std::string& name, const std::string& uri_src, const std::string& uri_dst,
+                       const std::string& home_src, const std::string& home_dst, int port);
 
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);

@@ -229,13 +229,7 @@ class DomainClock : public ::testing::Test {
   }
 
   static void migrate(int from, int to) {
-    const std::string dxml = home(to) + "/" + name + ".in.xml";
-    ASSERT_EQ(sh("virsh -q -c '" + uri(from) + "' dumpxml --migratable " + name + " | sed 's|" + home(from) + "|" +
-                 home(to) + "|g' > " + dxml + " && chmod 644 " + dxml),
-              0);
-    ASSERT_EQ(sh("virsh -q -c '" + uri(from) + "' migrate --live " + name + " '" + uri(to) +
-                 "' --migrateuri tcp://127.0.0.1:" + std::to_string(port) + " --xml " + dxml + " >/dev/null"),
-              0);
+    ASSERT_EQ(virsh_migrate_live(name, uri(from), uri(to), home(from), home(to), port), 0);
   }
 
   // The controller's record of migration `id` once closed (verified or

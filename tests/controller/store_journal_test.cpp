@@ -81,12 +81,14 @@ TEST(Journal, ConcurrentWritersShareCommitsAndAreAckedOnlyAfterThem) {
   {
     Journal j(**s, &metrics);
     std::vector<std::thread> ts;
+    ts.reserve(8);
     for (int t = 0; t < 8; ++t) {
       ts.emplace_back([&, t] {
         for (int i = 0; i < 50; ++i) {
           std::string key = std::to_string(t) + "-" + std::to_string(i);
           std::atomic<bool> done{false};
-          j.submit({{Table::vms, key, "{}", {}}}, [&, key](const Status& st) {
+          // What a handler does: append under its state lock, then wait.
+          j.when_committed(j.append({{Table::vms, key, "{}", {}}}), [&, key](const Status& st) {
             // At acknowledgement time the record must be readable from the file.
             if (!st.ok() || !(*s)->get(Table::vms, key)->has_value()) ++missing_at_ack;
             ++acked;
@@ -98,7 +100,8 @@ TEST(Journal, ConcurrentWritersShareCommitsAndAreAckedOnlyAfterThem) {
     }
     for (auto& t : ts) t.join();
     std::atomic<bool> barrier{false};
-    j.submit({}, [&](const Status&) { barrier = true; });  // empty: a barrier
+    // An empty append names the last sequence number: a barrier.
+    j.when_committed(j.append({}), [&](const Status&) { barrier = true; });
     j.stop();
     EXPECT_TRUE(barrier);
   }

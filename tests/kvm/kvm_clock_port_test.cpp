@@ -67,7 +67,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, KvmClockSelftestPort,
                          ::testing::Values(ClockCase{"base_0", 0, 0}, ClockCase{"base_180s", 180 * kSecond, 0},
                                            ClockCase{"realtime_180s_past", 0, -180 * kSecond},
                                            ClockCase{"realtime_180s_future", 0, 180 * kSecond}),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace
 }  // namespace migclock::kvm

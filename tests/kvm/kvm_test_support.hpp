@@ -47,7 +47,7 @@ inline std::optional<System> open_kvm_or_skip_reason(std::string* reason) {
   std::string migclock_skip_reason_;                                                     \
   auto sys_var##_opt = ::migclock::kvm::testing::open_kvm_or_skip_reason(&migclock_skip_reason_); \
   if (!sys_var##_opt) GTEST_SKIP() << migclock_skip_reason_;                             \
-  [[maybe_unused]] ::migclock::kvm::System& sys_var = *sys_var##_opt
+  [[maybe_unused]] ::migclock::kvm::System& sys_var = *sys_var##_opt  // NOLINT(bugprone-macro-parentheses): names the variable it declares
 
 #define MIGCLOCK_REQUIRE_CAP(sys, cap)                                                   \
   do {                                                                                   \

@@ -118,7 +118,7 @@ INSTANTIATE_TEST_SUITE_P(
         // Destination host TSC far ahead of the source's (a long-running host).
         Scenario{"dst_host_far_ahead", 2'400'000, 2'400'000, 2'400'000, 10'000ull, ~0ull / 2,
                  {0, 0, 0, 0}, 1 * kSecond}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
 // The kernel doc's short form, ofs_dst = ofs_src + elapsed_cycles - (host_dst
 // - host_src), mixes host and guest cycles: the model must catch it once a

@@ -1,8 +1,15 @@
 # kvm/ tests: the real /dev/kvm (skipped with the reason when it is absent)
 # and model tests of the restore math against the kernel's documented TSC
 # semantics (ModelTest), because this host ignores TSC offset writes.
-file(GLOB MIGCLOCK_KVM_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*_test.cpp)
-add_executable(migclock_kvm_tests ${MIGCLOCK_KVM_TEST_SOURCES} ${CMAKE_CURRENT_LIST_DIR}/hypervisor_model.cpp)
+add_executable(migclock_kvm_tests
+  ${CMAKE_CURRENT_LIST_DIR}/admission_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/capture_restore_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/kvm_clock_port_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/probe_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/restore_model_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/tsc_frequency_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/wrappers_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/hypervisor_model.cpp)
 target_include_directories(migclock_kvm_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(migclock_kvm_tests PRIVATE migclock_kvm migclock_serialization GTest::gtest_main)
 if(TARGET migclock-testvmm)

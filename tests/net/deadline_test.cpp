@@ -33,7 +33,7 @@ struct Deadlines : ::testing::Test {
     o.threads = 2;
     o.read_timeout = kReadTimeout;
     o.idle_timeout = milliseconds(5000);
-    server = std::make_unique<Server>(o, [this](Request&& req, Responder out) {
+    server = std::make_unique<Server>(o, [this](Request&& req, const Responder& out) {
       ++handled;
       out.send(Response::json(200, "{\"body_len\":" + std::to_string(req.body.size()) + "}"));
     });
@@ -62,19 +62,19 @@ struct Deadlines : ::testing::Test {
 };
 
 TEST_F(Deadlines, TrickledSecondKeepAliveRequestGets408WithinTheReadTimeout) {
-  start(false);
+  ASSERT_NO_FATAL_FAILURE(start(false));
   RawSocket s(port);
-  second_request_is_cut_off(s);
+  ASSERT_NO_FATAL_FAILURE(second_request_is_cut_off(s));
 }
 
 TEST_F(Deadlines, TrickledSecondKeepAliveRequestGets408OverTls) {
-  start(true);
+  ASSERT_NO_FATAL_FAILURE(start(true));
   TlsRawSocket s(port, dev_certs().ca);
-  second_request_is_cut_off(s);
+  ASSERT_NO_FATAL_FAILURE(second_request_is_cut_off(s));
 }
 
 TEST_F(Deadlines, SlowBodyAfterFastHeadGets408) {
-  start(false);
+  ASSERT_NO_FATAL_FAILURE(start(false));
   RawSocket s(port);
   auto t0 = Clock::now();
   s.send_all("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
@@ -89,7 +89,7 @@ TEST_F(Deadlines, SlowBodyAfterFastHeadGets408) {
 TEST_F(Deadlines, HeadAndBodyShareOneDeadline) {
   // A head that takes 60% of the budget leaves the body only the rest: the
   // 408 comes one read timeout after the first byte, not a head's worth later.
-  start(false);
+  ASSERT_NO_FATAL_FAILURE(start(false));
   RawSocket s(port);
   auto t0 = Clock::now();
   const std::string head = "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
@@ -102,7 +102,7 @@ TEST_F(Deadlines, HeadAndBodyShareOneDeadline) {
 }
 
 TEST_F(Deadlines, IdleKeepAliveConnectionOutlivesTheReadTimeout) {
-  start(false);
+  ASSERT_NO_FATAL_FAILURE(start(false));
   RawSocket s(port);
   bool closed = false;
   EXPECT_EQ(migclock::testing::exchange(s, kFirst, &closed).rfind("HTTP/1.1 200", 0), 0u);
@@ -112,7 +112,7 @@ TEST_F(Deadlines, IdleKeepAliveConnectionOutlivesTheReadTimeout) {
 }
 
 TEST_F(Deadlines, ConnectionThatSendsNothingIsClosedUnanswered) {
-  start(false);
+  ASSERT_NO_FATAL_FAILURE(start(false));
   RawSocket s(port);
   bool closed = false;
   auto t0 = Clock::now();
@@ -132,7 +132,7 @@ TEST_F(Deadlines, RefuseBeforeBodyAnswersFromTheHeadAlone) {
     if (head.header("authorization").empty()) return Response::json(401, R"({"error":"unauthorized"})");
     return std::nullopt;
   };
-  start(false, o);
+  ASSERT_NO_FATAL_FAILURE(start(false, o));
   // Refused: the answer comes without a byte of the announced 15 MB body.
   RawSocket s(port);
   bool closed = false;

@@ -79,7 +79,7 @@ TEST_P(RoundTrip, EncodingIsDeterministic) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Archives, RoundTrip, ::testing::Values(Format::json, Format::binary),
-                         [](const auto& info) { return std::string(format_name(info.param)); });
+                         [](const auto& param_info) { return std::string(format_name(param_info.param)); });
 
 TEST(JsonShape, KeysOtherComponentsReadAreStructFieldNames) {
   auto json = encode(sample_snapshot(3), Format::json);

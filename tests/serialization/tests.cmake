@@ -2,7 +2,7 @@
 set(MIGCLOCK_SERIALIZATION_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 add_library(migclock_serialization_fixtures STATIC ${MIGCLOCK_SERIALIZATION_TEST_DIR}/snapshot_fixtures.cpp)
-target_link_libraries(migclock_serialization_fixtures PUBLIC migclock_snapshot_model)
+target_link_libraries(migclock_serialization_fixtures PUBLIC migclock_snapshot)
 
 add_executable(serialization_tests
   ${MIGCLOCK_SERIALIZATION_TEST_DIR}/cli_test.cpp
@@ -19,7 +19,7 @@ target_compile_definitions(serialization_tests PRIVATE
   MIGCLOCK_GOLDEN_DIR="${MIGCLOCK_SERIALIZATION_TEST_DIR}/golden"
   MIGCLOCK_BINARY="$<TARGET_FILE:migclock>")
 add_dependencies(serialization_tests migclock)
-if(MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS)  # see serialization/CMakeLists.txt
+if(MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS)  # see the top-level CMakeLists.txt
   set_source_files_properties(${MIGCLOCK_SERIALIZATION_TEST_DIR}/roundtrip_test.cpp
     ${MIGCLOCK_SERIALIZATION_TEST_DIR}/cli_test.cpp PROPERTIES COMPILE_OPTIONS "${MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS}")
 endif()

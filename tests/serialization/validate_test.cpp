@@ -126,7 +126,7 @@ const Case kCases[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(Validation, Rule, ::testing::ValuesIn(kCases),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(Validation, SampleAndGoldenAreValid) {
   EXPECT_TRUE(validate(sample_snapshot(1)).empty());

@@ -3,7 +3,7 @@ if(TARGET migclock_timeprobe)
   add_executable(timeprobe_tests ${CMAKE_CURRENT_LIST_DIR}/estimate_test.cpp ${CMAKE_CURRENT_LIST_DIR}/report_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/channel_test.cpp ${CMAKE_CURRENT_LIST_DIR}/guest_program_test.cpp)
   target_link_libraries(timeprobe_tests PRIVATE migclock_timeprobe GTest::gtest_main)
-  if(MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS)  # see serialization/CMakeLists.txt
+  if(MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS)  # see the top-level CMakeLists.txt
     set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/report_test.cpp
       PROPERTIES COMPILE_OPTIONS "${MIGCLOCK_RAPIDJSON_SANITIZE_FLAGS}")
   endif()

@@ -1,12 +1,11 @@
 // `migclock debugfs --pid PID [--json]`: read-only view of a foreign VM's
 // per-vCPU TSC state (QEMU's), from KVM's debugfs.
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "migclock/common/json_writer.hpp"
+#include "migclock/common/parse_int.hpp"
 #include "migclock/kvm/debugfs.hpp"
 #include "verb.hpp"
 
@@ -24,44 +23,35 @@ const char* kUsage =
     "  --json      machine-readable output\n"
     "  --root DIR  KVM debugfs directory (default /sys/kernel/debug/kvm)\n";
 
-template <class W, class T>
-void optional_number(W& w, const char* key, const std::optional<T>& v) {
-  w.Key(key);
+using migclock::PrettyJsonWriter;
+
+template <class T>
+void optional_number(PrettyJsonWriter& w, const char* key, const std::optional<T>& v) {
+  w.key(key);
   if (!v)
-    w.Null();
+    w.null();
   else if constexpr (std::is_signed_v<T>)
-    w.Int64(*v);
+    w.value(static_cast<int64_t>(*v));
   else
-    w.Uint64(*v);
+    w.value(static_cast<uint64_t>(*v));
 }
 
 std::string to_json(const std::vector<migclock::kvm::VmDebugfs>& vms) {
-  rapidjson::StringBuffer buf;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  w.Key("vms");
-  w.StartArray();
+  PrettyJsonWriter w;
+  w.begin_object().key("vms").begin_array();
   for (const auto& vm : vms) {
-    w.StartObject();
-    w.Key("pid"); w.Int(vm.pid);
-    w.Key("vm_fd"); w.Int(vm.vm_fd);
-    w.Key("dir"); w.String(vm.dir.c_str());
-    w.Key("vcpus");
-    w.StartArray();
+    w.begin_object().field("pid", vm.pid).field("vm_fd", vm.vm_fd).field("dir", vm.dir).key("vcpus").begin_array();
     for (const auto& v : vm.vcpus) {
-      w.StartObject();
-      w.Key("id"); w.Uint(v.id);
+      w.begin_object().field("id", static_cast<uint32_t>(v.id));
       optional_number(w, "tsc_offset", v.tsc_offset);
       optional_number(w, "tsc_scaling_ratio", v.tsc_scaling_ratio);
       optional_number(w, "tsc_scaling_frac_bits", v.tsc_scaling_frac_bits);
-      w.EndObject();
+      w.end_object();
     }
-    w.EndArray();
-    w.EndObject();
+    w.end_array().end_object();
   }
-  w.EndArray();
-  w.EndObject();
-  return buf.GetString();
+  w.end_array().end_object();
+  return w.str();
 }
 
 void print_text(const std::vector<migclock::kvm::VmDebugfs>& vms) {
@@ -90,13 +80,12 @@ int run_debugfs(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--json")) {
       json = true;
     } else if (!std::strcmp(argv[i], "--pid") && i + 1 < argc) {
-      char* end = nullptr;
-      long v = std::strtol(argv[++i], &end, 10);
-      if (*end || v <= 0) {
+      const auto v = migclock::parse_int(argv[++i], 1, INT32_MAX);
+      if (!v) {
         std::fprintf(stderr, "migclock debugfs: --pid needs a positive number, got '%s'\n", argv[i]);
         return 2;
       }
-      pid = static_cast<int>(v);
+      pid = static_cast<int>(*v);
     } else if (!std::strcmp(argv[i], "--root") && i + 1 < argc) {
       root = argv[++i];
     } else {

@@ -1,10 +1,8 @@
 // `migclock probe [--json]`: what this host's KVM can honour for guest time.
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-
 #include <cstdio>
 #include <cstring>
 
+#include "migclock/common/json_writer.hpp"
 #include "migclock/kvm/host_facts.hpp"
 #include "migclock/kvm/probe.hpp"
 #include "migclock/kvm/tsc_frequency.hpp"
@@ -32,45 +30,44 @@ const char* kUsage =
     "  --device PATH  KVM device (default /dev/kvm)\n";
 
 std::string to_json(const ProbeReport& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  w.Key("kvm"); w.String("present");
-  w.Key("tsc_khz_source"); w.String("kvm");
-  w.Key("api_version"); w.Int(r.api_version);
-  w.Key("adjust_clock_flags"); w.Uint(r.adjust_clock_flags);
-  w.Key("host_khz"); w.Uint(r.host_khz);
-  w.Key("scaling_supported"); w.Bool(r.scaling_supported);
-  w.Key("offset_honoured"); w.Bool(r.offset.honoured());
-  w.Key("clocksource"); w.String(r.clocksource.c_str());
-  w.Key("masterclock_possible"); w.Bool(r.masterclock_possible);
-  w.Key("clock_flags_after_run"); w.Uint(r.clock_flags_after_run);
-  w.Key("capabilities");
-  w.StartObject();
-  w.Key("tsc_control"); w.Bool(r.tsc_control);
-  w.Key("vm_tsc_control"); w.Bool(r.vm_tsc_control);
-  w.Key("get_tsc_khz"); w.Bool(r.get_tsc_khz);
-  w.Key("kvmclock_ctrl"); w.Bool(r.kvmclock_ctrl);
-  w.Key("pit2"); w.Bool(r.pit2);
-  w.Key("pit_state2"); w.Bool(r.pit_state2);
-  w.Key("vcpu_attributes"); w.Bool(r.vcpu_attributes);
-  w.Key("tsc_offset_attr"); w.Bool(r.tsc_offset_attr);
-  w.EndObject();
-  w.Key("offset_probe");
-  w.StartObject();
-  w.Key("attempted"); w.Bool(r.offset.attempted);
+  migclock::PrettyJsonWriter w;
+  w.begin_object();
+  w.field("kvm", "present");
+  w.field("tsc_khz_source", "kvm");
+  w.field("api_version", static_cast<int>(r.api_version));
+  w.field("adjust_clock_flags", static_cast<uint32_t>(r.adjust_clock_flags));
+  w.field("host_khz", static_cast<uint32_t>(r.host_khz));
+  w.field("scaling_supported", r.scaling_supported);
+  w.field("offset_honoured", r.offset.honoured());
+  w.field("clocksource", r.clocksource);
+  w.field("masterclock_possible", r.masterclock_possible);
+  w.field("clock_flags_after_run", static_cast<uint32_t>(r.clock_flags_after_run));
+  w.key("capabilities");
+  w.begin_object();
+  w.field("tsc_control", r.tsc_control);
+  w.field("vm_tsc_control", r.vm_tsc_control);
+  w.field("get_tsc_khz", r.get_tsc_khz);
+  w.field("kvmclock_ctrl", r.kvmclock_ctrl);
+  w.field("pit2", r.pit2);
+  w.field("pit_state2", r.pit_state2);
+  w.field("vcpu_attributes", r.vcpu_attributes);
+  w.field("tsc_offset_attr", r.tsc_offset_attr);
+  w.end_object();
+  w.key("offset_probe");
+  w.begin_object();
+  w.field("attempted", r.offset.attempted);
   if (!r.offset.attempted) {
-    w.Key("reason"); w.String(r.offset.not_attempted_reason.c_str());
+    w.field("reason", r.offset.not_attempted_reason);
   }
-  w.Key("original"); w.Uint64(r.offset.original);
-  w.Key("written"); w.Uint64(r.offset.written);
-  w.Key("read_back"); w.Uint64(r.offset.read_back);
-  w.Key("read_back_matches"); w.Bool(r.offset.read_back_matches);
-  w.Key("guest_minus_host_cycles"); w.Int64(r.offset.guest_minus_host_cycles);
-  w.Key("guest_follows"); w.Bool(r.offset.guest_follows);
-  w.EndObject();
-  w.EndObject();
-  return buf.GetString();
+  w.field("original", static_cast<uint64_t>(r.offset.original));
+  w.field("written", static_cast<uint64_t>(r.offset.written));
+  w.field("read_back", static_cast<uint64_t>(r.offset.read_back));
+  w.field("read_back_matches", r.offset.read_back_matches);
+  w.field("guest_minus_host_cycles", static_cast<int64_t>(r.offset.guest_minus_host_cycles));
+  w.field("guest_follows", r.offset.guest_follows);
+  w.end_object();
+  w.end_object();
+  return w.str();
 }
 
 void print_text(const ProbeReport& r) {
@@ -114,22 +111,21 @@ AbsentReport probe_without_kvm(const std::string& device, const std::string& rea
 }
 
 std::string to_json(const AbsentReport& a) {
-  rapidjson::StringBuffer buf;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  w.Key("kvm"); w.String("absent");
-  w.Key("kvm_reason"); w.String(a.reason.c_str());
-  w.Key("device"); w.String(a.device.c_str());
-  w.Key("host_khz"); w.Uint(a.rate.khz);
-  w.Key("tsc_khz_source"); w.String(migclock::serialization::enum_label(a.rate.source).c_str());
-  w.Key("tsc_khz_detail"); w.String(a.rate.detail.c_str());
-  w.Key("clocksource"); w.String(a.clocksource.c_str());
+  migclock::PrettyJsonWriter w;
+  w.begin_object();
+  w.field("kvm", "absent");
+  w.field("kvm_reason", a.reason);
+  w.field("device", a.device);
+  w.field("host_khz", static_cast<uint32_t>(a.rate.khz));
+  w.field("tsc_khz_source", migclock::serialization::enum_label(a.rate.source));
+  w.field("tsc_khz_detail", a.rate.detail);
+  w.field("clocksource", a.clocksource);
   // What only KVM can tell is unknown, not false.
-  w.Key("scaling_supported"); w.Bool(false);
-  w.Key("offset_honoured"); w.Null();
-  w.Key("masterclock_possible"); w.Null();
-  w.EndObject();
-  return buf.GetString();
+  w.field("scaling_supported", false);
+  w.key("offset_honoured").null();
+  w.key("masterclock_possible").null();
+  w.end_object();
+  return w.str();
 }
 
 void print_text(const AbsentReport& a) {

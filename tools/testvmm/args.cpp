@@ -1,8 +1,8 @@
 #include "args.hpp"
 
-#include <cerrno>
-#include <cstdlib>
 #include <stdexcept>
+
+#include "migclock/common/parse_int.hpp"
 
 namespace migclock::testvmm {
 
@@ -35,13 +35,11 @@ std::string Args::require(const std::string& name) const {
 int64_t Args::integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) const {
   if (!has(name)) return fallback;
   const std::string& text = values_.at(name);
-  errno = 0;
-  char* end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (errno || end == text.c_str() || *end || v < min || v > max)
+  const auto v = parse_int(text, min, max);
+  if (!v)
     throw std::invalid_argument("--" + name + " must be an integer in [" + std::to_string(min) + ", " +
                                 std::to_string(max) + "], got '" + text + "'");
-  return v;
+  return *v;
 }
 
 }  // namespace migclock::testvmm

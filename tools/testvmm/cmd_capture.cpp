@@ -1,6 +1,4 @@
 // capture: boot, run, pause, capture, write the snapshot, exit.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +9,7 @@
 #include "agent_link.hpp"
 #include "args.hpp"
 #include "commands.hpp"
+#include "migclock/common/json_writer.hpp"
 #include "migclock/kvm/capture.hpp"
 #include "migclock/kvm/clock_guest.hpp"
 #include "migclock/kvm/host_facts.hpp"
@@ -92,18 +91,17 @@ int cmd_capture(int argc, char** argv) {
   }
   const auto capture_us = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
   if (args.flag("json")) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("capture_us"); w.Int64(capture_us);
-    w.Key("vcpus"); w.Uint(vcpus);
-    w.Key("out"); w.String(out.c_str());
-    w.Key("stored"); w.String(stored.c_str());
-    w.Key("name"); w.String(snap->vm.name.c_str());
-    w.Key("clock_ns"); w.Uint64(snap->clock.clock_ns);
-    w.Key("realtime_ns"); w.Uint64(snap->clock.realtime_ns);
-    w.EndObject();
-    std::printf("%s\n", buf.GetString());
+    JsonWriter w;
+    w.begin_object()
+        .field("capture_us", static_cast<int64_t>(capture_us))
+        .field("vcpus", vcpus)
+        .field("out", out)
+        .field("stored", stored)
+        .field("name", snap->vm.name)
+        .field("clock_ns", static_cast<uint64_t>(snap->clock.clock_ns))
+        .field("realtime_ns", static_cast<uint64_t>(snap->clock.realtime_ns))
+        .end_object();
+    std::printf("%s\n", w.str().c_str());
   } else {
     std::printf("captured %u vCPUs of %s in %lld us", vcpus, snap->vm.name.c_str(), static_cast<long long>(capture_us));
     if (fmt) std::printf(" to %s (%s)", out.c_str(), serialization::format_name(*fmt));

@@ -1,78 +1,73 @@
 #include "report.hpp"
 
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-
 #include <sstream>
+
+#include "migclock/common/json_writer.hpp"
 
 namespace migclock::testvmm {
 
 std::string to_json(const ContinuityReport& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  w.Key("mode"); w.String(r.mode.c_str());
-  w.Key("vcpus"); w.Uint(r.vcpus);
-  w.Key("pause_ms"); w.Int64(r.pause_ms);
-  w.Key("capture_us");
-  if (r.capture_us) w.Int64(*r.capture_us); else w.Null();
-  w.Key("restore_us"); w.Int64(r.restore_us);
-  w.Key("blackout_ns"); w.Int64(r.blackout_ns);
-  w.Key("realtime_offset_ns");
-  if (r.realtime_offset) w.Int64(r.realtime_offset->offset_ns); else w.Null();
+  PrettyJsonWriter w;
+  w.begin_object()
+      .field("mode", r.mode)
+      .field("vcpus", static_cast<uint32_t>(r.vcpus))
+      .field("pause_ms", static_cast<int64_t>(r.pause_ms))
+      .key("capture_us")
+      .optional(r.capture_us)
+      .field("restore_us", static_cast<int64_t>(r.restore_us))
+      .field("blackout_ns", static_cast<int64_t>(r.blackout_ns))
+      .key("realtime_offset_ns");
   if (r.realtime_offset) {
-    w.Key("realtime_offset_uncertainty_ns"); w.Int64(r.realtime_offset->uncertainty_ns);
-    w.Key("realtime_offset_evidence"); w.String(r.realtime_offset->evidence.c_str());
+    w.value(static_cast<int64_t>(r.realtime_offset->offset_ns))
+        .field("realtime_offset_uncertainty_ns", static_cast<int64_t>(r.realtime_offset->uncertainty_ns))
+        .field("realtime_offset_evidence", r.realtime_offset->evidence);
+  } else {
+    w.null();
   }
-  w.Key("kvmclock_error_ns"); w.Int64(r.kvmclock_error_ns);
+  w.field("kvmclock_error_ns", static_cast<int64_t>(r.kvmclock_error_ns));
   if (!r.readings.empty()) {
-    w.Key("kvmclock_error_bounds_ns");
-    w.StartArray(); w.Int64(r.readings[0].kvmclock_error_min_ns); w.Int64(r.readings[0].kvmclock_error_max_ns); w.EndArray();
+    w.key("kvmclock_error_bounds_ns")
+        .begin_array()
+        .value(static_cast<int64_t>(r.readings[0].kvmclock_error_min_ns))
+        .value(static_cast<int64_t>(r.readings[0].kvmclock_error_max_ns))
+        .end_array();
   }
-  w.Key("stepped_back"); w.Bool(r.stepped_back);
-  w.Key("tsc_honoured"); w.Bool(r.tsc_honoured);
-  w.Key("tsc_error_cycles");
-  if (r.tsc_error_cycles) w.Int64(*r.tsc_error_cycles); else w.Null();
-  w.Key("offsets_matched"); w.Bool(r.offsets_matched);
-  w.Key("tsc_stable"); w.Bool(r.tsc_stable);
-  w.Key("clock_msrs_hold"); w.Bool(r.clock_msrs_hold);
-  w.Key("degraded"); w.Bool(r.degraded);
-  if (r.degraded) {
-    w.Key("degraded_reason"); w.String(r.degraded_reason.c_str());
-  }
-  w.Key("kvmclock_ctrl_einval"); w.Uint(r.kvmclock_ctrl_einval);
-  w.Key("pit_restored"); w.Bool(r.pit_restored);
-  if (r.pit_restored) {
-    w.Key("pit_state_holds"); w.Bool(r.pit_state_holds);
-    w.Key("pit_load_times_hold"); w.Bool(r.pit_load_times_hold);
-  }
-  w.Key("continuity_violated"); w.Bool(r.continuity_violated);
-  w.Key("violations");
-  w.StartArray();
-  for (const auto& v : r.violations) w.String(v.c_str());
-  w.EndArray();
-  w.Key("per_vcpu");
-  w.StartArray();
+  w.field("stepped_back", r.stepped_back)
+      .field("tsc_honoured", r.tsc_honoured)
+      .key("tsc_error_cycles")
+      .optional(r.tsc_error_cycles)
+      .field("offsets_matched", r.offsets_matched)
+      .field("tsc_stable", r.tsc_stable)
+      .field("clock_msrs_hold", r.clock_msrs_hold)
+      .field("degraded", r.degraded);
+  if (r.degraded) w.field("degraded_reason", r.degraded_reason);
+  w.field("kvmclock_ctrl_einval", static_cast<uint32_t>(r.kvmclock_ctrl_einval)).field("pit_restored", r.pit_restored);
+  if (r.pit_restored) w.field("pit_state_holds", r.pit_state_holds).field("pit_load_times_hold", r.pit_load_times_hold);
+  w.field("continuity_violated", r.continuity_violated).key("violations").begin_array();
+  for (const auto& v : r.violations) w.value(v);
+  w.end_array().key("per_vcpu").begin_array();
   for (size_t i = 0; i < r.readings.size(); ++i) {
     const VcpuReading& g = r.readings[i];
-    w.StartObject();
-    w.Key("vcpu"); w.Uint(g.vcpu);
-    w.Key("guest_kvmclock_ns"); w.Uint64(g.guest_kvmclock_ns);
-    w.Key("guest_tsc"); w.Uint64(g.guest_tsc);
-    w.Key("kvmclock_error_ns"); w.Int64(g.kvmclock_error_ns);
-    w.Key("kvmclock_error_bounds_ns");
-    w.StartArray(); w.Int64(g.kvmclock_error_min_ns); w.Int64(g.kvmclock_error_max_ns); w.EndArray();
-    w.Key("in_get_clock_bracket"); w.Bool(g.in_bracket);
+    w.begin_object()
+        .field("vcpu", static_cast<uint32_t>(g.vcpu))
+        .field("guest_kvmclock_ns", static_cast<uint64_t>(g.guest_kvmclock_ns))
+        .field("guest_tsc", static_cast<uint64_t>(g.guest_tsc))
+        .field("kvmclock_error_ns", static_cast<int64_t>(g.kvmclock_error_ns))
+        .key("kvmclock_error_bounds_ns")
+        .begin_array()
+        .value(static_cast<int64_t>(g.kvmclock_error_min_ns))
+        .value(static_cast<int64_t>(g.kvmclock_error_max_ns))
+        .end_array()
+        .field("in_get_clock_bracket", g.in_bracket);
     if (i < r.offsets.size()) {
-      w.Key("tsc_offset_written"); w.Uint64(r.offsets[i].written);
-      w.Key("tsc_offset_read_back"); w.Uint64(r.offsets[i].read_back);
-      w.Key("tsc_offset_holds"); w.Bool(r.offsets[i].holds);
+      w.field("tsc_offset_written", static_cast<uint64_t>(r.offsets[i].written))
+          .field("tsc_offset_read_back", static_cast<uint64_t>(r.offsets[i].read_back))
+          .field("tsc_offset_holds", r.offsets[i].holds);
     }
-    w.EndObject();
+    w.end_object();
   }
-  w.EndArray();
-  w.EndObject();
-  return buf.GetString();
+  w.end_array().end_object();
+  return w.str();
 }
 
 std::string to_text(const ContinuityReport& r) {

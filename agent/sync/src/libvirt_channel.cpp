@@ -18,23 +18,6 @@ std::string take_string(char* s) {
 
 }  // namespace
 
-Error last_libvirt_error(const std::string& context) {
-  virErrorPtr err = virGetLastError();
-  if (err == nullptr) return make_error(errc::io_error, context + ": libvirt reported no error");
-  const std::string what = context + ": " + (err->message ? err->message : "unknown libvirt error");
-  switch (err->code) {
-    case VIR_ERR_AGENT_UNRESPONSIVE:
-    case VIR_ERR_OPERATION_INVALID:  // e.g. "domain is not running" (incoming migration not resumed yet)
-      return make_error(errc::unavailable, what);
-    case VIR_ERR_OPERATION_TIMEOUT:
-      return make_error(errc::timeout, what);
-    case VIR_ERR_NO_DOMAIN:
-      return make_error(errc::not_found, what);
-    default:
-      return make_error(errc::io_error, what);
-  }
-}
-
 LibvirtDomainHandle::LibvirtDomainHandle(virDomainPtr domain) : domain_(domain) { virDomainRef(domain_); }
 
 LibvirtDomainHandle::LibvirtDomainHandle(virConnectPtr owned_conn, virDomainPtr owned_domain)

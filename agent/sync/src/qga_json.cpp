@@ -7,7 +7,6 @@
 namespace migclock::agent_sync {
 
 std::string guest_get_time_command() { return R"({"execute":"guest-get-time"})"; }
-std::string guest_ping_command() { return R"({"execute":"guest-ping"})"; }
 std::string rtc_reset_reinjection_command() { return R"({"execute":"rtc-reset-reinjection"})"; }
 std::string guest_set_time_command(int64_t guest_realtime_ns) {
   return R"({"execute":"guest-set-time","arguments":{"time":)" + std::to_string(guest_realtime_ns) + "}}";

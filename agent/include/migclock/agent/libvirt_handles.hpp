@@ -23,7 +23,8 @@ struct DomainFreer {
 using ConnHandle = std::shared_ptr<virConnect>;
 using DomainHandle = std::unique_ptr<virDomain, DomainFreer>;
 
-// "<what>: <libvirt's last error message>", as errc::unavailable.
+// "<what>: <libvirt's last error message>": agent_sync::last_libvirt_error
+// (the one mapper), with errc::unavailable for what it does not classify.
 Error libvirt_error(const std::string& what);
 
 // Silences libvirt's default error printer (we log every error ourselves).

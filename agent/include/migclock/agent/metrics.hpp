@@ -5,29 +5,13 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <string>
-#include <vector>
+
+#include "migclock/net/prometheus.hpp"
 
 namespace migclock::agent {
 
-// A cumulative histogram with fixed upper bounds (seconds).
-class Histogram {
- public:
-  explicit Histogram(std::vector<double> bounds);
-  void observe(double value);
-  // "name_bucket{le=...} n" lines plus _sum and _count.
-  void render(std::string& out, const std::string& name) const;
-  uint64_t count() const;
-
- private:
-  mutable std::mutex mu_;
-  std::vector<double> bounds_;
-  std::vector<uint64_t> buckets_;  // per bound (non-cumulative); +Inf is count_
-  double sum_ = 0;
-  uint64_t count_ = 0;
-};
+using net::prometheus::Histogram;
 
 class Metrics {
  public:

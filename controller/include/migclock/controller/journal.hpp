@@ -43,8 +43,6 @@ class Journal {
   // commit at or before `seq` failed (the journal stays failed: nothing
   // after a lost change can be acknowledged) or the journal has stopped.
   void when_committed(Seq seq, Done done);
-  // append() + when_committed(); empty `records` make a barrier.
-  void submit(std::vector<Record> records, Done done) { when_committed(append(std::move(records)), std::move(done)); }
 
   void stop();  // commits what is queued, then joins; later waits fail
   bool healthy() const;

@@ -12,21 +12,11 @@
 #include <vector>
 
 #include "migclock/controller/model.hpp"
+#include "migclock/net/prometheus.hpp"
 
 namespace migclock::controller {
 
-class Histogram {
- public:
-  explicit Histogram(std::vector<double> bounds);
-  void observe(double v);
-  void render(std::string& out, const std::string& name, const std::string& labels = {}) const;
-
- private:
-  std::vector<double> bounds_;
-  std::vector<uint64_t> counts_;  // per bound, plus +Inf
-  double sum_ = 0;
-  uint64_t count_ = 0;
-};
+using net::prometheus::Histogram;
 
 class Metrics {
  public:

@@ -19,7 +19,6 @@ std::string read_clocksource();
 
 // host_tsc_khz comes from KVM (a VM's default TSC rate is the host's).
 snapshot::HostFacts collect_host_facts(uint32_t host_tsc_khz);
-snapshot::CaptureTimes capture_times(const TimeSource& time);
 // CLOCK_MONOTONIC: the host clock of KVM's PIT (count_load_time).
 int64_t clock_monotonic_ns();
 

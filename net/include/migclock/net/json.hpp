@@ -9,9 +9,8 @@
 #include <string_view>
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
+#include "migclock/common/json_writer.hpp"
 #include "migclock/net/problem.hpp"
 
 namespace migclock::net {
@@ -54,36 +53,8 @@ class FieldReader {
   std::optional<Problem> problem_;
 };
 
-// A compact JSON writer: w.begin_object().key("a").value(1).end_object().
-class JsonWriter {
- public:
-  JsonWriter();
-  JsonWriter& begin_object();
-  JsonWriter& end_object();
-  JsonWriter& begin_array();
-  JsonWriter& end_array();
-  JsonWriter& key(std::string_view k);
-  JsonWriter& value(std::string_view v);
-  JsonWriter& value(const char* v) { return value(std::string_view(v)); }
-  JsonWriter& value(const std::string& v) { return value(std::string_view(v)); }
-  JsonWriter& value(int64_t v);
-  JsonWriter& value(int v) { return value(static_cast<int64_t>(v)); }
-  JsonWriter& value(uint64_t v);
-  JsonWriter& value(uint32_t v) { return value(static_cast<uint64_t>(v)); }
-  JsonWriter& value(double v);
-  JsonWriter& value(bool v);
-  JsonWriter& null();
-  JsonWriter& optional(const std::optional<int64_t>& v) { return v ? value(*v) : null(); }
-  // Inserts already-serialized JSON (must be valid).
-  JsonWriter& raw(std::string_view json);
-  // Copies a rapidjson value.
-  JsonWriter& value(const rapidjson::Value& v);
-  std::string str() const;
-
- private:
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
-};
+// The tree's one JSON writer (common/json_writer.hpp), under its old name.
+using JsonWriter = ::migclock::JsonWriter;
 
 // Serializes a rapidjson value.
 std::string to_string(const rapidjson::Value& v);

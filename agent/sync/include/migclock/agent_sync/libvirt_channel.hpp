@@ -11,13 +11,9 @@
 #include <string>
 
 #include "migclock/agent_sync/guest_agent_channel.hpp"
+#include "migclock/agent_sync/libvirt_error.hpp"
 
 namespace migclock::agent_sync {
-
-// Maps the calling thread's last libvirt error to an Error:
-// agent not connected / domain not running -> errc::unavailable,
-// timeouts -> errc::timeout, the rest -> errc::io_error.
-Error last_libvirt_error(const std::string& context);
 
 // Holds its own reference on the domain (virDomainRef / virDomainFree), and
 // on the connection when it opened it.

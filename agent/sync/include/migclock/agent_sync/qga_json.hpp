@@ -10,7 +10,6 @@ namespace migclock::agent_sync {
 
 std::string guest_get_time_command();
 std::string guest_set_time_command(int64_t guest_realtime_ns);
-std::string guest_ping_command();
 std::string rtc_reset_reinjection_command();
 
 // {"return": <int>} -> the integer (guest-get-time: ns since the epoch).

@@ -1,17 +1,14 @@
 // JSON for offset estimates and sync reports (records, the report CLI).
-// All times in ns; offsets are guest minus host.
+// All times in ns; offsets are guest minus host. Written with the tree's one
+// writer (common/json_writer.hpp).
 #pragma once
-
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <string>
 
 #include "migclock/agent_sync/clock_sync.hpp"
+#include "migclock/common/json_writer.hpp"
 
 namespace migclock::agent_sync {
-
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void write_json(JsonWriter& w, const OffsetEstimate& e);
 void write_json(JsonWriter& w, const SyncReport& r);
