@@ -5,6 +5,9 @@
 #include "migclock/controller/auth.hpp"
 #include "migclock/controller/codec.hpp"
 #include "migclock/net/json.hpp"
+#include "migclock/protocol/command_messages.hpp"
+#include "migclock/protocol/host_messages.hpp"
+#include "migclock/serialization/enum_names.hpp"
 
 namespace migclock::controller {
 
@@ -21,31 +24,24 @@ namespace {
 net::Outcome<HostReport> parse_host_report(const Request& req, const std::string& hostname) {
   auto body = json_body(req);
   if (!body) return body.problem();
+  auto reg = protocol::decode<protocol::HostRegistration>(*body);
+  if (!reg) return reg.problem();
+  if (reg->hostname != hostname)
+    return problem(ApiErrc::bad_request, "body hostname '" + reg->hostname + "' differs from the path", "hostname");
   HostReport rep;
   Host& h = rep.facts;
-  const rapidjson::Value* vms = nullptr;
-  net::FieldReader r(*body);
-  r.string("hostname", h.hostname).string("boot_id", h.boot_id, false).string("agent_version", h.agent_version, false)
-      .uint32("tsc_khz", h.tsc_khz).boolean("scaling_supported", h.scaling_supported)
-      .string("clocksource", h.clocksource, false).one_of("offset_honoured", h.offset_honoured, "yes,no,unknown")
-      .boolean("masterclock_possible", h.masterclock_possible).one_of("invtsc", h.invtsc, "yes,no,unknown", false)
-      .one_of("tsc_khz_source", h.tsc_khz_source, "unknown,kvm,libvirt_capabilities,cpuid,calibration,unrecorded", false)
-      .one_of("kvm", h.kvm, "present,absent,unrecorded", false)
-      .array("vms", vms);
-  if (!r.ok()) return *r.problem();
-  if (h.hostname != hostname)
-    return problem(ApiErrc::bad_request, "body hostname '" + h.hostname + "' differs from the path", "hostname");
-  if (vms) {
-    if (vms->Size() > 4096) return problem(ApiErrc::bad_request, "more than 4096 VMs", "vms");
-    for (rapidjson::SizeType i = 0; i < vms->Size(); ++i) {
-      VmRef v;
-      net::FieldReader vr((*vms)[i], "vms[" + std::to_string(i) + "]");
-      vr.string("uuid", v.uuid).string("name", v.name).string("state", v.state, false);
-      if (!vr.ok()) return *vr.problem();
-      if (v.uuid.empty()) return problem(ApiErrc::bad_request, "empty uuid", vr.field_name("uuid"));
-      rep.vms.push_back(std::move(v));
-    }
-  }
+  h.hostname = reg->hostname;
+  h.boot_id = reg->boot_id;
+  h.agent_version = reg->agent_version;
+  h.tsc_khz = reg->tsc_khz;
+  h.scaling_supported = reg->scaling_supported;
+  h.clocksource = reg->clocksource;
+  h.offset_honoured = serialization::enum_label(reg->offset_honoured);
+  h.masterclock_possible = reg->masterclock_possible;
+  h.invtsc = reg->invtsc.value_or(h.invtsc);
+  h.tsc_khz_source = serialization::enum_label(reg->tsc_khz_source);
+  h.kvm = serialization::enum_label(reg->kvm);
+  for (auto& v : reg->vms) rep.vms.push_back(VmRef{std::move(v.uuid), std::move(v.name), std::move(v.state)});
   return rep;
 }
 
@@ -97,12 +93,14 @@ void Api::add_host_routes() {
                 if (auto no = not_acting_as(req, p.at("hostname"), "hostname")) return out.send(*no);
                 auto body = json_body(req);
                 if (!body) return out.send(body.problem());
+                auto report = protocol::decode<protocol::ClockOffsetReport>(*body);
+                if (!report) return out.send(report.problem());
                 ClockOffset o;
-                net::FieldReader r(*body);
-                r.int64("offset_ns", o.offset_ns).int64("uncertainty_ns", o.uncertainty_ns)
-                    .int64("rtt_ns", o.rtt_ns, false).int64("samples", o.samples, false)
-                    .int64("measured_at_ns", o.measured_at_ns);
-                if (!r.ok()) return out.send(*r.problem());
+                o.offset_ns = report->offset_ns;
+                o.uncertainty_ns = report->uncertainty_ns;
+                o.rtt_ns = report->rtt_ns;
+                o.samples = report->samples;
+                o.measured_at_ns = report->measured_at_ns;
                 if (o.uncertainty_ns < 0)
                   return out.send(problem(ApiErrc::bad_request, "must be >= 0", "uncertainty_ns"));
                 if (o.rtt_ns < 0) return out.send(problem(ApiErrc::bad_request, "must be >= 0", "rtt_ns"));
@@ -172,13 +170,9 @@ void Api::add_host_routes() {
                 std::string host = p.at("hostname");
                 auto reply = [this, out](net::Outcome<Applied<std::vector<Command>>> taken) {
                   commit<std::vector<Command>>(std::move(taken), out, [](const Applied<std::vector<Command>>& a) {
-                    JsonWriter w;
-                    w.begin_array();
-                    for (const auto& c : a.value)
-                      w.begin_object().key("id").value(c.id).key("kind").value(c.kind).key("vm_uuid")
-                          .value(c.vm_uuid).key("vm_name").value(c.vm_name).end_object();
-                    w.end_array();
-                    return Response::json(200, w.str());
+                    protocol::CommandBatch batch;
+                    for (const auto& c : a.value) batch.push_back({c.id, c.kind, c.vm_uuid, c.vm_name});
+                    return Response::json(200, protocol::encode(batch));
                   });
                 };
                 auto taken = core.take_commands(host);
@@ -194,15 +188,11 @@ void Api::add_host_routes() {
                 if (auto no = not_acting_as(req, p.at("hostname"), "hostname")) return out.send(*no);
                 auto body = json_body(req);
                 if (!body) return out.send(body.problem());
-                CommandResultReport rep;
-                const rapidjson::Value* results = nullptr;
-                net::FieldReader r(*body);
-                r.boolean("ok", rep.ok).string("message", rep.message, false, kMaxReasonBytes).object("results", results);
-                if (!r.ok()) return out.send(*r.problem());
-                if (results) {
-                  rep.results_json = net::to_string(*results);
-                  if (auto big = results_limits(*results, rep.results_json)) return out.send(*big);
-                }
+                auto result = protocol::decode<protocol::CommandResult>(*body);
+                if (!result) return out.send(result.problem());
+                CommandResultReport rep{result->ok, std::move(result->message), std::move(result->results_json)};
+                if (!rep.results_json.empty())
+                  if (auto big = results_limits((*body)["results"], rep.results_json)) return out.send(*big);
                 commit<Command>(core.command_result(p.at("hostname"), p.at("id"), std::move(rep)), out,
                                 [](const Applied<Command>&) { return Response::no_content(); });
               });

@@ -4,6 +4,7 @@
 #include "migclock/controller/auth.hpp"
 #include "migclock/controller/codec.hpp"
 #include "migclock/net/json.hpp"
+#include "migclock/protocol/migration_messages.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 #include "migclock/serialization/validate.hpp"
 
@@ -19,17 +20,7 @@ using net::Response;
 
 namespace {
 
-constexpr const char* kEnvelopeType = "application/vnd.migclock.snapshot";
-
-// Known results fields must have the documented types (docs/protocol.md §3).
-std::optional<net::Problem> check_results(const rapidjson::Value& results) {
-  net::FieldReader r(results, "results");
-  std::optional<int64_t> i;
-  const rapidjson::Value* obj = nullptr;
-  r.int64("downtime_ns", i).int64("guest_offset_before_ns", i).int64("guest_offset_after_ns", i)
-      .int64("sync_rtt_ns", i).int64("sync_spread_ns", i).object("verification", obj);
-  return r.problem();
-}
+using protocol::kSnapshotContentType;
 
 struct Uploaded {
   serialization::Format format;
@@ -40,11 +31,11 @@ struct Uploaded {
 net::Outcome<Uploaded> check_snapshot(const Request& req) {
   std::string ct = req.header("content-type");
   serialization::Format f;
-  if (ct.rfind(kEnvelopeType, 0) == 0 || ct.rfind("application/octet-stream", 0) == 0) f = serialization::Format::binary;
+  if (ct.rfind(kSnapshotContentType, 0) == 0 || ct.rfind("application/octet-stream", 0) == 0) f = serialization::Format::binary;
   else if (ct.rfind("application/json", 0) == 0) f = serialization::Format::json;
   else
     return problem(ApiErrc::unsupported_media_type,
-                   "snapshot Content-Type must be " + std::string(kEnvelopeType) + " or application/json, got '" + ct + "'");
+                   "snapshot Content-Type must be " + std::string(kSnapshotContentType) + " or application/json, got '" + ct + "'");
   auto snap = serialization::decode(req.body, f);
   if (!snap) return problem(ApiErrc::bad_request, "snapshot does not decode: " + snap.error().message(), "snapshot");
   auto errors = serialization::validate(*snap);
@@ -87,11 +78,8 @@ net::Outcome<std::string> restore_inputs_json(const Core& core, const Migration&
     pr.field = pr.field == "from" ? "source" : pr.field == "to" ? "destination" : pr.field;
     return pr;
   }
-  JsonWriter w;
-  w.begin_object().key("migration_id").value(m.id).key("source").value(m.source).key("destination").value(dest)
-      .key("snapshot").raw(json).key("realtime_offset_ns").value(off->offset_ns)
-      .key("uncertainty_ns").value(off->uncertainty_ns).key("measured_at_ns").value(off->measured_at_ns).end_object();
-  return w.str();
+  return protocol::encode(protocol::RestoreInputs{m.id, m.source, dest, std::move(json), off->offset_ns,
+                                                 off->uncertainty_ns, off->measured_at_ns});
 }
 
 }  // namespace
@@ -100,11 +88,14 @@ void Api::add_migration_routes() {
   router_.add("POST", "/api/v1/migrations", kAgent | kWrite, [this](const Request& req, const Params&, Responder out) {
     auto body = json_body(req);
     if (!body) return out.send(body.problem());
+    auto wire = protocol::decode<protocol::MigrationAnnounce>(*body);
+    if (!wire) return out.send(wire.problem());
     Announce a;
-    net::FieldReader r(*body);
-    r.string("vm_uuid", a.vm_uuid).string("vm_name", a.vm_name, false).string("source", a.source)
-        .string("destination", a.destination, false).one_of("kind", a.kind, "live,save-restore,suspend-resume", false);
-    if (!r.ok()) return out.send(*r.problem());
+    a.vm_uuid = std::move(wire->vm_uuid);
+    a.vm_name = std::move(wire->vm_name);
+    a.source = std::move(wire->source);
+    a.destination = std::move(wire->destination);
+    a.kind = std::move(wire->kind);
     if (a.vm_uuid.empty()) return out.send(problem(ApiErrc::bad_request, "must not be empty", "vm_uuid"));
     if (!valid_name(a.source)) return out.send(problem(ApiErrc::bad_request, "bad host name", "source"));
     if (!a.destination.empty() && !valid_name(a.destination))
@@ -181,26 +172,22 @@ void Api::add_migration_routes() {
               [this](const Request& req, const Params& p, Responder out) {
                 auto body = json_body(req);
                 if (!body) return out.send(body.problem());
+                auto event = protocol::decode<protocol::PhaseEvent>(*body);
+                if (!event) return out.send(event.problem());
                 PhaseReport rep;
-                std::string phase;
-                const rapidjson::Value* results = nullptr;
-                net::FieldReader r(*body);
-                r.string("phase", phase).string("host", rep.host).int64("at_ns", rep.at_ns)
-                    .string("reason", rep.reason, false, kMaxReasonBytes).object("results", results);
-                if (!r.ok()) return out.send(*r.problem());
+                rep.phase = event->phase;
+                rep.host = std::move(event->host);
+                rep.at_ns = event->at_ns;
+                rep.reason = std::move(event->reason);
+                rep.results_json = std::move(event->results_json);
                 if (!valid_name(rep.host)) return out.send(problem(ApiErrc::bad_request, "bad host name", "host"));
                 if (auto no = not_acting_as(req, rep.host, "host")) return out.send(*no);
                 rep.actor = agent_host(req).value_or("");
-                auto ph = phase_from(phase);
-                if (!ph) return out.send(problem(ApiErrc::bad_request, "unknown phase '" + phase + "'", "phase"));
-                rep.phase = *ph;
                 if ((rep.phase == Phase::failed || rep.phase == Phase::degraded) && rep.reason.empty())
-                  return out.send(problem(ApiErrc::bad_request, "a reason is required for " + phase, "reason"));
-                if (results) {
-                  if (auto bad = check_results(*results)) return out.send(*bad);
-                  rep.results_json = net::to_string(*results);
-                  if (auto big = results_limits(*results, rep.results_json)) return out.send(*big);
-                }
+                  return out.send(problem(ApiErrc::bad_request,
+                                          std::string("a reason is required for ") + phase_name(rep.phase), "reason"));
+                if (!rep.results_json.empty())
+                  if (auto big = results_limits((*body)["results"], rep.results_json)) return out.send(*big);
                 commit<Migration>(core.report_phase(p.at("id"), std::move(rep)), out,
                                   [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
               });
@@ -232,18 +219,18 @@ void Api::add_migration_routes() {
     auto& [bytes, format] = *stored;
     std::string accept = req.header("accept");
     bool want_json = accept.find("application/json") != std::string::npos;
-    bool want_env = accept.find(kEnvelopeType) != std::string::npos || accept.find("application/octet-stream") != std::string::npos;
+    bool want_env = accept.find(kSnapshotContentType) != std::string::npos || accept.find("application/octet-stream") != std::string::npos;
     bool any = accept.empty() || accept.find("*/*") != std::string::npos;
     if (!want_json && !want_env && !any)
-      return net::to_response(problem(ApiErrc::not_acceptable, "Accept must allow application/json or " + std::string(kEnvelopeType)));
+      return net::to_response(problem(ApiErrc::not_acceptable, "Accept must allow application/json or " + std::string(kSnapshotContentType)));
     std::string target = want_json && !want_env ? "json" : want_env && !want_json ? "binary" : format;
     if (target == format)
-      return Response::text(200, bytes, format == "json" ? "application/json" : kEnvelopeType);
+      return Response::text(200, bytes, format == "json" ? "application/json" : kSnapshotContentType);
     auto snap = serialization::decode(bytes, format == "json" ? serialization::Format::json : serialization::Format::binary);
     if (!snap) return net::to_response(net::problem_from(snap.error()));
     auto enc = serialization::encode(*snap, target == "json" ? serialization::Format::json : serialization::Format::binary);
     if (!enc) return net::to_response(net::problem_from(enc.error()));
-    return Response::text(200, std::move(*enc), target == "json" ? "application/json" : kEnvelopeType);
+    return Response::text(200, std::move(*enc), target == "json" ? "application/json" : kSnapshotContentType);
   });
 
   // The destination of an owned-VMM restore asks for its inputs. Only the

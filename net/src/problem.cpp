@@ -53,6 +53,15 @@ Problem problem_from(const Error& e) {
   return Problem{code, e.message(), {}};
 }
 
+errc errc_from_status(unsigned status) {
+  switch (status) {
+    case 404: return errc::not_found;
+    case 409: return errc::conflict;
+    case 413: return errc::too_large;
+    default: return status >= 500 ? errc::unavailable : errc::invalid_argument;
+  }
+}
+
 Response to_response(const Problem& p) {
   JsonWriter w;
   // Messages quote what the peer sent (a path, a query value): whatever it

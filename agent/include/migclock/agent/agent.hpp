@@ -24,20 +24,12 @@
 #include "migclock/agent/sync_runner.hpp"
 #include "migclock/agent/tsc_pin.hpp"
 #include "migclock/common/time_source.hpp"
+#include "migclock/protocol/local_messages.hpp"
 
 namespace migclock::agent {
 
-// One libvirt hook call as the hook reports it (argv + what it read from
-// the XML on stdin).
-struct HookEvent {
-  std::string object = "qemu";
-  std::string name;
-  std::string op;
-  std::string sub_op;
-  std::string extra;
-  std::string uuid;      // from the stdin XML, if any
-  int64_t sent_at_ns = 0;  // hook's CLOCK_REALTIME when it sent
-};
+// One libvirt hook call as the hook reports it (protocol/local_messages.hpp).
+using HookEvent = protocol::HookEvent;
 
 struct MigrateBeginResult {
   TscPinDecision decision;

@@ -21,6 +21,7 @@
 #include "migclock/controller/model.hpp"
 #include "migclock/controller/store.hpp"
 #include "migclock/net/problem.hpp"
+#include "migclock/protocol/migration_messages.hpp"
 
 namespace migclock::controller {
 
@@ -38,7 +39,7 @@ struct CoreOptions {
 // (hostile input: repeated events with new keys grew one without limit).
 inline constexpr std::size_t kMaxResultKeys = 64;          // top-level keys of merged results (400)
 inline constexpr std::size_t kMaxResultBytes = 64 * 1024;  // merged results, serialized (413)
-inline constexpr std::size_t kMaxReasonBytes = 4096;       // reason / message strings (400)
+inline constexpr std::size_t kMaxReasonBytes = protocol::kMaxReasonBytes;  // reason / message strings (400)
 
 // libvirt states that mean the VM runs on the reporting host.
 bool vm_state_is_active(const std::string& state);
