@@ -79,7 +79,7 @@ void Agent::poll_commands_loop() {
     }
     for (const auto& c : *cmds) {
       spdlog::info("vm={} uuid={}: controller command {} ({})", c.vm_name, c.vm_uuid, c.id, c.kind);
-      Status st = c.kind == "sync" ? request_sync(c.vm_uuid, "controller command " + c.id)
+      Status st = c.kind == protocol::kCommandSync ? request_sync(c.vm_uuid, SyncCause::command(c.id))
                                    : Status(make_error(errc::not_supported, "command kind '" + c.kind + "'"));
       if (!st) {
         std::lock_guard<std::mutex> lock(ship_mu_);

@@ -176,7 +176,7 @@ Response LocalApi::capture(const Request&, const Params& p) {
 }
 
 Response LocalApi::sync(const Request&, const Params& p) {
-  auto st = agent_.request_sync(p.at("id"), "on request");
+  auto st = agent_.request_sync(p.at("id"), SyncCause::on_request());
   if (!st) return error_of(st.error());
   return json_ok(protocol::SyncScheduled{}, 202);
 }

@@ -64,7 +64,7 @@ net::Outcome<std::string> restore_inputs_json(const Core& core, const Migration&
   auto stored = core.snapshot_bytes(m.id);
   if (!stored) return stored.problem();
   std::string json = stored->first;
-  if (stored->second != "json") {
+  if (stored->second != serialization::Format::json) {
     auto snap = serialization::decode(stored->first, serialization::Format::binary);
     if (!snap) return net::problem_from(snap.error());
     auto enc = serialization::encode(*snap, serialization::Format::json);
@@ -209,13 +209,14 @@ void Api::add_migration_routes() {
                                                  "the snapshot is of VM '" + up->vm_key + "', migration " + m->id +
                                                      " moves '" + m->vm_uuid + "'",
                                                  "snapshot.vm.uuid")));
-    commit<Migration>(core.put_snapshot(p.at("id"), req.body, serialization::format_name(up->format)), out,
+    commit<Migration>(core.put_snapshot(p.at("id"), req.body, up->format), out,
                       [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
   });
 
   add_read("GET", "/api/v1/migrations/{id}/snapshot", kRead | kAgent, [this](const Request& req, const Params& p) {
     auto stored = core.snapshot_bytes(p.at("id"));
     if (!stored) return net::to_response(stored.problem());
+    using serialization::Format;
     auto& [bytes, format] = *stored;
     std::string accept = req.header("accept");
     bool want_json = accept.find("application/json") != std::string::npos;
@@ -223,14 +224,14 @@ void Api::add_migration_routes() {
     bool any = accept.empty() || accept.find("*/*") != std::string::npos;
     if (!want_json && !want_env && !any)
       return net::to_response(problem(ApiErrc::not_acceptable, "Accept must allow application/json or " + std::string(kSnapshotContentType)));
-    std::string target = want_json && !want_env ? "json" : want_env && !want_json ? "binary" : format;
-    if (target == format)
-      return Response::text(200, bytes, format == "json" ? "application/json" : kSnapshotContentType);
-    auto snap = serialization::decode(bytes, format == "json" ? serialization::Format::json : serialization::Format::binary);
+    const Format target = want_json && !want_env ? Format::json : want_env && !want_json ? Format::binary : format;
+    const char* type = target == Format::json ? protocol::kJsonContentType : kSnapshotContentType;
+    if (target == format) return Response::text(200, bytes, type);
+    auto snap = serialization::decode(bytes, format);
     if (!snap) return net::to_response(net::problem_from(snap.error()));
-    auto enc = serialization::encode(*snap, target == "json" ? serialization::Format::json : serialization::Format::binary);
+    auto enc = serialization::encode(*snap, target);
     if (!enc) return net::to_response(net::problem_from(enc.error()));
-    return Response::text(200, std::move(*enc), target == "json" ? "application/json" : kSnapshotContentType);
+    return Response::text(200, std::move(*enc), type);
   });
 
   // The destination of an owned-VMM restore asks for its inputs. Only the

@@ -155,7 +155,7 @@ net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, Phase
 }
 
 net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::string bytes,
-                                                     const std::string& format) {
+                                                     serialization::Format format) {
   int64_t now = time_.realtime_ns();
   std::string sha = sha256_hex(bytes);
   std::unique_lock lock(mutex_);
@@ -186,7 +186,7 @@ net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::
     out.value = m;
   }
   // The snapshot row goes first in the same commit as the migration.
-  out.records.insert(out.records.begin(), Record{Table::snapshots, id, "{\"format\":\"" + format + "\"}", std::move(bytes)});
+  out.records.insert(out.records.begin(), Record{Table::snapshots, id, std::string("{\"format\":\"") + serialization::format_name(format) + "\"}", std::move(bytes)});
   return sealed(std::move(out));
 }
 
@@ -242,7 +242,7 @@ MigrationPage Core::migrations(const MigrationQuery& q) const {
   return page;
 }
 
-net::Outcome<std::pair<std::string, std::string>> Core::snapshot_bytes(const std::string& id) const {
+net::Outcome<std::pair<std::string, serialization::Format>> Core::snapshot_bytes(const std::string& id) const {
   {
     std::shared_lock lock(mutex_);
     auto it = migrations_.find(id);
@@ -254,7 +254,8 @@ net::Outcome<std::pair<std::string, std::string>> Core::snapshot_bytes(const std
   // Acknowledged snapshots are committed, but a GET racing the commit of
   // a fresh upload may not see it yet.
   if (!rec->has_value()) return problem(ApiErrc::unavailable, "snapshot of " + id + " is still being committed");
-  std::string format = (*rec)->json.find("binary") != std::string::npos ? "binary" : "json";
+  const auto format = (*rec)->json.find("binary") != std::string::npos ? serialization::Format::binary
+                                                                       : serialization::Format::json;
   return std::make_pair(std::move((*rec)->blob), format);
 }
 

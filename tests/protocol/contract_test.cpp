@@ -22,7 +22,7 @@ controller::Migration sample_record() {
   m.phase = Phase::synced;
   m.history.push_back({Phase::announced, "host-a", 1, 2, ""});
   m.results_json = results_json(sample_verification());
-  m.snapshot = controller::SnapshotInfo{"binary", "ab12", 4096, 7};
+  m.snapshot = controller::SnapshotInfo{serialization::Format::binary, "ab12", 4096, 7};
   return m;
 }
 

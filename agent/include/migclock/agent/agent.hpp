@@ -68,8 +68,8 @@ class Agent {
 
   // On request (API) or on SUSPENDED_MIGRATED: capture and put in the outbox.
   Result<CaptureReport> capture(const std::string& uuid_or_name, const std::string& kind);
-  // On request: sync now with the VM's policy.
-  Status request_sync(const std::string& uuid_or_name, const std::string& reason);
+  // On request (local API, controller command): sync now with the VM's policy.
+  Status request_sync(const std::string& uuid_or_name, SyncCause cause);
   void record_hook_event(const HookEvent& ev);
   MigrateBeginResult migrate_begin(const std::string& name, const std::string& xml);
   // Owned VMMs.
@@ -85,7 +85,7 @@ class Agent {
   // False when libvirt no longer knows the domain.
   bool refresh_domain(const std::string& uuid);
   void tag_domain_source(const std::string& uuid);
-  void schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason, int64_t event_mono_ns);
+  void schedule_sync(const std::string& uuid, const std::string& name, SyncCause cause, int64_t event_mono_ns);
   // Where the sync puts the guest's clock (sync_target.cpp): the domain's
   // <clock>, or continuity with the guest's pre-pause offset.
   void choose_target(SyncRequest& req, const std::string& clock_xml, const AgentConfig& cfg);

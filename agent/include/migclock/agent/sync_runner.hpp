@@ -23,7 +23,7 @@ namespace migclock::agent {
 struct SyncRequest {
   std::string uuid;
   std::string name;
-  std::string reason;
+  SyncCause cause;
   agent_sync::SyncOptions options;
   agent_sync::RetryOptions retry;
   int64_t uncertainty_limit_ns = 100'000;  // for the verdict (sync_verdict.hpp)

@@ -140,8 +140,8 @@ class Core {
   // Migrations.
   net::Outcome<Applied<Migration>> announce(Announce a);
   net::Outcome<Applied<Migration>> report_phase(const std::string& id, PhaseReport r);
-  // `format` is "json" or "binary"; bytes already decoded and validated.
-  net::Outcome<Applied<Migration>> put_snapshot(const std::string& id, std::string bytes, const std::string& format);
+  // Bytes already decoded and validated.
+  net::Outcome<Applied<Migration>> put_snapshot(const std::string& id, std::string bytes, serialization::Format format);
   net::Outcome<Migration> migration(const std::string& id) const;
   // restore-inputs: `destination` must be the migration's recorded
   // destination (409 naming field "destination"); if none is recorded yet
@@ -151,7 +151,7 @@ class Core {
   static std::optional<net::Problem> destination_mismatch(const Migration& m, const std::string& destination);
   MigrationPage migrations(const MigrationQuery& q) const;
   // The stored snapshot bytes and their format.
-  net::Outcome<std::pair<std::string, std::string>> snapshot_bytes(const std::string& id) const;
+  net::Outcome<std::pair<std::string, serialization::Format>> snapshot_bytes(const std::string& id) const;
   // Migrations stuck longer than the phase timeout → degraded (records).
   std::vector<Applied<Migration>> expire(int64_t now_ns);
   std::vector<std::pair<std::string, int64_t>> phase_counts() const;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "migclock/protocol/phase.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
 
 namespace migclock::controller {
 
@@ -74,7 +75,7 @@ struct PhaseEvent {
 };
 
 struct SnapshotInfo {
-  std::string format;   // "json" | "binary"
+  serialization::Format format = serialization::Format::binary;  // as uploaded
   std::string sha256;   // of the bytes as uploaded
   int64_t bytes = 0;
   int64_t stored_ns = 0;
