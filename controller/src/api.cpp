@@ -94,6 +94,12 @@ void Api::add_read(std::string method, std::string pattern, unsigned tag, net::R
               });
 }
 
+net::Problem problem_of(const Error& e) {
+  net::Problem p = net::problem_from(e);
+  if (!e.context.empty()) p.message = e.context;
+  return p;
+}
+
 net::Outcome<rapidjson::Document> json_body(const net::Request& req) {
   std::string ct = req.header("content-type");
   if (ct.rfind("application/json", 0) != 0)

@@ -84,7 +84,7 @@ void Api::add_host_routes() {
 
   add_read("GET", "/api/v1/hosts/{hostname}", kRead | kAgent, [this](const Request&, const Params& p) {
     auto h = core.host(p.at("hostname"));
-    if (!h) return net::to_response(h.problem());
+    if (!h) return answer(h.error());
     return Response::json(200, host_json(*h));
   });
 
@@ -114,7 +114,7 @@ void Api::add_host_routes() {
   add_read("GET", "/api/v1/hosts/{hostname}/clock-offset", kRead | kAgent,
                    [this](const Request&, const Params& p) {
                      auto h = core.host(p.at("hostname"));
-                     if (!h) return net::to_response(h.problem());
+                     if (!h) return answer(h.error());
                      JsonWriter w;
                      w.begin_object().key("hostname").value(p.at("hostname")).key("items").begin_array();
                      for (const auto& o : core.offset_history(p.at("hostname"))) write(w, o);
@@ -127,7 +127,7 @@ void Api::add_host_routes() {
     if (from.empty()) return net::to_response(problem(ApiErrc::bad_request, "query parameter from is required", "from"));
     if (to.empty()) return net::to_response(problem(ApiErrc::bad_request, "query parameter to is required", "to"));
     auto o = core.host_offset(from, to);
-    if (!o) return net::to_response(o.problem());
+    if (!o) return answer(o.error());
     JsonWriter w;
     w.begin_object().key("from").value(o->from).key("to").value(o->to).key("offset_ns").value(o->offset_ns)
         .key("uncertainty_ns").value(o->uncertainty_ns).key("measured_at_ns").value(o->measured_at_ns).end_object();
@@ -146,7 +146,7 @@ void Api::add_host_routes() {
 
   add_read("GET", "/api/v1/vms/{uuid}", kRead, [this](const Request&, const Params& p) {
     auto v = core.vm(p.at("uuid"));
-    if (!v) return net::to_response(v.problem());
+    if (!v) return answer(v.error());
     return Response::json(200, to_json(*v));
   });
 
@@ -157,7 +157,7 @@ void Api::add_host_routes() {
 
   add_read("GET", "/api/v1/commands/{id}", kRead, [this](const Request&, const Params& p) {
     auto c = core.command(p.at("id"));
-    if (!c) return net::to_response(c.problem());
+    if (!c) return answer(c.error());
     return Response::json(200, to_json(*c));
   });
 
@@ -168,7 +168,7 @@ void Api::add_host_routes() {
                 auto wait_s = query_int(req, "wait_s", 0, 0, 60);
                 if (!wait_s) return out.send(wait_s.problem());
                 std::string host = p.at("hostname");
-                auto reply = [this, out](net::Outcome<Applied<std::vector<Command>>> taken) {
+                auto reply = [this, out](Result<Applied<std::vector<Command>>> taken) {
                   commit<std::vector<Command>>(std::move(taken), out, [](const Applied<std::vector<Command>>& a) {
                     protocol::CommandBatch batch;
                     for (const auto& c : a.value) batch.push_back({c.id, c.kind, c.vm_uuid, c.vm_name});

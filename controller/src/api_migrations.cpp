@@ -62,7 +62,7 @@ std::string page_json(const MigrationPage& page) {
 // (destination − source), uncertainty_ns, measured_at_ns} (docs/api.md).
 net::Outcome<std::string> restore_inputs_json(const Core& core, const Migration& m, const std::string& dest) {
   auto stored = core.snapshot_bytes(m.id);
-  if (!stored) return stored.problem();
+  if (!stored) return problem_of(stored.error());
   std::string json = stored->first;
   if (stored->second != serialization::Format::json) {
     auto snap = serialization::decode(stored->first, serialization::Format::binary);
@@ -74,7 +74,7 @@ net::Outcome<std::string> restore_inputs_json(const Core& core, const Migration&
   auto off = core.host_offset(m.source, dest);
   if (!off) {
     // host_offset speaks of from/to; here they are the migration's ends.
-    net::Problem pr = off.problem();
+    net::Problem pr = problem_of(off.error());
     pr.field = pr.field == "from" ? "source" : pr.field == "to" ? "destination" : pr.field;
     return pr;
   }
@@ -144,7 +144,7 @@ void Api::add_migration_routes() {
     if (!since) return out.send(since.problem());
     std::string id = p.at("id");
     auto m = core.migration(id);
-    if (!m) return reply(out, net::to_response(m.problem()));
+    if (!m) return reply(out, answer(m.error()));
     if (*wait_s == 0 || *since < 0 || m->version > *since) return reply(out, Response::json(200, to_json(*m)));
     int64_t v = *since;
     auto deadline = Waiters::Clock::now() + std::chrono::seconds(*wait_s);
@@ -157,7 +157,7 @@ void Api::add_migration_routes() {
       auto now_m = core.migration(id);
       if (!now_m) {
         *again = nullptr;
-        return reply(out, net::to_response(now_m.problem()));
+        return reply(out, answer(now_m.error()));
       }
       if (timed_out || now_m->version > v || Waiters::Clock::now() >= deadline) {
         *again = nullptr;  // break the self-reference
@@ -215,7 +215,7 @@ void Api::add_migration_routes() {
 
   add_read("GET", "/api/v1/migrations/{id}/snapshot", kRead | kAgent, [this](const Request& req, const Params& p) {
     auto stored = core.snapshot_bytes(p.at("id"));
-    if (!stored) return net::to_response(stored.problem());
+    if (!stored) return answer(stored.error());
     using serialization::Format;
     auto& [bytes, format] = *stored;
     std::string accept = req.header("accept");
@@ -243,9 +243,9 @@ void Api::add_migration_routes() {
     if (auto no = not_acting_as(req, dest, "destination")) return out.send(*no);
     const std::string& id = p.at("id");
     auto m = core.migration(id);
-    if (!m) return reply(out, net::to_response(m.problem()));
+    if (!m) return reply(out, answer(m.error()));
     // Refused before the work; claim_destination decides for good.
-    if (auto wrong = Core::destination_mismatch(*m, dest)) return reply(out, net::to_response(*wrong));
+    if (auto wrong = Core::destination_mismatch(*m, dest)) return reply(out, answer(*wrong));
     auto inputs = restore_inputs_json(core, *m, dest);
     if (!inputs) return reply(out, net::to_response(inputs.problem()));
     commit<Migration>(core.claim_destination(id, dest), out,

@@ -49,7 +49,7 @@ void Api::add_misc_routes() {
     r.string("vm", vm).string("source", source).string("destination", destination);
     if (!r.ok()) return net::to_response(*r.problem());
     auto res = core.preflight_checked(vm, source, destination);
-    if (!res) return net::to_response(res.problem());
+    if (!res) return answer(res.error());
     JsonWriter w;
     w.begin_object().key("compatible").value(res->compatible).key("vm").value(vm)
         .key("vm_uuid").value(res->vm_uuid).key("source").value(source).key("destination").value(destination);

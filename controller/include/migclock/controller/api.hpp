@@ -20,6 +20,15 @@
 
 namespace migclock::controller {
 
+// The one place where the core's refusals become HTTP: the status from
+// net::problem_from's errc table, the core's sentence as the message (the
+// category's words added only when it gave none), the field it named.
+// Why the core does not return net::Outcome: that carries the HTTP edge's
+// vocabulary (invalid_json, unsupported_media_type, method_not_allowed…),
+// which is the edge's own; the core speaks errc like kvm/ and the agent.
+net::Problem problem_of(const Error& e);
+inline net::Response answer(const Error& e) { return net::to_response(problem_of(e)); }
+
 class Api {
  public:
   Api(Core& core, Journal& journal, Waiters& waiters, Metrics& metrics);
@@ -36,7 +45,7 @@ class Api {
   // ok(applied) (503 if that commit failed), counts an outcome it ended,
   // wakes waiters. A refusal from the core (409...) goes through reply().
   template <class T>
-  void commit(net::Outcome<Applied<T>> result, const net::Responder& out,
+  void commit(Result<Applied<T>> result, const net::Responder& out,
               std::function<net::Response(const Applied<T>&)> ok);
   // Answers `r` once every change it may have read is committed (the last
   // sequence number now: all the state `r` was built from had been handed
@@ -70,9 +79,9 @@ class Api {
 };
 
 template <class T>
-void Api::commit(net::Outcome<Applied<T>> result, const net::Responder& out,
+void Api::commit(Result<Applied<T>> result, const net::Responder& out,
                  std::function<net::Response(const Applied<T>&)> ok) {
-  if (!result) return reply(out, net::to_response(result.problem()));
+  if (!result) return reply(out, answer(result.error()));
   auto applied = std::make_shared<Applied<T>>(std::move(result).value());
   journal.when_committed(applied->seq, [this, applied, out, ok = std::move(ok)](const Status& st) {
     if (!st.ok()) {

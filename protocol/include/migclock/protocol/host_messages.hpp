@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "migclock/protocol/limits.hpp"
 #include "migclock/protocol/wire.hpp"
 #include "migclock/snapshot/snapshot.hpp"
 
@@ -31,7 +32,6 @@ struct HostRegistration {
   std::optional<std::string> invtsc;  // yes | no | unknown; agents do not send it yet
   std::vector<VmEntry> vms;
 };
-inline constexpr std::size_t kMaxVmsPerHost = 4096;
 
 // POST /api/v1/time: t1 the agent's send time; the answer echoes it with
 // the controller's receive (t2) and send (t3) times.

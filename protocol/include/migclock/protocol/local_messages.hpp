@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "migclock/protocol/limits.hpp"
 #include "migclock/protocol/wire.hpp"
 
 namespace migclock::protocol {
@@ -16,8 +17,6 @@ inline constexpr const char* kMigrateBeginPath = "/api/v1/hook/migrate-begin";
 inline constexpr const char* kVmmSnapshotsPath = "/api/v1/vmm/snapshots";
 inline constexpr const char* kVmmRestoreInputsPath = "/api/v1/vmm/restore-inputs";  // ?vm=ID
 
-// The hook's strings: libvirt's names are short; anything near this is hostile.
-inline constexpr std::size_t kMaxHookField = 4096;
 
 // One libvirt hook call as the hook reports it (argv + what it read from
 // the XML on stdin). POST kHookEventsPath; answered with HookEventRecorded.

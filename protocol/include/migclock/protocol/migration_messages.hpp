@@ -9,14 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "migclock/protocol/limits.hpp"
 #include "migclock/protocol/phase.hpp"
 #include "migclock/protocol/wire.hpp"
 
 namespace migclock::protocol {
 
 inline constexpr const char* kMigrationKinds = "live,save-restore,suspend-resume";
-// reason / message strings (hostile input: bounded).
-inline constexpr std::size_t kMaxReasonBytes = 4096;
 
 // POST /api/v1/migrations (idempotent per VM).
 struct MigrationAnnounce {
