@@ -70,6 +70,31 @@ class Api {
   void add_host_routes();
   void add_migration_routes();
   void add_misc_routes();
+  // Named handlers (api_hosts.cpp, api_migrations.cpp).
+  void register_host(const net::Request&, const net::Params&, net::Responder);
+  net::Response list_hosts(const net::Request&, const net::Params&);
+  net::Response get_host(const net::Request&, const net::Params&);
+  void report_clock_offset(const net::Request&, const net::Params&, net::Responder);
+  net::Response offset_history(const net::Request&, const net::Params&);
+  net::Response host_offset(const net::Request&, const net::Params&);
+  net::Response list_vms(const net::Request&, const net::Params&);
+  net::Response get_vm(const net::Request&, const net::Params&);
+  void queue_sync(const net::Request&, const net::Params&, net::Responder);
+  net::Response get_command(const net::Request&, const net::Params&);
+  void poll_commands(const net::Request&, const net::Params&, net::Responder);
+  void command_result(const net::Request&, const net::Params&, net::Responder);
+  void announce_migration(const net::Request&, const net::Params&, net::Responder);
+  net::Response list_migrations(const net::Request&, const net::Params&);
+  void watch_migration(const net::Request&, const net::Params&, net::Responder);
+  void report_phase_event(const net::Request&, const net::Params&, net::Responder);
+  void put_snapshot(const net::Request&, const net::Params&, net::Responder);
+  net::Response get_snapshot(const net::Request&, const net::Params&);
+  void get_restore_inputs(const net::Request&, const net::Params&, net::Responder);
+  using AsyncMember = void (Api::*)(const net::Request&, const net::Params&, net::Responder);
+  using ReadMember = net::Response (Api::*)(const net::Request&, const net::Params&);
+  void route(std::string method, std::string pattern, unsigned tag, AsyncMember h);
+  // add_read() for a member.
+  void read_route(std::string method, std::string pattern, unsigned tag, ReadMember h);
   // A route whose synchronous handler only reads state: answered by reply().
   void add_read(std::string method, std::string pattern, unsigned tag, net::Router::SyncHandler h);
   // 404/405/401/403 for a request, or nullopt when it may proceed.
