@@ -61,9 +61,7 @@ void Agent::stop() {
     stopping_ = true;
   }
   q_cv_.notify_all();
-  ship_cv_.notify_all();
-  if (shipper_.joinable()) shipper_.join();
-  if (poller_.joinable()) poller_.join();
+  if (shipper_) shipper_->stop();
   {
     std::lock_guard<std::mutex> lock(pre_pause_mu_);
     pre_pause_stop_ = true;
@@ -314,16 +312,13 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, Sync
     // The migration still ended here: its record gets its destination and
     // is closed (degraded: not repaired), so the VM's next migration has a
     // record of its own instead of joining this one.
-    if (link_ && migrated) {
+    if (shipper_ && migrated) {
       SyncOutcome o;
       o.reason = reason;
       o.policy = SyncPolicy::off;
       o.message = "not repaired: sync_policy off";
       o.started_realtime_ns = o.finished_realtime_ns = time_.realtime_ns();
-      std::lock_guard<std::mutex> lock(ship_mu_);
-      reports_.push_back(PendingReport{uuid, name, o, 0});
-      ship_now_ = true;
-      ship_cv_.notify_all();
+      shipper_->report_sync(uuid, name, o);
     }
     return;
   }
@@ -341,12 +336,8 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, Sync
 
 void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
   inventory_.note_sync(req.uuid, o);
-  if (link_ && req.cause.trigger == SyncTrigger::controller_command) {
-    std::lock_guard<std::mutex> lock(ship_mu_);
-    command_reports_.push_back(CommandReport{req.cause.command_id, o.ok, o.message, o, 0});
-    ship_now_ = true;
-    ship_cv_.notify_all();
-  }
+  if (shipper_ && req.cause.trigger == SyncTrigger::controller_command)
+    shipper_->report_command(req.cause.command_id, o.ok, o.message, o);
   if (o.cancelled) {
     metrics_.sync_cancelled++;
     spdlog::info("vm={} uuid={}: {}: sync superseded ({})", req.name, req.uuid, req.cause.text, o.message);
@@ -369,12 +360,7 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
   // controller. A restore from a saved image has no migration record there
   // (nothing announced it), and attaching it to whatever migration of the VM
   // is open would close the wrong one: it stays local (last_sync, metrics).
-  if (link_ && req.cause.trigger == SyncTrigger::migrated) {
-    std::lock_guard<std::mutex> lock(ship_mu_);
-    reports_.push_back(PendingReport{req.uuid, req.name, o, 0});
-    ship_now_ = true;
-    ship_cv_.notify_all();
-  }
+  if (shipper_ && req.cause.trigger == SyncTrigger::migrated) shipper_->report_sync(req.uuid, req.name, o);
   if (o.residual_ns()) metrics_.residual_offset.observe(std::abs(seconds(*o.residual_ns())));
   metrics_.sync_latency.observe(seconds(o.sync_ns));
   spdlog::info("vm={} uuid={}: {}: {} policy={} target={} ns +- {} ns ({}) offset before={} ns after={} ns "

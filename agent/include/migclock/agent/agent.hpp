@@ -21,6 +21,7 @@
 #include "migclock/agent/libvirt_session.hpp"
 #include "migclock/agent/metrics.hpp"
 #include "migclock/agent/outbox.hpp"
+#include "migclock/agent/shipper.hpp"
 #include "migclock/agent/sync_runner.hpp"
 #include "migclock/agent/tsc_pin.hpp"
 #include "migclock/common/time_source.hpp"
@@ -98,27 +99,10 @@ class Agent {
   void measure_before_pause(const DomainEvent& ev);
   std::optional<snapshot::GuestTime> take_pre_pause(const std::string& uuid);
   void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
-  // Controller hand-off (agent_shipping.cpp): one thread, retries until the
-  // controller takes the outbox; nothing else waits on it.
+  // Controller hand-off (shipper.hpp, wired in agent_shipping.cpp).
   void start_shipping(const AgentConfig& cfg);
-  void ship_loop();
-  void ship_once();
   void wake_shipper();
-
-  void poll_commands_loop();  // protocol §4, its own link (net::Client per thread)
-
-  struct CommandReport {
-    std::string id;
-    bool ok = false;
-    std::string message;
-    std::optional<SyncOutcome> outcome;
-    int attempts = 0;
-  };
-  struct PendingReport {
-    std::string uuid, name;
-    SyncOutcome outcome;
-    int attempts = 0;
-  };
+  Status run_command(const ControllerCommand& c);  // protocol §4
 
   const TimeSource& time_;
   mutable std::mutex cfg_mu_;
@@ -159,18 +143,10 @@ class Agent {
   std::thread pre_pause_thread_;
   std::thread worker_;
 
-  // Set once by start() before the local API serves; read-only after.
+  // Set once by start() before the local API serves; read-only after
+  // (null / nullopt: no controller configured).
   std::optional<ControllerSettings> controller_;
-  std::unique_ptr<ControllerLink> link_;
-  std::mutex ship_mu_;
-  std::condition_variable ship_cv_;
-  std::deque<PendingReport> reports_;
-  std::deque<CommandReport> command_reports_;
-  std::unique_ptr<ControllerLink> poll_link_;
-  std::thread poller_;
-  bool ship_now_ = false;
-  std::thread shipper_;
-  int64_t last_heartbeat_mono_ns_ = 0;
+  std::unique_ptr<Shipper> shipper_;
 };
 
 }  // namespace migclock::agent
