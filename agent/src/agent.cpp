@@ -61,9 +61,7 @@ void Agent::stop() {
     stopping_ = true;
   }
   q_cv_.notify_all();
-  ship_cv_.notify_all();
-  if (shipper_.joinable()) shipper_.join();
-  if (poller_.joinable()) poller_.join();
+  if (shipper_) shipper_->stop();
   {
     std::lock_guard<std::mutex> lock(pre_pause_mu_);
     pre_pause_stop_ = true;
@@ -193,9 +191,10 @@ void Agent::handle(const DomainEvent& ev) {
   const bool unpaused = ev.event == VIR_DOMAIN_EVENT_RESUMED && ev.detail == VIR_DOMAIN_EVENT_RESUMED_UNPAUSED;
   // Only a resume of a guest we saw suspended left its clock behind.
   const bool wants_sync = migrated || (unpaused && before && before->state == "paused");
+  const SyncCause cause{migrated ? SyncTrigger::migrated : SyncTrigger::resumed, what, {}};
   bool scheduled = false;
   if (wants_sync && before) {
-    schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    schedule_sync(ev.uuid, ev.name, cause, ev.received_mono_ns);
     scheduled = true;
   }
   if (!refresh_domain(ev.uuid) && ev.event == VIR_DOMAIN_EVENT_STOPPED) {
@@ -210,12 +209,12 @@ void Agent::handle(const DomainEvent& ev) {
   inventory_.note_event(ev.uuid, what, time_.realtime_ns());
 
   if (migrated) {
-    if (!scheduled) schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    if (!scheduled) schedule_sync(ev.uuid, ev.name, cause, ev.received_mono_ns);
     tag_domain_source(ev.uuid);
     return;
   }
   if (unpaused) {
-    if (wants_sync && !scheduled) schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+    if (wants_sync && !scheduled) schedule_sync(ev.uuid, ev.name, cause, ev.received_mono_ns);
     // Each SUSPENDED event dates one pause: a later resume whose SUSPENDED
     // was missed (libvirt disconnected) must not reuse it.
     std::lock_guard<std::mutex> lock(suspended_mu_);
@@ -229,7 +228,7 @@ void Agent::handle(const DomainEvent& ev) {
     // RESUMED_MIGRATED tags it.
     if (ev.detail != VIR_DOMAIN_EVENT_STARTED_MIGRATED) tag_domain_source(ev.uuid);
     if (ev.detail == VIR_DOMAIN_EVENT_STARTED_RESTORED || ev.detail == VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT)
-      schedule_sync(ev.uuid, ev.name, what, ev.received_mono_ns);
+      schedule_sync(ev.uuid, ev.name, {SyncTrigger::restored, what, {}}, ev.received_mono_ns);
     return;
   }
   if (ev.event == VIR_DOMAIN_EVENT_SUSPENDED) {
@@ -300,13 +299,15 @@ void Agent::tag_domain_source(const std::string& uuid) {
   }
 }
 
-void Agent::schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason,
+void Agent::schedule_sync(const std::string& uuid, const std::string& name, SyncCause cause,
                           int64_t event_mono_ns) {
+  const std::string reason = cause.text;  // for the log lines
+  const bool migrated = cause.trigger == SyncTrigger::migrated;
   const AgentConfig cfg = config();
   SyncRequest req;
   req.uuid = uuid;
   req.name = name;
-  req.reason = reason;
+  req.cause = std::move(cause);
   req.event_mono_ns = event_mono_ns;
   req.options.policy = cfg.sync_policy_for(uuid, name);
   req.options.residual_threshold_ns = cfg.residual_threshold_ns;
@@ -321,7 +322,7 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
       cfg.rtc_catchup_for(uuid, name).value_or(domain && rtc_catches_up(domain->clock_xml));
   req.options.rtc = rtc_reset ? agent_sync::RtcCatchupPolicy::reset_reinjection : agent_sync::RtcCatchupPolicy::none;
   req.retry.deadline = std::chrono::milliseconds(int64_t{cfg.sync_agent_wait_s} * 1000);
-  if (reason == "RESUMED_MIGRATED")
+  if (migrated)
     req.options.settle_before_corrections = std::chrono::milliseconds(cfg.sync_settle_after_migration_ms);
   if (req.options.policy != SyncPolicy::off) choose_target(req, domain ? domain->clock_xml : "", cfg);
   if (req.options.policy == SyncPolicy::off) {
@@ -329,16 +330,13 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, cons
     // The migration still ended here: its record gets its destination and
     // is closed (degraded: not repaired), so the VM's next migration has a
     // record of its own instead of joining this one.
-    if (link_ && reason == "RESUMED_MIGRATED") {
+    if (shipper_ && migrated) {
       SyncOutcome o;
       o.reason = reason;
       o.policy = SyncPolicy::off;
       o.message = "not repaired: sync_policy off";
       o.started_realtime_ns = o.finished_realtime_ns = time_.realtime_ns();
-      std::lock_guard<std::mutex> lock(ship_mu_);
-      reports_.push_back(PendingReport{uuid, name, o, 0});
-      ship_now_ = true;
-      ship_cv_.notify_all();
+      shipper_->report_sync(uuid, name, o);
     }
     return;
   }
@@ -358,22 +356,17 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
   inventory_.note_sync(req.uuid, o);
   if (auto b = syncs_->qga_bias()) metrics_.qga_reply_path_ns = b->reply_path_ns;
   metrics_.qga_bias_samples = static_cast<int64_t>(syncs_->qga_bias_samples());
-  static const std::string kCommand = "controller command ";
-  if (link_ && req.reason.rfind(kCommand, 0) == 0) {
-    std::lock_guard<std::mutex> lock(ship_mu_);
-    command_reports_.push_back(CommandReport{req.reason.substr(kCommand.size()), o.ok, o.message, o, 0});
-    ship_now_ = true;
-    ship_cv_.notify_all();
-  }
+  if (shipper_ && req.cause.trigger == SyncTrigger::controller_command)
+    shipper_->report_command(req.cause.command_id, o.ok, o.message, o);
   if (o.cancelled) {
     metrics_.sync_cancelled++;
-    spdlog::info("vm={} uuid={}: {}: sync superseded ({})", req.name, req.uuid, req.reason, o.message);
+    spdlog::info("vm={} uuid={}: {}: sync superseded ({})", req.name, req.uuid, req.cause.text, o.message);
     return;
   }
   if (!o.ok) {
     // Never fails the migration: it already happened. Log, count, record.
     metrics_.sync_failures++;
-    spdlog::error("vm={} uuid={}: {}: sync failed: {}", req.name, req.uuid, req.reason, o.message);
+    spdlog::error("vm={} uuid={}: {}: sync failed: {}", req.name, req.uuid, req.cause.text, o.message);
     return;
   }
   metrics_.syncs++;
@@ -387,17 +380,12 @@ void Agent::on_sync_done(const SyncRequest& req, const SyncOutcome& o) {
   // controller. A restore from a saved image has no migration record there
   // (nothing announced it), and attaching it to whatever migration of the VM
   // is open would close the wrong one: it stays local (last_sync, metrics).
-  if (link_ && req.reason == "RESUMED_MIGRATED") {
-    std::lock_guard<std::mutex> lock(ship_mu_);
-    reports_.push_back(PendingReport{req.uuid, req.name, o, 0});
-    ship_now_ = true;
-    ship_cv_.notify_all();
-  }
+  if (shipper_ && req.cause.trigger == SyncTrigger::migrated) shipper_->report_sync(req.uuid, req.name, o);
   if (o.residual_ns()) metrics_.residual_offset.observe(std::abs(seconds(*o.residual_ns())));
   metrics_.sync_latency.observe(seconds(o.sync_ns));
   spdlog::info("vm={} uuid={}: {}: {} policy={} target={} ns +- {} ns ({}) offset before={} ns after={} ns "
                "spread={} ns rtt={} ns corrections={} agent_wait={:.3f} s sync={:.3f} ms verdict={} ({})",
-               req.name, req.uuid, req.reason, o.message, to_string(o.policy), o.target_offset_ns,
+               req.name, req.uuid, req.cause.text, o.message, to_string(o.policy), o.target_offset_ns,
                o.target_uncertainty_ns, o.target_source, o.offset_before_ns.value_or(0), o.offset_after_ns.value_or(0),
                o.spread_ns, o.rtt_ns, o.corrections, seconds(o.agent_wait_ns), o.sync_ns / 1e6, to_string(o.verdict),
                o.verdict_reason);

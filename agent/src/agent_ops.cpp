@@ -62,11 +62,11 @@ Result<CaptureReport> Agent::capture(const std::string& id, const std::string& k
   return rep;
 }
 
-Status Agent::request_sync(const std::string& id, const std::string& reason) {
+Status Agent::request_sync(const std::string& id, SyncCause cause) {
   const auto rec = find_domain(id);
   if (!rec) return make_error(errc::not_found, "no domain '" + id + "'");
   if (rec->state != "running") return make_error(errc::conflict, "domain '" + rec->name + "' is " + rec->state);
-  schedule_sync(rec->uuid, rec->name, reason, time_.monotonic_raw_ns());
+  schedule_sync(rec->uuid, rec->name, std::move(cause), time_.monotonic_raw_ns());
   return {};
 }
 

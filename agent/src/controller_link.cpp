@@ -1,13 +1,13 @@
 #include "migclock/agent/controller_link.hpp"
 
 #include <climits>
-#include <functional>
 #include <fstream>
 
+#include "migclock/agent/sync_json.hpp"
 #include "migclock/net/client.hpp"
-#include "migclock/net/json.hpp"
 #include "migclock/net/request.hpp"
-#include "migclock/serialization/enum_names.hpp"
+#include "migclock/protocol/host_messages.hpp"
+#include "migclock/protocol/migration_messages.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 
 namespace migclock::agent {
@@ -24,16 +24,43 @@ Result<std::string> read_token_file(const std::string& path) {
 
 namespace {
 
-// The sync's target in a results object (additive: the controller merges
-// fields it does not know): where the guest was meant to end, ± how sure.
-void write_target(net::JsonWriter& w, const SyncOutcome& o) {
-  w.key("target").begin_object();
-  w.key("mode").value(o.target_mode);
-  w.key("offset_ns").value(o.target_offset_ns);
-  w.key("uncertainty_ns").value(o.target_uncertainty_ns);
-  w.key("source").value(o.target_source);
-  w.end_object();
+// A sync's numbers as the protocol carries them (policy only in a command's
+// results; SyncResults says which form).
+protocol::SyncResults sync_results(const SyncOutcome& o) {
+  protocol::SyncResults r;
+  r.policy = to_string(o.policy);
+  r.guest_offset_before_ns = o.offset_before_ns;
+  r.guest_offset_after_ns = o.offset_after_ns;
+  r.sync_rtt_ns = o.rtt_ns;
+  r.sync_spread_ns = o.spread_ns;
+  r.target = target_of(o);
+  return r;
 }
+
+protocol::Verification verification(const SyncOutcome& o) {
+  protocol::Verification v;
+  v.method = o.channel == "companion"
+                 ? "guest companion time queries NTP-style, lowest-RTT samples (the correcting channel)"
+                 : "guest-get-time NTP-style, lowest-RTT samples (the correcting channel)";
+  v.channel = o.channel;
+  v.verdict = to_string(o.verdict);
+  v.residual_ns = o.residual_ns();
+  v.uncertainty_ns = o.uncertainty_ns();  // measurement + target
+  v.statistical_ns = o.statistical_ns;
+  v.spread_ns = o.spread_ns;
+  v.rtt_ns = o.rtt_ns;
+  v.residual_threshold_ns = o.residual_threshold_ns;
+  v.uncertainty_limit_ns = o.uncertainty_limit_ns;
+  v.reason = o.verdict_reason;
+  return v;
+}
+
+std::string event_body(protocol::Phase phase, const std::string& host, int64_t at_ns, std::string reason = {},
+                       std::string results_json = {}) {
+  return protocol::encode(protocol::PhaseEvent{phase, host, at_ns, std::move(reason), std::move(results_json)});
+}
+
+bool is_conflict(const Error& e) { return e.code == make_error_code(errc::conflict); }
 
 }  // namespace
 
@@ -50,32 +77,24 @@ Result<std::string> ControllerLink::request_ok(const std::string& method, const 
   auto r = client_->request(method, target, body, content_type);
   MIGCLOCK_TRY(r);
   if (r->status >= 200 && r->status < 300) return r->body;
-  const errc code = r->status == 409 ? errc::conflict : r->status == 404 ? errc::not_found
-                    : r->status >= 500                 ? errc::unavailable
-                                                       : errc::invalid_argument;
-  return make_error(code, method + " " + target + ": HTTP " + std::to_string(r->status) + " " + r->body);
+  return make_error(net::errc_from_status(r->status),
+                    method + " " + target + ": HTTP " + std::to_string(r->status) + " " + r->body);
 }
 
 Status ControllerLink::register_host(const HostProfile& host, const std::vector<DomainRecord>& vms) {
-  net::JsonWriter w;
-  w.begin_object();
-  w.key("hostname").value(s_.hostname);
-  w.key("boot_id").value(host.facts.boot_id);
-  w.key("agent_version").value(std::string(MIGCLOCK_VERSION));
-  w.key("tsc_khz").value(static_cast<int64_t>(host.facts.tsc_khz));
-  w.key("scaling_supported").value(host.facts.scaling_supported);
-  w.key("clocksource").value(host.facts.clocksource);
-  w.key("offset_honoured").value(serialization::enum_label(host.facts.offset_honoured));
-  w.key("tsc_khz_source").value(serialization::enum_label(host.facts.tsc_khz_source));
-  w.key("kvm").value(serialization::enum_label(host.facts.kvm));
-  w.key("masterclock_possible").value(host.masterclock_possible);
-  w.key("vms").begin_array();
-  for (const auto& v : vms) {
-    w.begin_object().key("uuid").value(v.uuid).key("name").value(v.name).key("state").value(v.state).end_object();
-  }
-  w.end_array();
-  w.end_object();
-  auto r = request_ok("PUT", "/api/v1/hosts/" + net::percent_encode(s_.hostname), w.str());
+  protocol::HostRegistration h;
+  h.hostname = s_.hostname;
+  h.boot_id = host.facts.boot_id;
+  h.agent_version = MIGCLOCK_VERSION;
+  h.tsc_khz = host.facts.tsc_khz;
+  h.scaling_supported = host.facts.scaling_supported;
+  h.clocksource = host.facts.clocksource;
+  h.offset_honoured = host.facts.offset_honoured;
+  h.tsc_khz_source = host.facts.tsc_khz_source;
+  h.kvm = host.facts.kvm;
+  h.masterclock_possible = host.masterclock_possible;
+  for (const auto& v : vms) h.vms.push_back(protocol::VmEntry{v.uuid, v.name, v.state});
+  auto r = request_ok("PUT", "/api/v1/hosts/" + net::percent_encode(s_.hostname), protocol::encode(h));
   MIGCLOCK_TRY(r);
   return {};
 }
@@ -85,16 +104,12 @@ Result<int64_t> ControllerLink::measure_clock_offset(const TimeSource& time, int
   int taken = 0;
   for (int i = 0; i < samples; ++i) {
     const int64_t t1 = time.realtime_ns();
-    net::JsonWriter w;
-    w.begin_object().key("t1_ns").value(t1).end_object();
-    auto reply = request_ok("POST", "/api/v1/time", w.str());
+    auto reply = request_ok("POST", "/api/v1/time", protocol::encode(protocol::TimeRequest{t1}));
     const int64_t t4 = time.realtime_ns();
     MIGCLOCK_TRY(reply);
-    auto doc = net::parse_object(*reply);
-    if (!doc.ok() || !doc->HasMember("t2_ns") || !doc->HasMember("t3_ns") || !(*doc)["t2_ns"].IsInt64() ||
-        !(*doc)["t3_ns"].IsInt64())
-      return make_error(errc::malformed_input, "POST /api/v1/time: " + *reply);
-    const int64_t t2 = (*doc)["t2_ns"].GetInt64(), t3 = (*doc)["t3_ns"].GetInt64();
+    auto times = protocol::parse<protocol::TimeReply>(*reply, "POST /api/v1/time");
+    MIGCLOCK_TRY(times);
+    const int64_t t2 = times->t2_ns, t3 = times->t3_ns;
     const int64_t rtt = (t4 - t1) - (t3 - t2);
     ++taken;
     if (rtt >= 0 && rtt < best_rtt) {
@@ -104,37 +119,31 @@ Result<int64_t> ControllerLink::measure_clock_offset(const TimeSource& time, int
     }
   }
   if (best_rtt == INT64_MAX) return make_error(errc::unavailable, "clock offset: no usable sample");
-  net::JsonWriter w;
-  w.begin_object();
-  w.key("offset_ns").value(best_theta).key("uncertainty_ns").value(best_rtt / 2).key("rtt_ns").value(best_rtt);
-  w.key("samples").value(taken).key("measured_at_ns").value(best_t4);
-  w.end_object();
-  auto r = request_ok("POST", "/api/v1/hosts/" + net::percent_encode(s_.hostname) + "/clock-offset", w.str());
+  const protocol::ClockOffsetReport report{best_theta, best_rtt / 2, best_rtt, taken, best_t4};
+  auto r = request_ok("POST", "/api/v1/hosts/" + net::percent_encode(s_.hostname) + "/clock-offset",
+                      protocol::encode(report));
   MIGCLOCK_TRY(r);
   return best_theta;
 }
 
 Result<std::string> ControllerLink::ship(const OutboxItem& item, const snapshot::Snapshot& s) {
-  net::JsonWriter w;
-  w.begin_object();
-  w.key("vm_uuid").value(s.vm.uuid.empty() ? s.vm.name : s.vm.uuid);
-  w.key("vm_name").value(s.vm.name);
-  w.key("source").value(s_.hostname);
-  w.key("kind").value(std::string(item.kind == "save-restore" || item.kind == "suspend-resume" ? item.kind : "live"));
-  w.end_object();
-  auto created = request_ok("POST", "/api/v1/migrations", w.str());
+  protocol::MigrationAnnounce a;
+  a.vm_uuid = s.vm.uuid.empty() ? s.vm.name : s.vm.uuid;
+  a.vm_name = s.vm.name;
+  a.source = s_.hostname;
+  a.kind = item.kind == "save-restore" || item.kind == "suspend-resume" ? item.kind : "live";
+  auto created = request_ok("POST", "/api/v1/migrations", protocol::encode(a));
   MIGCLOCK_TRY(created);
-  auto doc = net::parse_object(*created);
-  if (!doc.ok() || !doc->HasMember("id") || !(*doc)["id"].IsString())
-    return make_error(errc::malformed_input, "POST /api/v1/migrations: no id in " + *created);
-  const std::string id = (*doc)["id"].GetString();
+  auto ref = protocol::parse<protocol::MigrationRef>(*created, "POST /api/v1/migrations", protocol::kMaxDepthWithSnapshot);
+  MIGCLOCK_TRY(ref);
+  const std::string id = ref->id;
   auto bytes = serialization::encode(s, serialization::Format::binary);
   MIGCLOCK_TRY(bytes);
   auto put = request_ok("PUT", "/api/v1/migrations/" + net::percent_encode(id) + "/snapshot", *bytes,
-                        "application/vnd.migclock.snapshot");
+                        protocol::kSnapshotContentType);
   // 409: a different snapshot is already there (an earlier attempt of ours
   // that crossed a capture): the controller keeps the first; ours is done.
-  if (!put && put.error().code != make_error_code(errc::conflict)) return put.error();
+  if (!put && !is_conflict(put.error())) return put.error();
   return id;
 }
 
@@ -144,36 +153,15 @@ Result<std::vector<ControllerCommand>> ControllerLink::poll_commands(int wait_s)
                                     std::to_string(wait_s), "");
   client_->set_timeout(std::chrono::milliseconds(10'000));
   MIGCLOCK_TRY(body);
-  auto doc = net::parse_any(*body);
-  if (!doc.ok() || !doc->IsArray()) return make_error(errc::malformed_input, "commands: not a JSON array");
-  std::vector<ControllerCommand> out;
-  for (const auto& c : doc->GetArray()) {
-    ControllerCommand cmd;
-    net::FieldReader r(c);
-    r.string("id", cmd.id).string("kind", cmd.kind).string("vm_uuid", cmd.vm_uuid).string("vm_name", cmd.vm_name, false);
-    if (!r.ok()) return make_error(errc::malformed_input, "commands: " + r.problem()->message);
-    out.push_back(std::move(cmd));
-  }
-  return out;
+  return protocol::parse<protocol::CommandBatch>(*body, "commands");
 }
 
 Status ControllerLink::report_command(const std::string& id, bool ok, const std::string& message,
                                       const SyncOutcome* o) {
-  net::JsonWriter w;
-  w.begin_object().key("ok").value(ok).key("message").value(message);
-  if (o) {
-    w.key("results").begin_object();
-    w.key("policy").value(to_string(o->policy));
-    w.key("guest_offset_before_ns").optional(o->offset_before_ns);
-    w.key("guest_offset_after_ns").optional(o->offset_after_ns);
-    w.key("sync_rtt_ns").value(o->rtt_ns).key("sync_spread_ns").value(o->spread_ns);
-    write_target(w, *o);
-    w.end_object();
-  }
-  w.end_object();
+  const protocol::CommandResult result{ok, message, o ? protocol::command_results_json(sync_results(*o)) : ""};
   auto r = request_ok("POST", "/api/v1/hosts/" + net::percent_encode(s_.hostname) + "/commands/" +
                                   net::percent_encode(id) + "/result",
-                      w.str());
+                      protocol::encode(result));
   MIGCLOCK_TRY(r);
   return {};
 }
@@ -182,20 +170,14 @@ Result<std::string> ControllerLink::active_migration(const std::string& uuid, co
                                                      const std::string& kind) {
   auto list = request_ok("GET", "/api/v1/migrations?vm=" + net::percent_encode(uuid) + "&active=true", "");
   MIGCLOCK_TRY(list);
-  auto doc = net::parse_any(*list);
-  if (!doc.ok()) return make_error(errc::malformed_input, "GET /api/v1/migrations: not JSON");
-  // {"items": [...], "total": N, "next_offset": …}
-  const rapidjson::Value* arr = doc->IsObject() && doc->HasMember("items") ? &(*doc)["items"] : nullptr;
-  if (!arr || !arr->IsArray() || arr->Empty())
-    return make_error(errc::not_found, "no active migration of " + name + " (" + uuid + ") at the controller");
+  auto page = protocol::parse<protocol::MigrationRefPage>(*list, "GET /api/v1/migrations",
+                                                          protocol::kMaxDepthWithSnapshot);
+  MIGCLOCK_TRY(page);
   // Newest first: the newest active migration of that kind.
-  for (rapidjson::SizeType i = arr->Size(); i-- > 0;) {
-    const auto& m = (*arr)[i];
-    if (!m.IsObject() || !m.HasMember("id") || !m["id"].IsString())
-      return make_error(errc::malformed_input, "migration without id");
-    if (kind.empty() || (m.HasMember("kind") && m["kind"].IsString() && kind == m["kind"].GetString()))
-      return std::string(m["id"].GetString());
-  }
+  for (auto it = page->items.rbegin(); it != page->items.rend(); ++it)
+    if (kind.empty() || it->kind == kind) return it->id;
+  if (page->items.empty() || kind.empty())
+    return make_error(errc::not_found, "no active migration of " + name + " (" + uuid + ") at the controller");
   return make_error(errc::not_found, "no active " + kind + " migration of " + name + " (" + uuid + ") at the controller");
 }
 
@@ -206,50 +188,23 @@ Result<ControllerRestoreInputs> ControllerLink::restore_inputs(const std::string
                              "/restore-inputs?destination=" + net::percent_encode(s_.hostname);
   auto body = request_ok("GET", target, "");
   MIGCLOCK_TRY(body);
-  auto doc = net::parse_object(*body, 64);
-  if (!doc.ok()) return make_error(errc::malformed_input, "GET " + target + ": " + doc.problem().message);
+  auto wire = protocol::parse<protocol::RestoreInputs>(*body, "GET " + target, protocol::kMaxDepthWithSnapshot);
+  MIGCLOCK_TRY(wire);
+  auto decoded = serialization::decode(wire->snapshot_json, serialization::Format::json);
+  MIGCLOCK_TRY(decoded);
   ControllerRestoreInputs in;
   in.migration_id = *id;
-  const rapidjson::Value* snap = nullptr;
-  net::FieldReader r(*doc);
-  r.object("snapshot", snap, true)
-      .string("source", in.source)
-      .int64("realtime_offset_ns", in.realtime_offset_ns)
-      .int64("uncertainty_ns", in.uncertainty_ns)
-      .int64("measured_at_ns", in.measured_at_ns);
-  if (!r.ok()) return make_error(errc::malformed_input, "GET " + target + ": " + r.problem()->message);
-  net::JsonWriter w;
-  w.value(*snap);
-  auto decoded = serialization::decode(w.str(), serialization::Format::json);
-  MIGCLOCK_TRY(decoded);
+  in.source = wire->source;
   in.snapshot = std::move(*decoded);
+  in.realtime_offset_ns = wire->realtime_offset_ns;
+  in.uncertainty_ns = wire->uncertainty_ns;
+  in.measured_at_ns = wire->measured_at_ns;
   return in;
 }
 
-namespace {
-
-// One phase event body (protocol §3); `results` fills the results object.
-std::string event_body(const std::string& phase, const std::string& host, int64_t at_ns, const std::string& reason,
-                       const std::function<void(net::JsonWriter&)>& results) {
-  net::JsonWriter w;
-  w.begin_object();
-  w.key("phase").value(phase);
-  w.key("host").value(host);
-  w.key("at_ns").value(at_ns);
-  if (!reason.empty()) w.key("reason").value(reason);
-  if (results) {
-    w.key("results").begin_object();
-    results(w);
-    w.end_object();
-  }
-  w.end_object();
-  return w.str();
-}
-
-}  // namespace
-
 Status ControllerLink::report_sync(const std::string& uuid, const std::string& name, const SyncOutcome& o,
                                    int64_t now_ns, bool wait_for_snapshot) {
+  using protocol::Phase;
   // Only a live migration's destination sync closes it.
   auto id = active_migration(uuid, name, "live");
   MIGCLOCK_TRY(id);
@@ -263,58 +218,38 @@ Status ControllerLink::report_sync(const std::string& uuid, const std::string& n
   // informational: one refused (no snapshot, no measured host offset yet,
   // or an earlier phase on a retry) does not stop the sync's own report.
   if (auto inputs = request_ok("GET", base + "/restore-inputs?destination=" + net::percent_encode(s_.hostname), "")) {
-    auto shipped = request_ok("POST", events, event_body("shipped", s_.hostname, now_ns, "", [](net::JsonWriter& w) {
-                                w.key("restore").value("by value: QEMU's migration stream (libvirt/QEMU VM)");
-                              }));
-    if (!shipped && shipped.error().code != make_error_code(errc::conflict)) return shipped.error();
+    auto shipped = request_ok(
+        "POST", events,
+        event_body(Phase::shipped, s_.hostname, now_ns, "",
+                   protocol::restore_note_json("by value: QEMU's migration stream (libvirt/QEMU VM)")));
+    if (!shipped && !is_conflict(shipped.error())) return shipped.error();
   } else if (inputs.error().code == make_error_code(errc::unavailable)) {
     return inputs.error();
   } else if (wait_for_snapshot) {
     return make_error(errc::unavailable, "source's hand-off not at the controller yet: " + inputs.error().message());
   }
-  auto resumed = request_ok("POST", events, event_body("resumed", s_.hostname, o.started_realtime_ns, "", {}));
-  if (!resumed && resumed.error().code != make_error_code(errc::conflict)) return resumed.error();
+  auto resumed = request_ok("POST", events, event_body(Phase::resumed, s_.hostname, o.started_realtime_ns));
+  if (!resumed && !is_conflict(resumed.error())) return resumed.error();
 
-  const auto sync_results = [&o](net::JsonWriter& w) {
-    if (o.offset_before_ns) w.key("guest_offset_before_ns").value(*o.offset_before_ns);
-    if (o.offset_after_ns) w.key("guest_offset_after_ns").value(*o.offset_after_ns);
-    w.key("sync_rtt_ns").value(o.rtt_ns);
-    w.key("sync_spread_ns").value(o.spread_ns);
-    write_target(w, o);
-  };
+  protocol::SyncResults numbers = sync_results(o);
+  numbers.policy.reset();  // a phase event's results do not repeat the policy
+  const std::string numbers_json = protocol::results_json(numbers);
   if (!o.ok) {
     const std::string why = o.policy == SyncPolicy::off ? o.message : "sync failed: " + o.message;
-    auto r = request_ok("POST", events, event_body("degraded", s_.hostname, now_ns, why, sync_results));
+    auto r = request_ok("POST", events, event_body(Phase::degraded, s_.hostname, now_ns, why, numbers_json));
     MIGCLOCK_TRY(r);
     return {};
   }
-  auto synced = request_ok("POST", events, event_body("synced", s_.hostname, now_ns, "", sync_results));
+  auto synced = request_ok("POST", events, event_body(Phase::synced, s_.hostname, now_ns, "", numbers_json));
   MIGCLOCK_TRY(synced);
   // The verdict closes the migration, so the VM's next migration gets a
   // record of its own. It is what the sync's final measurement can show
   // (sync_verdict.hpp): `verified` only within the threshold and with an
   // uncertainty within the limit, else `degraded` with the numbers.
   const bool verified = o.verdict == SyncVerdict::verified;
-  auto closed = request_ok(
-      "POST", events,
-      event_body(verified ? "verified" : "degraded", s_.hostname, now_ns, verified ? "" : o.verdict_reason,
-                 [&o](net::JsonWriter& w) {
-                   w.key("verification").begin_object();
-                   w.key("method").value(o.channel == "companion"
-                                             ? "guest companion time queries NTP-style, lowest-RTT samples (the correcting channel)"
-                                             : "guest-get-time NTP-style, lowest-RTT samples (the correcting channel)");
-                   w.key("channel").value(o.channel);
-                   w.key("verdict").value(to_string(o.verdict));
-                   w.key("residual_ns").optional(o.residual_ns());  // relative to the target
-                   w.key("uncertainty_ns").value(o.uncertainty_ns());  // measurement + target
-                   w.key("statistical_ns").value(o.statistical_ns);
-                   w.key("spread_ns").value(o.spread_ns);
-                   w.key("rtt_ns").value(o.rtt_ns);
-                   w.key("residual_threshold_ns").value(o.residual_threshold_ns);
-                   w.key("uncertainty_limit_ns").value(o.uncertainty_limit_ns);
-                   w.key("reason").value(o.verdict_reason);
-                   w.end_object();
-                 }));
+  auto closed = request_ok("POST", events,
+                           event_body(verified ? Phase::verified : Phase::degraded, s_.hostname, now_ns,
+                                      verified ? "" : o.verdict_reason, protocol::results_json(verification(o))));
   MIGCLOCK_TRY(closed);
   return {};
 }

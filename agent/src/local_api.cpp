@@ -1,8 +1,6 @@
 #include "migclock/agent/local_api.hpp"
 
 #include <grp.h>
-#include <rapidjson/document.h>
-
 #include <algorithm>
 #include <fstream>
 #include <optional>
@@ -12,6 +10,7 @@
 #include "migclock/agent/sync_json.hpp"
 #include "migclock/net/json.hpp"
 #include "migclock/net/problem.hpp"
+#include "migclock/protocol/local_messages.hpp"
 #include "migclock/serialization/enum_names.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
 
@@ -48,35 +47,18 @@ bool peer_allowed(const PeerCred& peer, const std::string& group, uid_t self_uid
   return groups && std::find(groups->begin(), groups->end(), g->gr_gid) != groups->end();
 }
 
-ApiResponse error_response(const net::Problem& p) {
-  // net/'s table is the one mapping from errors to status codes, shared
-  // with the controller.
-  const net::Response r = net::to_response(p);
-  return ApiResponse{static_cast<int>(r.status), r.content_type, r.body};
-}
-
-ApiResponse error_response(const Error& e) { return error_response(net::problem_from(e)); }
-
 namespace {
 
-ApiResponse json_ok(net::JsonWriter& j, int status = 200) { return ApiResponse{status, "application/json", j.str()}; }
+using net::Params;
+using net::Request;
+using net::Response;
 
-// The hook's strings: libvirt's names are short; anything near this is hostile.
-constexpr std::size_t kMaxHookField = 4096;
+Response problem_response(const net::Problem& p) { return net::to_response(p); }
+Response error_of(const Error& e) { return net::to_response(net::problem_from(e)); }
 
-std::string query_param(const std::string& target, const std::string& key) {
-  const auto q = target.find('?');
-  if (q == std::string::npos) return {};
-  size_t pos = q + 1;
-  while (pos < target.size()) {
-    auto amp = target.find('&', pos);
-    if (amp == std::string::npos) amp = target.size();
-    const std::string kv = target.substr(pos, amp - pos);
-    const auto eq = kv.find('=');
-    if (eq != std::string::npos && kv.substr(0, eq) == key) return kv.substr(eq + 1);
-    pos = amp + 1;
-  }
-  return {};
+template <class T>
+Response json_ok(const T& message, unsigned status = 200) {
+  return Response::json(status, protocol::encode(message));
 }
 
 void write_domain(net::JsonWriter& j, const DomainRecord& r) {
@@ -104,137 +86,140 @@ void write_domain(net::JsonWriter& j, const DomainRecord& r) {
 
 }  // namespace
 
-ApiResponse LocalApi::handle(const ApiRequest& req) {
-  const std::string path = req.target.substr(0, req.target.find('?'));
-  const bool get = req.method == "GET";
-  const bool post = req.method == "POST";
-  if (path == "/healthz" && get) return ApiResponse{200, "text/plain", "ok\n"};
-  if (path == "/readyz" && get) {
-    return agent_.libvirt_connected() ? ApiResponse{200, "text/plain", "ready\n"}
-                                      : ApiResponse{503, "text/plain", "libvirt not connected\n"};
-  }
-  if (path == "/metrics" && get) return ApiResponse{200, "text/plain; version=0.0.4", agent_.metrics().render()};
-  if (path == "/api/v1/host" && get) {
-    const auto& h = agent_.host();
-    net::JsonWriter j;
-    j.begin_object();
-    j.key("hostname").value(h.facts.hostname);
-    j.key("boot_id").value(h.facts.boot_id);
-    j.key("tsc_khz").value(static_cast<int64_t>(h.facts.tsc_khz));
-    j.key("clocksource").value(h.facts.clocksource);
-    j.key("scaling_supported").value(h.facts.scaling_supported);
-    j.key("tsc_khz_source").value(serialization::enum_label(h.facts.tsc_khz_source));
-    j.key("tsc_khz_detail").value(h.tsc_khz_detail);
-    j.key("offset_honoured").value(serialization::enum_label(h.facts.offset_honoured));
-    j.key("masterclock_possible").value(h.masterclock_possible);
-    j.key("kvm").value(serialization::enum_label(h.facts.kvm));
-    j.key("kvm_reason").value(h.kvm_reason);
-    j.key("libvirt_connected").value(agent_.libvirt_connected());
-    j.end_object();
-    return json_ok(j);
-  }
-  if (path == "/api/v1/vms" && get) {
-    net::JsonWriter j;
-    j.begin_array();
-    for (const auto& r : agent_.domains()) write_domain(j, r);
-    j.end_array();
-    return json_ok(j);
-  }
-  const std::string vms_prefix = "/api/v1/vms/";
-  if (post && path.rfind(vms_prefix, 0) == 0) {
-    const std::string rest = path.substr(vms_prefix.size());
-    const auto slash = rest.find('/');
-    const std::string id = rest.substr(0, slash);
-    const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    if (action == "capture") {
-      auto rep = agent_.capture(id, "on-request");
-      if (!rep) return error_response(rep.error());
-      auto json = serialization::encode(rep->snapshot, serialization::Format::json);
-      if (!json) return error_response(json.error());
-      return ApiResponse{200, "application/json", *json};
-    }
-    if (action == "sync") {
-      auto st = agent_.request_sync(id, "on request");
-      if (!st) return error_response(st.error());
-      net::JsonWriter j;
-      j.begin_object();
-      j.key("scheduled").value(true);
-      j.end_object();
-      return json_ok(j, 202);
-    }
-  }
-  if (post && path == "/api/v1/hook/events") {
-    // net::parse_object: nesting capped before parsing (a local peer's
-    // 200,000 '[' once overflowed the stack), UTF-8 and duplicate keys refused.
-    auto d = net::parse_object(req.body);
-    if (!d) return error_response(d.problem());
-    HookEvent ev;
-    int64_t sent_at_ns = 0;
-    net::FieldReader r(*d);
-    r.string("object", ev.object, false, kMaxHookField).string("name", ev.name, false, kMaxHookField)
-        .string("op", ev.op, true, kMaxHookField).string("sub_op", ev.sub_op, false, kMaxHookField)
-        .string("extra", ev.extra, false, kMaxHookField).string("uuid", ev.uuid, false, kMaxHookField)
-        .int64("sent_at_ns", sent_at_ns, false);
-    if (!r.ok()) return error_response(*r.problem());
-    ev.sent_at_ns = sent_at_ns;
-    if (ev.op.empty()) return error_response(make_error(errc::invalid_argument, "op: required"));
-    agent_.record_hook_event(ev);
-    net::JsonWriter j;
-    j.begin_object();
-    j.key("recorded").value(true);
-    j.end_object();
-    return json_ok(j);
-  }
-  if (post && path == "/api/v1/hook/migrate-begin") {
-    auto d = net::parse_object(req.body);
-    if (!d) return error_response(d.problem());
-    std::string name, xml;
-    net::FieldReader fr(*d);
-    fr.string("name", name, false, kMaxHookField).string("xml", xml, true, req.body.size());
-    if (!fr.ok()) return error_response(*fr.problem());
-    if (xml.empty()) return error_response(make_error(errc::invalid_argument, "xml: required"));
-    const auto r = agent_.migrate_begin(name, xml);
-    net::JsonWriter j;
-    j.begin_object();
-    j.key("action").value(to_string(r.decision.action));
-    j.key("message").value(r.decision.message);
-    j.key("warning").value(r.decision.warning);
-    j.key("policy").value(to_string(r.inputs.policy));
-    j.key("host_tsc_khz").value(static_cast<int64_t>(r.inputs.host_khz));
-    j.key("source_tsc_khz");
-    if (r.inputs.source_khz) j.value(static_cast<int64_t>(*r.inputs.source_khz)); else j.null();
-    j.key("frequency_hz").value(static_cast<int64_t>(r.decision.frequency_hz));
-    j.key("xml").value(r.xml);
-    j.end_object();
-    return json_ok(j);
-  }
-  if (post && path == "/api/v1/vmm/snapshots") {
-    auto s = serialization::decode(req.body, serialization::Format::json);
-    if (!s) return error_response(s.error());
-    auto stored = agent_.accept_vmm_snapshot(*s);
-    if (!stored) return error_response(stored.error());
-    net::JsonWriter j;
-    j.begin_object();
-    j.key("stored").value(*stored);
-    j.end_object();
-    return json_ok(j, 201);
-  }
-  if (get && path == "/api/v1/vmm/restore-inputs") {
-    auto r = agent_.restore_inputs(query_param(req.target, "vm"));
-    if (!r) return error_response(r.error());
-    auto snap = serialization::encode(r->snapshot, serialization::Format::json);
-    if (!snap) return error_response(snap.error());
-    net::JsonWriter j;
-    j.begin_object();
-    j.key("snapshot");
-    j.raw(*snap);
-    j.key("realtime_offset_ns").value(r->realtime_offset_ns);
-    j.key("uncertainty_ns").value(r->uncertainty_ns);
-    j.key("evidence").value(r->evidence);
-    j.end_object();
-    return json_ok(j);
-  }
-  return error_response(make_error(errc::not_found, req.method + " " + path + ": no such resource"));
+ApiResponse error_response(const net::Problem& p) {
+  // net/'s table is the one mapping from errors to status codes, shared
+  // with the controller.
+  const net::Response r = net::to_response(p);
+  return ApiResponse{static_cast<int>(r.status), r.content_type, r.body};
+}
+
+ApiResponse error_response(const Error& e) { return error_response(net::problem_from(e)); }
+
+LocalApi::LocalApi(Agent& agent) : agent_(agent) {
+  const auto route = [this](const char* method, const char* pattern, Response (LocalApi::*h)(const Request&, const Params&)) {
+    router_.add_sync(method, pattern, 0, [this, h](const Request& r, const Params& p) { return (this->*h)(r, p); });
+  };
+  route("GET", "/healthz", &LocalApi::healthz);
+  route("GET", "/readyz", &LocalApi::readyz);
+  route("GET", "/metrics", &LocalApi::metrics);
+  route("GET", "/api/v1/host", &LocalApi::host);
+  route("GET", "/api/v1/vms", &LocalApi::vms);
+  route("POST", "/api/v1/vms/{id}/capture", &LocalApi::capture);
+  route("POST", "/api/v1/vms/{id}/sync", &LocalApi::sync);
+  route("POST", protocol::kHookEventsPath, &LocalApi::hook_event);
+  route("POST", protocol::kMigrateBeginPath, &LocalApi::migrate_begin);
+  route("POST", protocol::kVmmSnapshotsPath, &LocalApi::vmm_snapshot);
+  route("GET", protocol::kVmmRestoreInputsPath, &LocalApi::vmm_restore_inputs);
+}
+
+ApiResponse LocalApi::handle(const ApiRequest& in) {
+  Request req;
+  req.method = in.method;
+  req.target = in.target;
+  req.body = in.body;
+  if (!net::split_target(in.target, req.path, req.query))
+    return error_response(net::problem(net::ApiErrc::bad_request, "bad percent escape in " + in.target));
+  auto m = router_.match(req.method, req.path);
+  if (!m.route) return error_response(m.problem);
+  // Every local handler answers at once (add_sync): the sink has run when
+  // the handler returns.
+  Response out = Response::json(500, "{}");
+  m.handler(req, m.params, net::Responder([&out](Response r) { out = std::move(r); }));
+  return ApiResponse{static_cast<int>(out.status), out.content_type, std::move(out.body)};
+}
+
+Response LocalApi::healthz(const Request&, const Params&) { return Response::text(200, "ok\n", "text/plain"); }
+
+Response LocalApi::readyz(const Request&, const Params&) {
+  return agent_.libvirt_connected() ? Response::text(200, "ready\n", "text/plain")
+                                    : Response::text(503, "libvirt not connected\n", "text/plain");
+}
+
+Response LocalApi::metrics(const Request&, const Params&) {
+  return Response::text(200, agent_.metrics().render(), "text/plain; version=0.0.4");
+}
+
+Response LocalApi::host(const Request&, const Params&) {
+  const auto& h = agent_.host();
+  net::JsonWriter j;
+  j.begin_object();
+  j.key("hostname").value(h.facts.hostname);
+  j.key("boot_id").value(h.facts.boot_id);
+  j.key("tsc_khz").value(static_cast<int64_t>(h.facts.tsc_khz));
+  j.key("clocksource").value(h.facts.clocksource);
+  j.key("scaling_supported").value(h.facts.scaling_supported);
+  j.key("tsc_khz_source").value(serialization::enum_label(h.facts.tsc_khz_source));
+  j.key("tsc_khz_detail").value(h.tsc_khz_detail);
+  j.key("offset_honoured").value(serialization::enum_label(h.facts.offset_honoured));
+  j.key("masterclock_possible").value(h.masterclock_possible);
+  j.key("kvm").value(serialization::enum_label(h.facts.kvm));
+  j.key("kvm_reason").value(h.kvm_reason);
+  j.key("libvirt_connected").value(agent_.libvirt_connected());
+  j.end_object();
+  return Response::json(200, j.str());
+}
+
+Response LocalApi::vms(const Request&, const Params&) {
+  net::JsonWriter j;
+  j.begin_array();
+  for (const auto& r : agent_.domains()) write_domain(j, r);
+  j.end_array();
+  return Response::json(200, j.str());
+}
+
+Response LocalApi::capture(const Request&, const Params& p) {
+  auto rep = agent_.capture(p.at("id"), "on-request");
+  if (!rep) return error_of(rep.error());
+  auto json = serialization::encode(rep->snapshot, serialization::Format::json);
+  if (!json) return error_of(json.error());
+  return Response::json(200, std::move(*json));
+}
+
+Response LocalApi::sync(const Request&, const Params& p) {
+  auto st = agent_.request_sync(p.at("id"), SyncCause::on_request());
+  if (!st) return error_of(st.error());
+  return json_ok(protocol::SyncScheduled{}, 202);
+}
+
+Response LocalApi::hook_event(const Request& req, const Params&) {
+  // protocol::decode: nesting capped before parsing (a local peer's
+  // 200,000 '[' once overflowed the stack), UTF-8 and duplicate keys refused.
+  auto ev = protocol::decode<HookEvent>(req.body);
+  if (!ev) return problem_response(ev.problem());
+  agent_.record_hook_event(*ev);
+  return json_ok(protocol::HookEventRecorded{});
+}
+
+Response LocalApi::migrate_begin(const Request& req, const Params&) {
+  auto in = protocol::decode<protocol::MigrateBeginRequest>(req.body);
+  if (!in) return problem_response(in.problem());
+  const auto r = agent_.migrate_begin(in->name, in->xml);
+  protocol::MigrateBeginReply reply;
+  reply.action = to_string(r.decision.action);
+  reply.message = r.decision.message;
+  reply.warning = r.decision.warning;
+  reply.policy = to_string(r.inputs.policy);
+  reply.host_tsc_khz = r.inputs.host_khz;
+  if (r.inputs.source_khz) reply.source_tsc_khz = *r.inputs.source_khz;
+  reply.frequency_hz = static_cast<int64_t>(r.decision.frequency_hz);
+  reply.xml = r.xml;
+  return json_ok(reply);
+}
+
+Response LocalApi::vmm_snapshot(const Request& req, const Params&) {
+  auto s = serialization::decode(req.body, serialization::Format::json);
+  if (!s) return error_of(s.error());
+  auto stored = agent_.accept_vmm_snapshot(*s);
+  if (!stored) return error_of(stored.error());
+  return json_ok(protocol::VmmSnapshotStored{*stored}, 201);
+}
+
+Response LocalApi::vmm_restore_inputs(const Request& req, const Params&) {
+  auto r = agent_.restore_inputs(req.query_or("vm"));
+  if (!r) return error_of(r.error());
+  auto snap = serialization::encode(r->snapshot, serialization::Format::json);
+  if (!snap) return error_of(snap.error());
+  return json_ok(protocol::VmmRestoreInputs{std::move(*snap), r->realtime_offset_ns, r->uncertainty_ns, r->evidence});
 }
 
 }  // namespace migclock::agent

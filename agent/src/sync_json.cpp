@@ -9,12 +9,8 @@ void write_sync(net::JsonWriter& j, const SyncOutcome& o) {
   j.key("ok").value(o.ok);
   j.key("cancelled").value(o.cancelled);
   j.key("message").value(o.message);
-  j.key("target").begin_object();
-  j.key("mode").value(o.target_mode);
-  j.key("offset_ns").value(o.target_offset_ns);
-  j.key("uncertainty_ns").value(o.target_uncertainty_ns);
-  j.key("source").value(o.target_source);
-  j.end_object();
+  j.key("target");
+  protocol::write(j, target_of(o));
   j.key("residual_ns").optional(o.residual_ns());
   j.key("channel").value(o.channel);
   j.key("channel_note").value(o.channel_note);

@@ -15,7 +15,7 @@ namespace migclock::agent {
 SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::RetriedSync>& r, int64_t started_rt,
                          int64_t finished_rt) {
   SyncOutcome o;
-  o.reason = req.reason;
+  o.reason = req.cause.text;
   o.policy = req.options.policy;
   o.started_realtime_ns = started_rt;
   o.finished_realtime_ns = finished_rt;
@@ -59,9 +59,9 @@ SyncOutcome outcome_from(const SyncRequest& req, const Result<agent_sync::Retrie
 
 // The first guest-set-time after a migration runs on the destination's cold
 // QEMU; after a resume or restore the path is the one the guest last used.
-std::string event_kind(const std::string& reason) {
-  if (reason == "RESUMED_MIGRATED") return "migrated";
-  if (reason.rfind("STARTED_", 0) == 0) return "restored";
+std::string event_kind(SyncTrigger t) {
+  if (t == SyncTrigger::migrated) return "migrated";
+  if (t == SyncTrigger::restored) return "restored";
   return "resumed";
 }
 
@@ -160,7 +160,7 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
     auto handle = std::make_shared<agent_sync::LibvirtDomainHandle>(dom->get());
     agent_sync::LibvirtGuestAgentChannel agent(handle);
     agent_sync::LibvirtQemuMonitorChannel monitor(handle);
-    const std::string kind = event_kind(req.reason);
+    const std::string kind = event_kind(req.cause.trigger);
     // The companion first (precise, relative steps); qemu-ga when the domain
     // has no companion channel or it does not answer.
     auto comp = try_companion_sync(dom->get(), req.companion_socket, req.options, &monitor, time_, *token);
@@ -181,7 +181,7 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
       // Apply delays are a qemu-ga notion (absolute times); relative steps have none.
       if (channel == "qemu-ga") delays_.learn(result->report, req.uuid, kind);
       // Every step with its timings, for whoever needs to see where the time went.
-      spdlog::debug("vm={} uuid={}: {}: sync via {} report {}", req.name, req.uuid, req.reason, channel,
+      spdlog::debug("vm={} uuid={}: {}: sync via {} report {}", req.name, req.uuid, req.cause.text, channel,
                     agent_sync::to_json(result->report));
     }
   }

@@ -30,7 +30,7 @@ void use_domain_clock(SyncRequest& r, const std::string& clock_xml, int64_t now_
   if (auto t = domain_target(clock_xml, now_ns)) {
     r.options.target = *t;
     r.options.target.source += fallback;
-    if (!why.empty()) spdlog::warn("vm={} uuid={}: {}: {}", r.name, r.uuid, r.reason, r.options.target.source);
+    if (!why.empty()) spdlog::warn("vm={} uuid={}: {}: {}", r.name, r.uuid, r.cause.text, r.options.target.source);
     return;
   } else {
     // No target the agent can stand behind (offset='absolute' without a
@@ -39,7 +39,7 @@ void use_domain_clock(SyncRequest& r, const std::string& clock_xml, int64_t now_
     r.options.target = ClockTarget{};
     r.options.target.source = "none: " + t.error().message() + fallback + "; measured against host UTC, guest untouched";
   }
-  spdlog::warn("vm={} uuid={}: {}: {}", r.name, r.uuid, r.reason, r.options.target.source);
+  spdlog::warn("vm={} uuid={}: {}: {}", r.name, r.uuid, r.cause.text, r.options.target.source);
 }
 
 // Continuity after a live migration, from what the source captured.
@@ -82,16 +82,16 @@ void Agent::choose_target(SyncRequest& req, const std::string& clock_xml, const 
     // pause continuity keeps the guest's own offset; the adjustment stays
     // the target of a sync on request and the fallback.
     const auto clock = agent_sync::parse_domain_clock(clock_xml);
-    const bool paused = req.reason == "RESUMED_UNPAUSED" || req.reason == "RESUMED_MIGRATED";
+    const bool paused = req.cause.trigger == SyncTrigger::resumed || req.cause.trigger == SyncTrigger::migrated;
     const bool variable = clock && clock->offset == agent_sync::DomainClock::Offset::variable;
     if (!(variable && paused) && (t || t.error().code != make_error_code(errc::not_supported)))
       return use_domain_clock(req, clock_xml, now_rt, "");
     req.target_mode = "continuity";
-    spdlog::info("vm={} uuid={}: {}: {}; using continuity", req.name, req.uuid, req.reason,
+    spdlog::info("vm={} uuid={}: {}: {}; using continuity", req.name, req.uuid, req.cause.text,
                  t ? "offset='variable': its live adjustment is known to a second only" : t.error().message());
   }
 
-  if (req.reason == "RESUMED_UNPAUSED") {
+  if (req.cause.trigger == SyncTrigger::resumed) {
     std::optional<int64_t> suspended;
     {
       std::lock_guard<std::mutex> lock(suspended_mu_);
@@ -138,11 +138,11 @@ void Agent::choose_target(SyncRequest& req, const std::string& clock_xml, const 
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       spdlog::info("vm={} uuid={}: {}: no QEMU STOP/RESUME timestamps; the pause is dated by libvirt's events", r.name,
-                   r.uuid, r.reason);
+                   r.uuid, r.cause.text);
     };
     return;
   }
-  if (req.reason == "RESUMED_MIGRATED") {
+  if (req.cause.trigger == SyncTrigger::migrated) {
     if (!controller_) return use_domain_clock(req, clock_xml, now_rt, "no controller configured");
     const int64_t resumed_rt = now_rt - (time_.monotonic_raw_ns() - req.event_mono_ns);
     const int wait_ms = cfg.continuity_wait_ms;
@@ -161,11 +161,11 @@ void Agent::choose_target(SyncRequest& req, const std::string& clock_xml, const 
       Result<ClockTarget> t = in ? continuity_after_migration(*in, resumed_rt) : Result<ClockTarget>(in.error());
       if (!t) return use_domain_clock(r, clock_xml, time_.realtime_ns(), "restore inputs: " + t.error().message());
       r.options.target = *t;
-      spdlog::info("vm={} uuid={}: {}: target {}", r.name, r.uuid, r.reason, r.options.target.source);
+      spdlog::info("vm={} uuid={}: {}: target {}", r.name, r.uuid, r.cause.text, r.options.target.source);
     };
     return;
   }
-  if (req.reason.rfind("STARTED_", 0) == 0)
+  if (req.cause.trigger == SyncTrigger::restored)
     return use_domain_clock(req, clock_xml, now_rt, "a restore from an image: the time it lay on disk is not recorded");
   // On request: nothing was paused; the guest's own offset is its current one.
   req.options.target = ClockTarget{};

@@ -25,6 +25,8 @@ class Category final : public std::error_category {
       case errc::not_found: return "not found";
       case errc::conflict: return "conflict";
       case errc::unavailable: return "unavailable";
+      case errc::forbidden: return "forbidden";
+      case errc::unauthorized: return "unauthorized";
     }
     return "unknown migclock error";
   }

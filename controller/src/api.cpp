@@ -87,11 +87,29 @@ std::optional<net::Problem> Api::not_acting_as(const net::Request& req, const st
   return problem(ApiErrc::forbidden, "this agent token acts for host '" + *mine + "' only, not '" + host + "'", field);
 }
 
+void Api::route(std::string method, std::string pattern, unsigned tag, AsyncMember h) {
+  router_.add(std::move(method), std::move(pattern), tag,
+              [this, h](const net::Request& req, const net::Params& p, net::Responder out) {
+                (this->*h)(req, p, std::move(out));
+              });
+}
+
+void Api::read_route(std::string method, std::string pattern, unsigned tag, ReadMember h) {
+  add_read(std::move(method), std::move(pattern), tag,
+           [this, h](const net::Request& req, const net::Params& p) { return (this->*h)(req, p); });
+}
+
 void Api::add_read(std::string method, std::string pattern, unsigned tag, net::Router::SyncHandler h) {
   router_.add(std::move(method), std::move(pattern), tag,
               [this, h = std::move(h)](const net::Request& req, const net::Params& p, net::Responder out) {
                 reply(out, h(req, p));
               });
+}
+
+net::Problem problem_of(const Error& e) {
+  net::Problem p = net::problem_from(e);
+  if (!e.context.empty()) p.message = e.context;
+  return p;
 }
 
 net::Outcome<rapidjson::Document> json_body(const net::Request& req) {

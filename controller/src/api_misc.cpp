@@ -2,6 +2,7 @@
 #include "migclock/controller/api.hpp"
 #include "migclock/controller/auth.hpp"
 #include "migclock/net/json.hpp"
+#include "migclock/protocol/host_messages.hpp"
 
 namespace migclock::controller {
 
@@ -35,14 +36,9 @@ void Api::add_misc_routes() {
     int64_t t2 = core.time().realtime_ns();
     auto body = json_body(req);
     if (!body) return net::to_response(body.problem());
-    int64_t t1 = 0;
-    net::FieldReader r(*body);
-    r.int64("t1_ns", t1);
-    if (!r.ok()) return net::to_response(*r.problem());
-    JsonWriter w;
-    w.begin_object().key("t1_ns").value(t1).key("t2_ns").value(t2);
-    w.key("t3_ns").value(core.time().realtime_ns()).end_object();
-    return Response::json(200, w.str());
+    auto request = protocol::decode<protocol::TimeRequest>(*body);
+    if (!request) return net::to_response(request.problem());
+    return Response::json(200, protocol::encode(protocol::TimeReply{request->t1_ns, t2, core.time().realtime_ns()}));
   });
 
   add_read("POST", "/api/v1/preflight", kRead, [this](const Request& req, const Params&) {
@@ -53,7 +49,7 @@ void Api::add_misc_routes() {
     r.string("vm", vm).string("source", source).string("destination", destination);
     if (!r.ok()) return net::to_response(*r.problem());
     auto res = core.preflight_checked(vm, source, destination);
-    if (!res) return net::to_response(res.problem());
+    if (!res) return answer(res.error());
     JsonWriter w;
     w.begin_object().key("compatible").value(res->compatible).key("vm").value(vm)
         .key("vm_uuid").value(res->vm_uuid).key("source").value(source).key("destination").value(destination);

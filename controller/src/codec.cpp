@@ -82,7 +82,7 @@ void write(JsonWriter& w, const Migration& m) {
   w.key("snapshot");
   if (m.snapshot) {
     w.begin_object()
-        .key("format").value(m.snapshot->format)
+        .key("format").value(serialization::format_name(m.snapshot->format))
         .key("sha256").value(m.snapshot->sha256)
         .key("bytes").value(m.snapshot->bytes)
         .key("stored_ns").value(m.snapshot->stored_ns)
@@ -187,8 +187,12 @@ Result<Migration> migration_from_json(const std::string& json) {
     if (results) m.results_json = net::to_string(*results);
     if (snap) {
       SnapshotInfo s;
+      std::string format;
       FieldReader sr(*snap, "snapshot");
-      sr.string("format", s.format).string("sha256", s.sha256).int64("bytes", s.bytes).int64("stored_ns", s.stored_ns);
+      sr.string("format", format).string("sha256", s.sha256).int64("bytes", s.bytes).int64("stored_ns", s.stored_ns);
+      // Only two formats were ever stored; anything else reads as what
+      // the stored bytes themselves say (snapshot_bytes).
+      s.format = serialization::format_from_name(format).value_or(serialization::Format::binary);
       if (sr.ok()) m.snapshot = s;
     }
     auto it = d.FindMember("history");

@@ -11,8 +11,6 @@
 
 namespace migclock::controller {
 
-using net::ApiErrc;
-using net::problem;
 
 Core::Core(Store& store, Journal& journal, const TimeSource& time, CoreOptions options)
     : store_(store), journal_(journal), time_(time), options_(options) {}
@@ -118,7 +116,7 @@ std::optional<Token> Core::token(const std::string& secret) {
   return tokens_.emplace(hash, *t).first->second;
 }
 
-net::Outcome<Applied<Host>> Core::register_host(HostReport report) {
+Result<Applied<Host>> Core::register_host(HostReport report) {
   int64_t now = time_.realtime_ns();
   std::unique_lock lock(mutex_);
   Applied<Host> out;
@@ -137,9 +135,9 @@ net::Outcome<Applied<Host>> Core::register_host(HostReport report) {
     // journaled with it (docs/controller.md, "Tokens").
     std::lock_guard<std::mutex> tl(token_mutex_);
     auto t = tokens_.find(report.bind_token_hash);
-    if (t == tokens_.end()) return problem(ApiErrc::unauthorized, "unknown or revoked token");
+    if (t == tokens_.end()) return make_error(errc::unauthorized, "unknown or revoked token");
     if (!t->second.host.empty() && t->second.host != h.hostname)
-      return problem(ApiErrc::forbidden, "this agent token acts for host '" + t->second.host + "', not '" + h.hostname + "'",
+      return make_error(errc::forbidden, "this agent token acts for host '" + t->second.host + "', not '" + h.hostname + "'",
                      "hostname");
     if (t->second.host.empty()) {
       t->second.host = h.hostname;
@@ -181,11 +179,11 @@ net::Outcome<Applied<Host>> Core::register_host(HostReport report) {
   return sealed(std::move(out));
 }
 
-net::Outcome<Applied<bool>> Core::report_offset(const std::string& hostname, ClockOffset o) {
+Result<Applied<bool>> Core::report_offset(const std::string& hostname, ClockOffset o) {
   int64_t now = time_.realtime_ns();
   std::unique_lock lock(mutex_);
   auto it = hosts_.find(hostname);
-  if (it == hosts_.end()) return problem(ApiErrc::not_found, "host '" + hostname + "' is not registered");
+  if (it == hosts_.end()) return make_error(errc::not_found, "host '" + hostname + "' is not registered");
   o.received_ns = now;
   it->second.offset = o;
   Applied<bool> out;
@@ -205,10 +203,10 @@ net::Outcome<Applied<bool>> Core::report_offset(const std::string& hostname, Clo
   return sealed(std::move(out));
 }
 
-net::Outcome<Host> Core::host(const std::string& hostname) const {
+Result<Host> Core::host(const std::string& hostname) const {
   std::shared_lock lock(mutex_);
   auto it = hosts_.find(hostname);
-  if (it == hosts_.end()) return problem(ApiErrc::not_found, "host '" + hostname + "' is not registered");
+  if (it == hosts_.end()) return make_error(errc::not_found, "host '" + hostname + "' is not registered");
   return it->second;
 }
 
@@ -225,13 +223,13 @@ std::vector<ClockOffset> Core::offset_history(const std::string& hostname) const
   return it == offsets_.end() ? std::vector<ClockOffset>{} : it->second;
 }
 
-net::Outcome<HostOffset> Core::host_offset_locked(const std::string& from, const std::string& to) const {
+Result<HostOffset> Core::host_offset_locked(const std::string& from, const std::string& to) const {
   auto a = hosts_.find(from);
-  if (a == hosts_.end()) return problem(ApiErrc::not_found, "host '" + from + "' is not registered", "from");
+  if (a == hosts_.end()) return make_error(errc::not_found, "host '" + from + "' is not registered", "from");
   auto b = hosts_.find(to);
-  if (b == hosts_.end()) return problem(ApiErrc::not_found, "host '" + to + "' is not registered", "to");
-  if (!a->second.offset) return problem(ApiErrc::conflict, "no clock offset measured yet for host '" + from + "'", "from");
-  if (!b->second.offset) return problem(ApiErrc::conflict, "no clock offset measured yet for host '" + to + "'", "to");
+  if (b == hosts_.end()) return make_error(errc::not_found, "host '" + to + "' is not registered", "to");
+  if (!a->second.offset) return make_error(errc::conflict, "no clock offset measured yet for host '" + from + "'", "from");
+  if (!b->second.offset) return make_error(errc::conflict, "no clock offset measured yet for host '" + to + "'", "to");
   // Each host's tightest recent measurement, aged (offset_estimate.hpp);
   // the latest one alone when the history is gone.
   const int64_t now = time_.realtime_ns();
@@ -251,7 +249,7 @@ net::Outcome<HostOffset> Core::host_offset_locked(const std::string& from, const
   return o;
 }
 
-net::Outcome<HostOffset> Core::host_offset(const std::string& from, const std::string& to) const {
+Result<HostOffset> Core::host_offset(const std::string& from, const std::string& to) const {
   std::shared_lock lock(mutex_);
   return host_offset_locked(from, to);
 }
@@ -271,10 +269,10 @@ const Vm* Core::find_vm_locked(const std::string& key) const {
   return nullptr;
 }
 
-net::Outcome<Vm> Core::vm(const std::string& key) const {
+Result<Vm> Core::vm(const std::string& key) const {
   std::shared_lock lock(mutex_);
   const Vm* v = find_vm_locked(key);
-  if (!v) return problem(ApiErrc::not_found, "no VM with uuid or name '" + key + "'");
+  if (!v) return make_error(errc::not_found, "no VM with uuid or name '" + key + "'");
   return *v;
 }
 

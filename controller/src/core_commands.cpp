@@ -6,16 +6,14 @@
 
 namespace migclock::controller {
 
-using net::ApiErrc;
-using net::problem;
 
-net::Outcome<Applied<Command>> Core::queue_sync(const std::string& key) {
+Result<Applied<Command>> Core::queue_sync(const std::string& key) {
   int64_t now = time_.realtime_ns();
   std::unique_lock lock(mutex_);
   const Vm* v = find_vm_locked(key);
-  if (!v) return problem(ApiErrc::not_found, "no VM with uuid or name '" + key + "'");
+  if (!v) return make_error(errc::not_found, "no VM with uuid or name '" + key + "'");
   if (v->host.empty())
-    return problem(ApiErrc::conflict, "VM '" + v->name + "' is not on any host an agent reports (state " + v->state + ")");
+    return make_error(errc::conflict, "VM '" + v->name + "' is not on any host an agent reports (state " + v->state + ")");
   Command c;
   c.id = new_id("c");
   c.host = v->host;
@@ -32,10 +30,10 @@ net::Outcome<Applied<Command>> Core::queue_sync(const std::string& key) {
   return sealed(std::move(out));
 }
 
-net::Outcome<Applied<std::vector<Command>>> Core::take_commands(const std::string& hostname) {
+Result<Applied<std::vector<Command>>> Core::take_commands(const std::string& hostname) {
   int64_t now = time_.realtime_ns();
   std::unique_lock lock(mutex_);
-  if (!hosts_.count(hostname)) return problem(ApiErrc::not_found, "host '" + hostname + "' is not registered");
+  if (!hosts_.count(hostname)) return make_error(errc::not_found, "host '" + hostname + "' is not registered");
   Applied<std::vector<Command>> out;
   for (auto& [id, c] : commands_) {
     if (c.host != hostname || c.state != "queued") continue;
@@ -47,14 +45,14 @@ net::Outcome<Applied<std::vector<Command>>> Core::take_commands(const std::strin
   return sealed(std::move(out));
 }
 
-net::Outcome<Applied<Command>> Core::command_result(const std::string& hostname, const std::string& id,
+Result<Applied<Command>> Core::command_result(const std::string& hostname, const std::string& id,
                                                      CommandResultReport r) {
   int64_t now = time_.realtime_ns();
   std::unique_lock lock(mutex_);
   auto it = commands_.find(id);
-  if (it == commands_.end()) return problem(ApiErrc::not_found, "no command '" + id + "'");
+  if (it == commands_.end()) return make_error(errc::not_found, "no command '" + id + "'");
   Command& c = it->second;
-  if (c.host != hostname) return problem(ApiErrc::conflict, "command " + id + " belongs to host " + c.host);
+  if (c.host != hostname) return make_error(errc::conflict, "command " + id + " belongs to host " + c.host);
   Applied<Command> out;
   if (c.state == "done" || c.state == "failed") {  // repeat: idempotent
     out.value = c;
@@ -71,10 +69,10 @@ net::Outcome<Applied<Command>> Core::command_result(const std::string& hostname,
   return sealed(std::move(out));
 }
 
-net::Outcome<Command> Core::command(const std::string& id) const {
+Result<Command> Core::command(const std::string& id) const {
   std::shared_lock lock(mutex_);
   auto it = commands_.find(id);
-  if (it == commands_.end()) return problem(ApiErrc::not_found, "no command '" + id + "'");
+  if (it == commands_.end()) return make_error(errc::not_found, "no command '" + id + "'");
   return it->second;
 }
 

@@ -9,8 +9,6 @@
 
 namespace migclock::controller {
 
-using net::ApiErrc;
-using net::problem;
 
 namespace {
 // Merges the members of `add` (an object) into `base` (an object).
@@ -30,14 +28,14 @@ std::string merge_objects(const std::string& base, const std::string& add) {
 }
 
 // Merged results must stay small: every read of the migration returns them.
-std::optional<net::Problem> results_too_big(const std::string& merged) {
+std::optional<Error> results_too_big(const std::string& merged) {
   rapidjson::Document d;
   d.Parse(merged.c_str(), merged.size());
   if (d.IsObject() && d.MemberCount() > kMaxResultKeys)
-    return problem(ApiErrc::bad_request, "results would have " + std::to_string(d.MemberCount()) + " keys (limit " +
+    return make_error(errc::invalid_argument, "results would have " + std::to_string(d.MemberCount()) + " keys (limit " +
                                              std::to_string(kMaxResultKeys) + ")", "results");
   if (merged.size() > kMaxResultBytes)
-    return problem(ApiErrc::payload_too_large, "results would take " + std::to_string(merged.size()) + " bytes (limit " +
+    return make_error(errc::too_large, "results would take " + std::to_string(merged.size()) + " bytes (limit " +
                                                    std::to_string(kMaxResultBytes) + ")", "results");
   return std::nullopt;
 }
@@ -49,7 +47,7 @@ bool destination_side(Phase p) {
 }
 }  // namespace
 
-net::Outcome<Applied<Migration>> Core::announce(Announce a) {
+Result<Applied<Migration>> Core::announce(Announce a) {
   int64_t now = time_.realtime_ns();
   std::unique_lock lock(mutex_);
   Applied<Migration> out;
@@ -105,15 +103,15 @@ Applied<Migration> Core::transition_locked(Migration& m, PhaseReport r, int64_t 
   return out;
 }
 
-net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, PhaseReport r) {
+Result<Applied<Migration>> Core::report_phase(const std::string& id, PhaseReport r) {
   int64_t now = time_.realtime_ns();
   std::unique_lock lock(mutex_);
   auto it = migrations_.find(id);
-  if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+  if (it == migrations_.end()) return make_error(errc::not_found, "no migration '" + id + "'");
   Migration& m = it->second;
   // An event's host is a registered one (controller-made events do not come
   // through here): an unknown name never enters the history.
-  if (!hosts_.count(r.host)) return problem(ApiErrc::not_found, "host '" + r.host + "' is not registered", "host");
+  if (!hosts_.count(r.host)) return make_error(errc::not_found, "host '" + r.host + "' is not registered", "host");
   bool becomes_destination = false;
   if (!r.actor.empty() && r.actor != m.source && r.actor != m.destination) {
     // A third host may only become the destination, and only of a migration
@@ -122,7 +120,7 @@ net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, Phase
     auto vm = vms_.find(m.vm_uuid);
     const bool has_vm = vm != vms_.end() && vm->second.host == r.actor && vm_state_is_active(vm->second.state);
     if (!m.destination.empty() || !destination_side(r.phase) || !has_vm)
-      return problem(ApiErrc::forbidden, "host '" + r.actor + "' is neither the source nor the destination of migration " +
+      return make_error(errc::forbidden, "host '" + r.actor + "' is neither the source nor the destination of migration " +
                                              id + (m.destination.empty() ? " (nor reports its VM running)" : ""),
                      "host");
     becomes_destination = !is_terminal(m.phase);
@@ -145,22 +143,22 @@ net::Outcome<Applied<Migration>> Core::report_phase(const std::string& id, Phase
     return sealed(std::move(out));
   }
   if (is_terminal(m.phase))
-    return problem(ApiErrc::conflict, "migration " + id + " already ended " + phase_name(m.phase) + "; '" +
+    return make_error(errc::conflict, "migration " + id + " already ended " + phase_name(m.phase) + "; '" +
                                           phase_name(r.phase) + "' refused", "phase");
   if (!is_terminal(r.phase) && phase_rank(r.phase) < phase_rank(m.phase))
-    return problem(ApiErrc::conflict, std::string("out of order: migration is ") + phase_name(m.phase) + ", '" +
+    return make_error(errc::conflict, std::string("out of order: migration is ") + phase_name(m.phase) + ", '" +
                                           phase_name(r.phase) + "' comes before it", "phase");
   if (becomes_destination) m.destination = r.actor;
   return sealed(transition_locked(m, std::move(r), now));
 }
 
-net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::string bytes,
-                                                     const std::string& format) {
+Result<Applied<Migration>> Core::put_snapshot(const std::string& id, std::string bytes,
+                                                     serialization::Format format) {
   int64_t now = time_.realtime_ns();
   std::string sha = sha256_hex(bytes);
   std::unique_lock lock(mutex_);
   auto it = migrations_.find(id);
-  if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+  if (it == migrations_.end()) return make_error(errc::not_found, "no migration '" + id + "'");
   Migration& m = it->second;
   if (m.snapshot) {
     if (m.snapshot->sha256 == sha) {
@@ -168,11 +166,11 @@ net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::
       same.value = m;
       return sealed(std::move(same));
     }
-    return problem(ApiErrc::conflict, "migration " + id + " already has a different snapshot (sha256 " +
+    return make_error(errc::conflict, "migration " + id + " already has a different snapshot (sha256 " +
                                           m.snapshot->sha256 + ")");
   }
   if (is_terminal(m.phase))
-    return problem(ApiErrc::conflict, "migration " + id + " already ended " + phase_name(m.phase));
+    return make_error(errc::conflict, "migration " + id + " already ended " + phase_name(m.phase));
   m.snapshot = SnapshotInfo{format, sha, static_cast<int64_t>(bytes.size()), now};
   Applied<Migration> out;
   if (m.phase == Phase::announced) {
@@ -186,14 +184,14 @@ net::Outcome<Applied<Migration>> Core::put_snapshot(const std::string& id, std::
     out.value = m;
   }
   // The snapshot row goes first in the same commit as the migration.
-  out.records.insert(out.records.begin(), Record{Table::snapshots, id, "{\"format\":\"" + format + "\"}", std::move(bytes)});
+  out.records.insert(out.records.begin(), Record{Table::snapshots, id, std::string("{\"format\":\"") + serialization::format_name(format) + "\"}", std::move(bytes)});
   return sealed(std::move(out));
 }
 
-net::Outcome<Migration> Core::migration(const std::string& id) const {
+Result<Migration> Core::migration(const std::string& id) const {
   std::shared_lock lock(mutex_);
   auto it = migrations_.find(id);
-  if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+  if (it == migrations_.end()) return make_error(errc::not_found, "no migration '" + id + "'");
   return it->second;
 }
 
@@ -203,16 +201,16 @@ void Core::stage_change(Migration& m, Applied<Migration>& out) const {
   out.wake.push_back(migration_key(m.id));
 }
 
-std::optional<net::Problem> Core::destination_mismatch(const Migration& m, const std::string& destination) {
+std::optional<Error> Core::destination_mismatch(const Migration& m, const std::string& destination) {
   if (m.destination.empty() || m.destination == destination) return std::nullopt;
-  return problem(ApiErrc::conflict, "migration " + m.id + " goes to host '" + m.destination + "', not '" + destination + "'",
+  return make_error(errc::conflict, "migration " + m.id + " goes to host '" + m.destination + "', not '" + destination + "'",
                  "destination");
 }
 
-net::Outcome<Applied<Migration>> Core::claim_destination(const std::string& id, const std::string& destination) {
+Result<Applied<Migration>> Core::claim_destination(const std::string& id, const std::string& destination) {
   std::unique_lock lock(mutex_);
   auto it = migrations_.find(id);
-  if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
+  if (it == migrations_.end()) return make_error(errc::not_found, "no migration '" + id + "'");
   Migration& m = it->second;
   if (auto wrong = destination_mismatch(m, destination)) return *wrong;
   Applied<Migration> out;
@@ -242,19 +240,20 @@ MigrationPage Core::migrations(const MigrationQuery& q) const {
   return page;
 }
 
-net::Outcome<std::pair<std::string, std::string>> Core::snapshot_bytes(const std::string& id) const {
+Result<std::pair<std::string, serialization::Format>> Core::snapshot_bytes(const std::string& id) const {
   {
     std::shared_lock lock(mutex_);
     auto it = migrations_.find(id);
-    if (it == migrations_.end()) return problem(ApiErrc::not_found, "no migration '" + id + "'");
-    if (!it->second.snapshot) return problem(ApiErrc::not_found, "migration " + id + " has no snapshot yet");
+    if (it == migrations_.end()) return make_error(errc::not_found, "no migration '" + id + "'");
+    if (!it->second.snapshot) return make_error(errc::not_found, "migration " + id + " has no snapshot yet");
   }
   auto rec = store_.get(Table::snapshots, id);
-  if (!rec) return net::problem_from(rec.error());
+  if (!rec) return rec.error();
   // Acknowledged snapshots are committed, but a GET racing the commit of
   // a fresh upload may not see it yet.
-  if (!rec->has_value()) return problem(ApiErrc::unavailable, "snapshot of " + id + " is still being committed");
-  std::string format = (*rec)->json.find("binary") != std::string::npos ? "binary" : "json";
+  if (!rec->has_value()) return make_error(errc::unavailable, "snapshot of " + id + " is still being committed");
+  const auto format = (*rec)->json.find("binary") != std::string::npos ? serialization::Format::binary
+                                                                       : serialization::Format::json;
   return std::make_pair(std::move((*rec)->blob), format);
 }
 

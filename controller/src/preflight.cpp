@@ -7,8 +7,6 @@
 
 namespace migclock::controller {
 
-using net::ApiErrc;
-using net::problem;
 
 namespace {
 constexpr double kTscTolerancePpm = 250.0;
@@ -69,20 +67,20 @@ PreflightResult Core::preflight(const std::string& vm_key, const std::string& so
             std::to_string(age / 1'000'000'000) + " s ago" + (fresh ? "" : " (too old)"));
     out.offset = off.value();
   } else {
-    add("realtime_offset", false, off.problem().message);
+    add("realtime_offset", false, off.error().context);
   }
   out.compatible = true;
   for (const auto& c : out.checks) out.compatible = out.compatible && c.ok;
   return out;
 }
 
-net::Outcome<PreflightResult> Core::preflight_checked(const std::string& vm, const std::string& source,
+Result<PreflightResult> Core::preflight_checked(const std::string& vm, const std::string& source,
                                                       const std::string& destination) const {
   {
     std::shared_lock lock(mutex_);
-    if (!hosts_.count(source)) return problem(ApiErrc::not_found, "source host '" + source + "' is not registered", "source");
+    if (!hosts_.count(source)) return make_error(errc::not_found, "source host '" + source + "' is not registered", "source");
     if (!hosts_.count(destination))
-      return problem(ApiErrc::not_found, "destination host '" + destination + "' is not registered", "destination");
+      return make_error(errc::not_found, "destination host '" + destination + "' is not registered", "destination");
   }
   return preflight(vm, source, destination, time_.realtime_ns());
 }

@@ -48,9 +48,22 @@ Problem problem_from(const Error& e) {
       case errc::unavailable:
       case errc::not_supported: code = ApiErrc::unavailable; break;
       case errc::io_error: code = ApiErrc::internal; break;
+      case errc::forbidden: code = ApiErrc::forbidden; break;
+      case errc::unauthorized: code = ApiErrc::unauthorized; break;
     }
   }
-  return Problem{code, e.message(), {}};
+  return Problem{code, e.message(), e.field};
+}
+
+errc errc_from_status(unsigned status) {
+  switch (status) {
+    case 401: return errc::unauthorized;
+    case 403: return errc::forbidden;
+    case 404: return errc::not_found;
+    case 409: return errc::conflict;
+    case 413: return errc::too_large;
+    default: return status >= 500 ? errc::unavailable : errc::invalid_argument;
+  }
 }
 
 Response to_response(const Problem& p) {

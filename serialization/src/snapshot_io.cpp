@@ -66,6 +66,12 @@ auto guarded(const char* what, Fn&& fn) -> Result<decltype(fn())> {
 
 const char* format_name(Format f) { return f == Format::json ? "json" : "binary"; }
 
+std::optional<Format> format_from_name(std::string_view name) {
+  for (Format f : {Format::json, Format::binary})
+    if (name == format_name(f)) return f;
+  return std::nullopt;
+}
+
 Result<std::string> encode(const snapshot::Snapshot& s, Format format) {
   MIGCLOCK_TRY(check_encodable(s));
   auto encoded = guarded("snapshot encode", [&]() -> std::string {

@@ -21,23 +21,16 @@
 #include "migclock/agent/libvirt_session.hpp"
 #include "migclock/agent/metrics.hpp"
 #include "migclock/agent/outbox.hpp"
+#include "migclock/agent/shipper.hpp"
 #include "migclock/agent/sync_runner.hpp"
 #include "migclock/agent/tsc_pin.hpp"
 #include "migclock/common/time_source.hpp"
+#include "migclock/protocol/local_messages.hpp"
 
 namespace migclock::agent {
 
-// One libvirt hook call as the hook reports it (argv + what it read from
-// the XML on stdin).
-struct HookEvent {
-  std::string object = "qemu";
-  std::string name;
-  std::string op;
-  std::string sub_op;
-  std::string extra;
-  std::string uuid;      // from the stdin XML, if any
-  int64_t sent_at_ns = 0;  // hook's CLOCK_REALTIME when it sent
-};
+// One libvirt hook call as the hook reports it (protocol/local_messages.hpp).
+using HookEvent = protocol::HookEvent;
 
 struct MigrateBeginResult {
   TscPinDecision decision;
@@ -76,8 +69,8 @@ class Agent {
 
   // On request (API) or on SUSPENDED_MIGRATED: capture and put in the outbox.
   Result<CaptureReport> capture(const std::string& uuid_or_name, const std::string& kind);
-  // On request: sync now with the VM's policy.
-  Status request_sync(const std::string& uuid_or_name, const std::string& reason);
+  // On request (local API, controller command): sync now with the VM's policy.
+  Status request_sync(const std::string& uuid_or_name, SyncCause cause);
   void record_hook_event(const HookEvent& ev);
   MigrateBeginResult migrate_begin(const std::string& name, const std::string& xml);
   // Owned VMMs.
@@ -93,7 +86,7 @@ class Agent {
   // False when libvirt no longer knows the domain.
   bool refresh_domain(const std::string& uuid);
   void tag_domain_source(const std::string& uuid);
-  void schedule_sync(const std::string& uuid, const std::string& name, const std::string& reason, int64_t event_mono_ns);
+  void schedule_sync(const std::string& uuid, const std::string& name, SyncCause cause, int64_t event_mono_ns);
   // Where the sync puts the guest's clock (sync_target.cpp): the domain's
   // <clock>, or continuity with the guest's pre-pause offset.
   void choose_target(SyncRequest& req, const std::string& clock_xml, const AgentConfig& cfg);
@@ -106,27 +99,10 @@ class Agent {
   void measure_before_pause(const DomainEvent& ev);
   std::optional<snapshot::GuestTime> take_pre_pause(const std::string& uuid);
   void on_sync_done(const SyncRequest& req, const SyncOutcome& outcome);
-  // Controller hand-off (agent_shipping.cpp): one thread, retries until the
-  // controller takes the outbox; nothing else waits on it.
+  // Controller hand-off (shipper.hpp, wired in agent_shipping.cpp).
   void start_shipping(const AgentConfig& cfg);
-  void ship_loop();
-  void ship_once();
   void wake_shipper();
-
-  void poll_commands_loop();  // protocol §4, its own link (net::Client per thread)
-
-  struct CommandReport {
-    std::string id;
-    bool ok = false;
-    std::string message;
-    std::optional<SyncOutcome> outcome;
-    int attempts = 0;
-  };
-  struct PendingReport {
-    std::string uuid, name;
-    SyncOutcome outcome;
-    int attempts = 0;
-  };
+  Status run_command(const ControllerCommand& c);  // protocol §4
 
   const TimeSource& time_;
   mutable std::mutex cfg_mu_;
@@ -167,18 +143,10 @@ class Agent {
   std::thread pre_pause_thread_;
   std::thread worker_;
 
-  // Set once by start() before the local API serves; read-only after.
+  // Set once by start() before the local API serves; read-only after
+  // (null / nullopt: no controller configured).
   std::optional<ControllerSettings> controller_;
-  std::unique_ptr<ControllerLink> link_;
-  std::mutex ship_mu_;
-  std::condition_variable ship_cv_;
-  std::deque<PendingReport> reports_;
-  std::deque<CommandReport> command_reports_;
-  std::unique_ptr<ControllerLink> poll_link_;
-  std::thread poller_;
-  bool ship_now_ = false;
-  std::thread shipper_;
-  int64_t last_heartbeat_mono_ns_ = 0;
+  std::unique_ptr<Shipper> shipper_;
 };
 
 }  // namespace migclock::agent

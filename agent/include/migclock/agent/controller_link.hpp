@@ -15,6 +15,7 @@
 #include "migclock/agent/sync_types.hpp"
 #include "migclock/common/result.hpp"
 #include "migclock/common/time_source.hpp"
+#include "migclock/protocol/command_messages.hpp"
 #include "migclock/snapshot/snapshot.hpp"
 
 namespace migclock::net {
@@ -31,9 +32,7 @@ struct ControllerSettings {
 };
 
 // A command the controller queued for this host (protocol §4).
-struct ControllerCommand {
-  std::string id, kind, vm_uuid, vm_name;
-};
+using ControllerCommand = protocol::CommandDelivery;
 
 // GET /api/v1/migrations/{id}/restore-inputs (protocol §3): an owned VMM's
 // snapshot as the source shipped it, and this host's realtime minus the
@@ -80,7 +79,7 @@ class ControllerLink {
   // empty: any); not_found if none.
   Result<std::string> active_migration(const std::string& uuid, const std::string& name, const std::string& kind);
   Result<std::string> request_ok(const std::string& method, const std::string& target, const std::string& body,
-                                 const std::string& content_type = "application/json");
+                                 const std::string& content_type = protocol::kJsonContentType);
   ControllerSettings s_;
   std::unique_ptr<net::Client> client_;
 };

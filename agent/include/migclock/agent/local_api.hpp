@@ -10,6 +10,7 @@
 //   GET  /api/v1/vms                       inventory
 //   POST /api/v1/vms/{id}/capture          capture now (kind on-request)
 //   POST /api/v1/vms/{id}/sync             sync now with the VM's policy
+// Bodies are protocol/local_messages.hpp's.
 //   POST /api/v1/hook/events               a libvirt hook call (HookEvent JSON)
 //   POST /api/v1/hook/migrate-begin        {"name","xml"} → the TSC pin decision
 //   POST /api/v1/vmm/snapshots             an owned VMM's snapshot (JSON)
@@ -21,6 +22,7 @@
 #include <string>
 
 #include "migclock/agent/agent.hpp"
+#include "migclock/net/router.hpp"
 
 namespace migclock::agent {
 
@@ -49,11 +51,27 @@ bool peer_allowed(const PeerCred& peer, const std::string& group, uid_t self_uid
 
 class LocalApi {
  public:
-  explicit LocalApi(Agent& agent) : agent_(agent) {}
+  explicit LocalApi(Agent& agent);
+  // Routes on net::Router (404/405 like the controller's); the path and
+  // query are percent-decoded.
   ApiResponse handle(const ApiRequest& req);
 
  private:
+  // One handler per route above.
+  net::Response healthz(const net::Request&, const net::Params&);
+  net::Response readyz(const net::Request&, const net::Params&);
+  net::Response metrics(const net::Request&, const net::Params&);
+  net::Response host(const net::Request&, const net::Params&);
+  net::Response vms(const net::Request&, const net::Params&);
+  net::Response capture(const net::Request&, const net::Params&);
+  net::Response sync(const net::Request&, const net::Params&);
+  net::Response hook_event(const net::Request&, const net::Params&);
+  net::Response migrate_begin(const net::Request&, const net::Params&);
+  net::Response vmm_snapshot(const net::Request&, const net::Params&);
+  net::Response vmm_restore_inputs(const net::Request&, const net::Params&);
+
   Agent& agent_;
+  net::Router router_;
 };
 
 // {"error": code, "message": …} with the status for errc (the one mapping).

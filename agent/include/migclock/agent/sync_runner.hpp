@@ -25,7 +25,7 @@ namespace migclock::agent {
 struct SyncRequest {
   std::string uuid;
   std::string name;
-  std::string reason;
+  SyncCause cause;
   // The companion's socket as the inventory knows it: no live XML read
   // (which waited 40 ms for libvirt right after a migration) when set.
   std::string companion_socket;

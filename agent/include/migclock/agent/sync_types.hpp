@@ -15,8 +15,29 @@ inline const char* to_string(SyncVerdict v) {
   return v == SyncVerdict::verified ? "verified" : v == SyncVerdict::degraded ? "degraded" : "none";
 }
 
+// What asked for a sync: decides its target and whom it is reported to.
+enum class SyncTrigger {
+  migrated,            // RESUMED_MIGRATED: the destination of a live migration
+  resumed,             // RESUMED_UNPAUSED after a pause on this host
+  restored,            // STARTED_RESTORED / STARTED_FROM_SNAPSHOT: from an image
+  on_request,          // the local API
+  controller_command,  // a controller command (SyncCause::command_id)
+};
+const char* to_string(SyncTrigger);
+
+struct SyncCause {
+  SyncTrigger trigger = SyncTrigger::on_request;
+  std::string text;        // for people and logs: "RESUMED_MIGRATED", "on request", …
+  std::string command_id;  // controller_command only
+
+  static SyncCause on_request() { return {SyncTrigger::on_request, "on request", {}}; }
+  static SyncCause command(const std::string& id) {
+    return {SyncTrigger::controller_command, "controller command " + id, id};
+  }
+};
+
 struct SyncOutcome {
-  std::string reason;  // the event that asked for it: "RESUMED_MIGRATED", …
+  std::string reason;  // SyncCause::text of what asked for it: "RESUMED_MIGRATED", …
   SyncPolicy policy = SyncPolicy::step;
   bool ok = false;
   bool cancelled = false;  // superseded by a newer event for the VM

@@ -34,6 +34,8 @@ enum class errc {
   not_found,
   conflict,
   unavailable,
+  forbidden,      // the caller may not do this (another host's record, ...)
+  unauthorized,   // the caller is not known (a token revoked meanwhile)
 };
 
 const std::error_category& migclock_category() noexcept;
@@ -43,14 +45,23 @@ inline std::error_code make_error_code(errc e) noexcept {
 }
 
 struct Error {
+  Error() = default;
+  Error(std::error_code c, std::string ctx, std::string f = {})
+      : code(c), context(std::move(ctx)), field(std::move(f)) {}
+
   std::error_code code;
   std::string context;
+  // The input at fault ("destination", "snapshot.vcpus[2]"), if one is: the
+  // controller's API names it in its answer.
+  std::string field;
 
   // "KVM_SET_CLOCK: Invalid argument"
   std::string message() const;
 };
 
-inline Error make_error(errc e, std::string context) { return Error{make_error_code(e), std::move(context)}; }
+inline Error make_error(errc e, std::string context, std::string field = {}) {
+  return Error{make_error_code(e), std::move(context), std::move(field)};
+}
 inline Error errno_error(int err, std::string context) {
   return Error{std::error_code(err, std::generic_category()), std::move(context)};
 }

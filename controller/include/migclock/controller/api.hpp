@@ -20,6 +20,15 @@
 
 namespace migclock::controller {
 
+// The one place where the core's refusals become HTTP: the status from
+// net::problem_from's errc table, the core's sentence as the message (the
+// category's words added only when it gave none), the field it named.
+// Why the core does not return net::Outcome: that carries the HTTP edge's
+// vocabulary (invalid_json, unsupported_media_type, method_not_allowed…),
+// which is the edge's own; the core speaks errc like kvm/ and the agent.
+net::Problem problem_of(const Error& e);
+inline net::Response answer(const Error& e) { return net::to_response(problem_of(e)); }
+
 class Api {
  public:
   Api(Core& core, Journal& journal, Waiters& waiters, Metrics& metrics);
@@ -36,7 +45,7 @@ class Api {
   // ok(applied) (503 if that commit failed), counts an outcome it ended,
   // wakes waiters. A refusal from the core (409...) goes through reply().
   template <class T>
-  void commit(net::Outcome<Applied<T>> result, const net::Responder& out,
+  void commit(Result<Applied<T>> result, const net::Responder& out,
               std::function<net::Response(const Applied<T>&)> ok);
   // Answers `r` once every change it may have read is committed (the last
   // sequence number now: all the state `r` was built from had been handed
@@ -61,6 +70,31 @@ class Api {
   void add_host_routes();
   void add_migration_routes();
   void add_misc_routes();
+  // Named handlers (api_hosts.cpp, api_migrations.cpp).
+  void register_host(const net::Request&, const net::Params&, net::Responder);
+  net::Response list_hosts(const net::Request&, const net::Params&);
+  net::Response get_host(const net::Request&, const net::Params&);
+  void report_clock_offset(const net::Request&, const net::Params&, net::Responder);
+  net::Response offset_history(const net::Request&, const net::Params&);
+  net::Response host_offset(const net::Request&, const net::Params&);
+  net::Response list_vms(const net::Request&, const net::Params&);
+  net::Response get_vm(const net::Request&, const net::Params&);
+  void queue_sync(const net::Request&, const net::Params&, net::Responder);
+  net::Response get_command(const net::Request&, const net::Params&);
+  void poll_commands(const net::Request&, const net::Params&, net::Responder);
+  void command_result(const net::Request&, const net::Params&, net::Responder);
+  void announce_migration(const net::Request&, const net::Params&, net::Responder);
+  net::Response list_migrations(const net::Request&, const net::Params&);
+  void watch_migration(const net::Request&, const net::Params&, net::Responder);
+  void report_phase_event(const net::Request&, const net::Params&, net::Responder);
+  void put_snapshot(const net::Request&, const net::Params&, net::Responder);
+  net::Response get_snapshot(const net::Request&, const net::Params&);
+  void get_restore_inputs(const net::Request&, const net::Params&, net::Responder);
+  using AsyncMember = void (Api::*)(const net::Request&, const net::Params&, net::Responder);
+  using ReadMember = net::Response (Api::*)(const net::Request&, const net::Params&);
+  void route(std::string method, std::string pattern, unsigned tag, AsyncMember h);
+  // add_read() for a member.
+  void read_route(std::string method, std::string pattern, unsigned tag, ReadMember h);
   // A route whose synchronous handler only reads state: answered by reply().
   void add_read(std::string method, std::string pattern, unsigned tag, net::Router::SyncHandler h);
   // 404/405/401/403 for a request, or nullopt when it may proceed.
@@ -70,9 +104,9 @@ class Api {
 };
 
 template <class T>
-void Api::commit(net::Outcome<Applied<T>> result, const net::Responder& out,
+void Api::commit(Result<Applied<T>> result, const net::Responder& out,
                  std::function<net::Response(const Applied<T>&)> ok) {
-  if (!result) return reply(out, net::to_response(result.problem()));
+  if (!result) return reply(out, answer(result.error()));
   auto applied = std::make_shared<Applied<T>>(std::move(result).value());
   journal.when_committed(applied->seq, [this, applied, out, ok = std::move(ok)](const Status& st) {
     if (!st.ok()) {

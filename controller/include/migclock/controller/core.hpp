@@ -1,6 +1,9 @@
 // The controller core: hosts, VMs, clock offsets, migrations (the phase
 // state machine), agent commands and preflight. Transport-free: typed
-// commands in, typed results out. Every change's records go to the Journal
+// commands in, typed results out; refusals are Result errors in the
+// domain's terms (errc::not_found, conflict, forbidden, invalid_argument,
+// too_large, unavailable, with the field at fault), which the API layer
+// alone turns into HTTP statuses (api.hpp, problem_of). Every change's records go to the Journal
 // before the core's lock is released, so the journal commits changes in
 // the order they were made; a result carries the sequence number the HTTP
 // edge (api.hpp) waits for before it answers.
@@ -20,7 +23,8 @@
 #include "migclock/controller/journal.hpp"
 #include "migclock/controller/model.hpp"
 #include "migclock/controller/store.hpp"
-#include "migclock/net/problem.hpp"
+#include "migclock/common/result.hpp"
+#include "migclock/protocol/limits.hpp"
 
 namespace migclock::controller {
 
@@ -38,7 +42,7 @@ struct CoreOptions {
 // (hostile input: repeated events with new keys grew one without limit).
 inline constexpr std::size_t kMaxResultKeys = 64;          // top-level keys of merged results (400)
 inline constexpr std::size_t kMaxResultBytes = 64 * 1024;  // merged results, serialized (413)
-inline constexpr std::size_t kMaxReasonBytes = 4096;       // reason / message strings (400)
+inline constexpr std::size_t kMaxReasonBytes = protocol::kMaxReasonBytes;  // reason / message strings (400)
 
 // libvirt states that mean the VM runs on the reporting host.
 bool vm_state_is_active(const std::string& state);
@@ -127,46 +131,46 @@ class Core {
   Status load();
 
   // Hosts, VMs, offsets.
-  net::Outcome<Applied<Host>> register_host(HostReport report);
-  net::Outcome<Applied<bool>> report_offset(const std::string& hostname, ClockOffset o);
-  net::Outcome<Host> host(const std::string& hostname) const;
+  Result<Applied<Host>> register_host(HostReport report);
+  Result<Applied<bool>> report_offset(const std::string& hostname, ClockOffset o);
+  Result<Host> host(const std::string& hostname) const;
   std::vector<Host> hosts() const;
   std::vector<ClockOffset> offset_history(const std::string& hostname) const;
-  net::Outcome<HostOffset> host_offset(const std::string& from, const std::string& to) const;
+  Result<HostOffset> host_offset(const std::string& from, const std::string& to) const;
   std::vector<Vm> vms() const;
-  net::Outcome<Vm> vm(const std::string& uuid_or_name) const;
+  Result<Vm> vm(const std::string& uuid_or_name) const;
 
   // Migrations.
-  net::Outcome<Applied<Migration>> announce(Announce a);
-  net::Outcome<Applied<Migration>> report_phase(const std::string& id, PhaseReport r);
-  // `format` is "json" or "binary"; bytes already decoded and validated.
-  net::Outcome<Applied<Migration>> put_snapshot(const std::string& id, std::string bytes, const std::string& format);
-  net::Outcome<Migration> migration(const std::string& id) const;
+  Result<Applied<Migration>> announce(Announce a);
+  Result<Applied<Migration>> report_phase(const std::string& id, PhaseReport r);
+  // Bytes already decoded and validated.
+  Result<Applied<Migration>> put_snapshot(const std::string& id, std::string bytes, serialization::Format format);
+  Result<Migration> migration(const std::string& id) const;
   // restore-inputs: `destination` must be the migration's recorded
   // destination (409 naming field "destination"); if none is recorded yet
   // it becomes it (journaled), so two hosts cannot both restore one snapshot.
-  net::Outcome<Applied<Migration>> claim_destination(const std::string& id, const std::string& destination);
+  Result<Applied<Migration>> claim_destination(const std::string& id, const std::string& destination);
   // The 409 of claim_destination, for checking before expensive work.
-  static std::optional<net::Problem> destination_mismatch(const Migration& m, const std::string& destination);
+  static std::optional<Error> destination_mismatch(const Migration& m, const std::string& destination);
   MigrationPage migrations(const MigrationQuery& q) const;
   // The stored snapshot bytes and their format.
-  net::Outcome<std::pair<std::string, std::string>> snapshot_bytes(const std::string& id) const;
+  Result<std::pair<std::string, serialization::Format>> snapshot_bytes(const std::string& id) const;
   // Migrations stuck longer than the phase timeout → degraded (records).
   std::vector<Applied<Migration>> expire(int64_t now_ns);
   std::vector<std::pair<std::string, int64_t>> phase_counts() const;
 
   // Agent commands.
-  net::Outcome<Applied<Command>> queue_sync(const std::string& vm_uuid_or_name);
+  Result<Applied<Command>> queue_sync(const std::string& vm_uuid_or_name);
   // Queued commands for the host, now marked delivered (empty: none).
-  net::Outcome<Applied<std::vector<Command>>> take_commands(const std::string& hostname);
-  net::Outcome<Applied<Command>> command_result(const std::string& hostname, const std::string& id,
+  Result<Applied<std::vector<Command>>> take_commands(const std::string& hostname);
+  Result<Applied<Command>> command_result(const std::string& hostname, const std::string& id,
                                                 CommandResultReport r);
-  net::Outcome<Command> command(const std::string& id) const;
+  Result<Command> command(const std::string& id) const;
   bool has_queued_commands(const std::string& hostname) const;
 
   PreflightResult preflight(const std::string& vm, const std::string& source, const std::string& destination,
                             int64_t now_ns) const;
-  net::Outcome<PreflightResult> preflight_checked(const std::string& vm, const std::string& source,
+  Result<PreflightResult> preflight_checked(const std::string& vm, const std::string& source,
                                                   const std::string& destination) const;
 
   // Tokens (cache in front of the store: tokens made by `token create`
@@ -188,7 +192,7 @@ class Core {
   Record record(const Command& c) const;
   std::string new_id(const char* prefix) const;
   const Vm* find_vm_locked(const std::string& uuid_or_name) const;
-  net::Outcome<HostOffset> host_offset_locked(const std::string& from, const std::string& to) const;
+  Result<HostOffset> host_offset_locked(const std::string& from, const std::string& to) const;
   Applied<Migration> transition_locked(Migration& m, PhaseReport r, int64_t now);
   // With mutex_ held, after changing m: new version, its record, its watchers.
   void stage_change(Migration& m, Applied<Migration>& out) const;

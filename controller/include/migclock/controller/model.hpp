@@ -7,29 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "migclock/protocol/phase.hpp"
+#include "migclock/serialization/snapshot_io.hpp"
+
 namespace migclock::controller {
 
-// Migration phases in protocol order (docs/protocol.md §3); failed and
-// degraded are terminal alternatives, verified the successful end.
-enum class Phase {
-  announced,
-  source_captured,
-  shipped,
-  destination_restored,
-  resumed,
-  synced,
-  verified,
-  failed,
-  degraded,
-};
-inline constexpr Phase kAllPhases[] = {Phase::announced, Phase::source_captured, Phase::shipped,
-                                       Phase::destination_restored, Phase::resumed, Phase::synced,
-                                       Phase::verified, Phase::failed, Phase::degraded};
-
-const char* phase_name(Phase);                       // "source-captured"
-std::optional<Phase> phase_from(const std::string&);  // nullopt if unknown
-bool is_terminal(Phase);                              // verified, failed, degraded
-int phase_rank(Phase);                                // order of the forward chain
+// Migration phases: the protocol's (protocol/phase.hpp), one set of names.
+using protocol::Phase;
+using protocol::kAllPhases;
+using protocol::phase_name;
+using protocol::phase_from;
+using protocol::is_terminal;
+using protocol::phase_rank;
 
 enum class Scope { read, write, agent };
 const char* scope_name(Scope);
@@ -86,7 +75,7 @@ struct PhaseEvent {
 };
 
 struct SnapshotInfo {
-  std::string format;   // "json" | "binary"
+  serialization::Format format = serialization::Format::binary;  // as uploaded
   std::string sha256;   // of the bytes as uploaded
   int64_t bytes = 0;
   int64_t stored_ns = 0;

@@ -48,8 +48,15 @@ inline Problem problem(ApiErrc code, std::string message, std::string field = {}
 }
 
 // migclock::errc → ApiErrc (invalid_argument/malformed_input/validation_failed
-// → 400, not_found → 404, conflict → 409, too_large → 413, ...).
+// → 400, not_found → 404, conflict → 409, too_large → 413, forbidden → 403,
+// ...); the Error's field is the Problem's.
 Problem problem_from(const Error&);
+
+// The other direction, for clients: an HTTP status a peer answered →
+// migclock::errc (404 not_found, 409 conflict, 413 too_large, 5xx
+// unavailable: worth a retry, 401/403 unauthorized/forbidden, any other
+// status invalid_argument).
+errc errc_from_status(unsigned status);
 
 // `{"error": code_name, "message": ..., "field"?: ...}` with status_of().
 Response to_response(const Problem&);

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,7 @@ inline constexpr std::size_t kMaxEncodedBytes = 16u << 20;  // 16 MiB
 inline constexpr std::size_t kMaxVcpus = 1024;
 
 const char* format_name(Format f);  // "json" / "binary"
+std::optional<Format> format_from_name(std::string_view name);  // nullopt: neither
 
 Result<std::string> encode(const snapshot::Snapshot&, Format);
 // Envelope checks + parse; no semantic validation (see validate.hpp).
