@@ -34,10 +34,12 @@ std::string Metrics::render() const {
   gauge(out, "migclock_agent_outbox_pending", "Snapshots on disk waiting for the controller.", static_cast<int64_t>(outbox_pending.load()));
   gauge(out, "migclock_agent_libvirt_connected", "1 while connected to libvirt.", libvirt_connected.load());
   gauge(out, "migclock_agent_domains", "Domains in the inventory.", static_cast<int64_t>(domains.load()));
-  out += "# HELP migclock_agent_qga_reply_path_seconds qemu-ga's reply path on this host, learned against the guest "
-         "companion; qemu-ga syncs remove (asymmetry bound - this) from each measurement (0 until learned).\n"
-         "# TYPE migclock_agent_qga_reply_path_seconds gauge\nmigclock_agent_qga_reply_path_seconds " +
-         fmt_double(static_cast<double>(qga_reply_path_ns.load()) / 1e9) + "\n";
+  net::prometheus::header(out, "migclock_agent_qga_reply_path_seconds",
+                          "qemu-ga's reply path on this host, learned against the guest companion; qemu-ga syncs "
+                          "remove (asymmetry bound - this) from each measurement (0 until learned).",
+                          "gauge");
+  out += "migclock_agent_qga_reply_path_seconds " +
+         net::prometheus::number(static_cast<double>(qga_reply_path_ns.load()) / 1e9) + "\n";
   gauge(out, "migclock_agent_qga_bias_samples", "Companion comparisons the qemu-ga reply path stands on.",
         qga_bias_samples.load());
   histogram(out, "migclock_agent_residual_offset_seconds", "Absolute guest-host wall clock offset after a sync.", residual_offset);

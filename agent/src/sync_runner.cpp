@@ -154,7 +154,7 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
     // resume -> within 100 us).
     spdlog::debug("vm={} uuid={}: {}: sync starts {:.1f} ms after the event (queued {:.1f} ms, prepared in {:.1f} ms, "
                   "domain lookup {:.1f} ms)",
-                  req.name, req.uuid, req.reason, (time_.monotonic_raw_ns() - req.event_mono_ns) / 1e6,
+                  req.name, req.uuid, req.cause.text, (time_.monotonic_raw_ns() - req.event_mono_ns) / 1e6,
                   (entered - req.event_mono_ns) / 1e6, (prepared - entered) / 1e6,
                   (time_.monotonic_raw_ns() - prepared) / 1e6);
     auto handle = std::make_shared<agent_sync::LibvirtDomainHandle>(dom->get());
