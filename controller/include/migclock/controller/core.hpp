@@ -3,10 +3,10 @@
 // commands in, typed results out; refusals are Result errors in the
 // domain's terms (errc::not_found, conflict, forbidden, invalid_argument,
 // too_large, unavailable, with the field at fault), which the API layer
-// alone turns into HTTP statuses (api.hpp, problem_of). Every change's records go to the Journal
-// before the core's lock is released, so the journal commits changes in
-// the order they were made; a result carries the sequence number the HTTP
-// edge (api.hpp) waits for before it answers.
+// alone turns into HTTP statuses (api.hpp, problem_of). Every change's
+// records go to the Journal before the core's lock is released, so the
+// journal commits changes in the order they were made; a result carries
+// the sequence number the HTTP edge (api.hpp) waits for before it answers.
 //
 // State lives in memory for fast reads and is rebuilt from the Store at
 // start.
@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "migclock/common/result.hpp"
 #include "migclock/common/time_source.hpp"
 #include "migclock/controller/journal.hpp"
 #include "migclock/controller/model.hpp"
 #include "migclock/controller/store.hpp"
-#include "migclock/common/result.hpp"
 #include "migclock/protocol/limits.hpp"
 
 namespace migclock::controller {
