@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "migclock/controller/app.hpp"
+#include "migclock/controller/etcd_store.hpp"
 
 using namespace migclock;
 using namespace migclock::controller;
@@ -28,13 +29,20 @@ const char* kUsage =
     "  migclock-controller token create --data-dir DIR --scope read|write [--label TEXT] [--json]\n"
     "  migclock-controller token create --data-dir DIR --scope agent --host NAME [--label TEXT] [--json]\n"
     "                          (an agent token acts for host NAME only)\n"
+    "  (every form: --store etcd --etcd-endpoints URL,... instead of --data-dir)\n"
     "\n"
     "Serves the migclock API (docs/api.md) over HTTPS; the journal is SQLite (WAL)\n"
     "in DIR/controller.db. Every state change is committed before it is acknowledged.\n"
     "\n"
     "Options:\n"
     "  --listen HOST:PORT      address to listen on (default 127.0.0.1:8443)\n"
-    "  --data-dir DIR          journal directory (required; systemd: $STATE_DIRECTORY)\n"
+    "  --data-dir DIR          journal directory (required with --store sqlite; systemd: $STATE_DIRECTORY)\n"
+    "  --store sqlite|etcd     where the state lives (default sqlite: DIR/controller.db, one\n"
+    "                          controller); etcd: shared by several controllers (docs/controller.md)\n"
+    "  --etcd-endpoints LIST   etcd members, http://HOST:PORT,... (tried in turn)\n"
+    "  --etcd-prefix PREFIX    key prefix in etcd (default /migclock)\n"
+    "  --leader-ttl-s N        etcd: one controller sweeps phase timeouts, elected with a lease of\n"
+    "                          N s; another takes over within N s of its death (default 5)\n"
     "  --tls-cert PEM          server certificate chain (default: $CREDENTIALS_DIRECTORY/tls.crt if set)\n"
     "  --tls-key PEM           server private key (default: $CREDENTIALS_DIRECTORY/tls.key if set)\n"
     "  --plain-http            plain HTTP instead of TLS; only on a loopback address\n"
@@ -68,7 +76,8 @@ int64_t to_int(const std::string& flag, const std::string& v) {
 }
 
 int token_main(const std::vector<std::string>& args) {
-  std::string data_dir, scope_s, label, host;
+  std::string scope_s, label, host;
+  StoreOptions so;
   bool json = false;
   if (args.empty() || args[0] != "create") usage_error("token: the only verb is 'create'");
   for (size_t i = 1; i < args.size(); ++i) {
@@ -76,7 +85,10 @@ int token_main(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) usage_error(args[i] + " needs a value");
       return args[++i];
     };
-    if (args[i] == "--data-dir") data_dir = next();
+    if (args[i] == "--data-dir") so.data_dir = next();
+    else if (args[i] == "--store") so.kind = next();
+    else if (args[i] == "--etcd-endpoints") so.etcd_endpoints = next();
+    else if (args[i] == "--etcd-prefix") so.etcd_prefix = next();
     else if (args[i] == "--scope") scope_s = next();
     else if (args[i] == "--label") label = next();
     else if (args[i] == "--host") host = next();
@@ -84,13 +96,15 @@ int token_main(const std::vector<std::string>& args) {
     else if (args[i] == "--help") { std::fputs(kUsage, stdout); return 0; }
     else usage_error("unknown option " + args[i]);
   }
-  if (data_dir.empty()) usage_error("token create: --data-dir is required");
+  if (so.kind != "sqlite" && so.kind != "etcd") usage_error("--store must be sqlite or etcd");
+  if (so.kind == "sqlite" && so.data_dir.empty()) usage_error("token create: --data-dir is required");
+  if (so.kind == "etcd" && so.etcd_endpoints.empty()) usage_error("token create: --store etcd needs --etcd-endpoints");
   auto scope = scope_from(scope_s);
   if (!scope) usage_error("token create: --scope must be read, write or agent");
   if (*scope == Scope::agent && host.empty())
     usage_error("token create: --scope agent needs --host NAME (an agent token acts for that one host)");
   if (*scope != Scope::agent && !host.empty()) usage_error("token create: --host is for --scope agent only");
-  auto secret = create_token(data_dir, *scope, label, host);
+  auto secret = create_token(so, *scope, label, host);
   if (!secret) {
     std::fprintf(stderr, "migclock-controller: %s\n", secret.error().message().c_str());
     return 1;
@@ -118,6 +132,10 @@ int main(int argc, char** argv) {
     if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
     else if (a == "--listen") o.listen = next();
     else if (a == "--data-dir") o.data_dir = next();
+    else if (a == "--store") o.store = next();
+    else if (a == "--etcd-endpoints") o.etcd_endpoints = next();
+    else if (a == "--etcd-prefix") o.etcd_prefix = next();
+    else if (a == "--leader-ttl-s") o.leader_ttl_s = std::max<int64_t>(2, to_int(a, next()));
     else if (a == "--tls-cert") o.tls_cert = next();
     else if (a == "--tls-key") o.tls_key = next();
     else if (a == "--plain-http") o.plain_http = true;
@@ -135,7 +153,9 @@ int main(int argc, char** argv) {
     else usage_error("unknown option " + a);
   }
   tls_from_credentials(o);
-  if (o.data_dir.empty()) {
+  if (o.store != "sqlite" && o.store != "etcd") usage_error("--store must be sqlite or etcd, not '" + o.store + "'");
+  if (o.store == "etcd" && o.etcd_endpoints.empty()) usage_error("--store etcd needs --etcd-endpoints");
+  if (o.store == "sqlite" && o.data_dir.empty()) {
     if (const char* sd = std::getenv("STATE_DIRECTORY")) o.data_dir = sd;
     else usage_error("--data-dir is required");
   }
@@ -154,8 +174,9 @@ int main(int argc, char** argv) {
     spdlog::error("{}", port.error().message());
     return 1;
   }
-  spdlog::info("migclock-controller {} listening on {} port {} ({}), journal {}/controller.db", MIGCLOCK_VERSION,
-               o.listen, *port, o.plain_http ? "plain HTTP" : "TLS", o.data_dir);
+  spdlog::info("migclock-controller {} listening on {} port {} ({}), journal {}", MIGCLOCK_VERSION, o.listen, *port,
+               o.plain_http ? "plain HTTP" : "TLS",
+               o.store == "etcd" ? "etcd " + o.etcd_endpoints + " " + o.etcd_prefix : o.data_dir + "/controller.db");
   std::printf("listening port=%u\n", *port);
   std::fflush(stdout);
   sd_notify(0, "READY=1\nSTATUS=serving");

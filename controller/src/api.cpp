@@ -67,7 +67,7 @@ void Api::handle(net::Request&& req, net::Responder out) {
 
 void Api::reply(const net::Responder& out, net::Response r) {
   journal.when_committed(journal.last_appended(), [out, r = std::move(r)](const Status& st) mutable {
-    if (!st.ok()) return out.send(problem(ApiErrc::unavailable, "journal commit failed: " + st.error().message()));
+    if (!st.ok() && !is_conflict(st)) return out.send(problem(ApiErrc::unavailable, "journal commit failed: " + st.error().message()));
     out.send(std::move(r));
   });
 }
@@ -92,6 +92,13 @@ void Api::add_read(std::string method, std::string pattern, unsigned tag, net::R
               [this, h = std::move(h)](const net::Request& req, const net::Params& p, net::Responder out) {
                 reply(out, h(req, p));
               });
+}
+
+net::Problem commit_failure(const Error& e) {
+  if (e.code == make_error_code(errc::conflict))
+    return problem(ApiErrc::conflict, "a concurrent change through another controller won: " + e.message() +
+                                          "; read the record again and retry");
+  return problem(ApiErrc::unavailable, "journal commit failed: " + e.message());
 }
 
 net::Outcome<rapidjson::Document> json_body(const net::Request& req) {

@@ -74,7 +74,7 @@ void Api::add_host_routes() {
                    "tokens with `token create --scope agent --host NAME`", p.at("hostname"));
       rep->bind_token_hash = sha256_hex(req.bearer_token());
     }
-    commit<Host>(core.register_host(std::move(rep).value()), out,
+    commit_op<Host>([this, r = std::move(rep).value()] { return core.register_host(r); }, out,
                  [](const Applied<Host>& a) { return Response::json(200, host_json(a.value)); });
   });
 

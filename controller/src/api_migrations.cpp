@@ -118,7 +118,7 @@ void Api::add_migration_routes() {
         if (auto no = not_acting_as(req, a.source, "source")) return out.send(*no);
       a.by_host = *mine;
     }
-    commit<Migration>(core.announce(std::move(a)), out, [](const Applied<Migration>& ap) {
+    commit_op<Migration>([this, a] { return core.announce(a); }, out, [](const Applied<Migration>& ap) {
       return Response::json(ap.created ? 201 : 200, to_json(ap.value));
     });
   });
@@ -201,7 +201,7 @@ void Api::add_migration_routes() {
                   rep.results_json = net::to_string(*results);
                   if (auto big = results_limits(*results, rep.results_json)) return out.send(*big);
                 }
-                commit<Migration>(core.report_phase(p.at("id"), std::move(rep)), out,
+                commit_op<Migration>([this, id = p.at("id"), rep] { return core.report_phase(id, rep); }, out,
                                   [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
               });
 
@@ -222,7 +222,9 @@ void Api::add_migration_routes() {
                                                  "the snapshot is of VM '" + up->vm_key + "', migration " + m->id +
                                                      " moves '" + m->vm_uuid + "'",
                                                  "snapshot.vm.uuid")));
-    commit<Migration>(core.put_snapshot(p.at("id"), req.body, serialization::format_name(up->format)), out,
+    commit_op<Migration>([this, id = p.at("id"), body = req.body, f = std::string(serialization::format_name(up->format))] {
+                           return core.put_snapshot(id, body, f);
+                         }, out,
                       [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
   });
 
@@ -260,7 +262,7 @@ void Api::add_migration_routes() {
     if (auto wrong = Core::destination_mismatch(*m, dest)) return reply(out, net::to_response(*wrong));
     auto inputs = restore_inputs_json(core, *m, dest);
     if (!inputs) return reply(out, net::to_response(inputs.problem()));
-    commit<Migration>(core.claim_destination(id, dest), out,
+    commit_op<Migration>([this, id, dest] { return core.claim_destination(id, dest); }, out,
                       [body = std::move(*inputs)](const Applied<Migration>&) { return Response::json(200, body); });
   });
 }

@@ -9,6 +9,7 @@
 // start.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,7 @@ struct Applied {
   T value;
   std::vector<Record> records;  // staged by the core; handed to the journal under its lock
   Journal::Seq seq = 0;         // answer once the journal has committed this far
+  bool changed = false;         // seq is this result's own change (else: the last one, read)
   bool created = false;         // 201 rather than 200
   std::vector<std::string> wake;  // waiter keys to notify after the commit
   std::string outcome;          // "verified"|"failed"|"degraded" if this change ended a migration
@@ -175,6 +177,13 @@ class Core {
   std::optional<Token> token(const std::string& secret);
   static Record token_record(const Token& t);
 
+  // A store shared by several controllers (etcd): records another
+  // controller committed, or the store's state of keys after a lost race
+  // (erase: the key is absent). They replace what memory holds;
+  // `under_lock` runs before the lock is released (the store notes there
+  // that changes staged earlier are stale). Returns the waiter keys to wake.
+  std::vector<std::string> apply_remote(const std::vector<Record>& records, const std::function<void()>& under_lock);
+
   const TimeSource& time() const { return time_; }
   const CoreOptions& options() const { return options_; }
 
@@ -197,6 +206,7 @@ class Core {
   // nothing get the last one: they read state that may not be durable yet.
   template <class T>
   Applied<T> sealed(Applied<T> out) {
+    out.changed = !out.records.empty();
     out.seq = journal_.append(std::move(out.records));
     out.records.clear();
     return out;
