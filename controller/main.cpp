@@ -16,6 +16,7 @@
 
 #include "migclock/controller/app.hpp"
 #include "migclock/controller/etcd_store.hpp"
+#include "migclock/controller/store_copy.hpp"
 
 using namespace migclock;
 using namespace migclock::controller;
@@ -29,6 +30,8 @@ const char* kUsage =
     "  migclock-controller token create --data-dir DIR --scope read|write [--label TEXT] [--json]\n"
     "  migclock-controller token create --data-dir DIR --scope agent --host NAME [--label TEXT] [--json]\n"
     "                          (an agent token acts for host NAME only)\n"
+    "  migclock-controller store copy --from sqlite:DIR --to etcd:URL,... [--etcd-prefix P]\n"
+    "                          (stop the controllers first; DIR is locked meanwhile)\n"
     "  (every form: --store etcd --etcd-endpoints URL,... instead of --data-dir)\n"
     "\n"
     "Serves the migclock API (docs/api.md) over HTTPS; the journal is SQLite (WAL)\n"
@@ -43,6 +46,7 @@ const char* kUsage =
     "  --etcd-prefix PREFIX    key prefix in etcd (default /migclock)\n"
     "  --leader-ttl-s N        etcd: one controller sweeps phase timeouts, elected with a lease of\n"
     "                          N s; another takes over within N s of its death (default 5)\n"
+    "  --retention-h N         delete migrations (and snapshots) N h after they ended (default 0: keep)\n"
     "  --tls-cert PEM          server certificate chain (default: $CREDENTIALS_DIRECTORY/tls.crt if set)\n"
     "  --tls-key PEM           server private key (default: $CREDENTIALS_DIRECTORY/tls.key if set)\n"
     "  --plain-http            plain HTTP instead of TLS; only on a loopback address\n"
@@ -117,11 +121,55 @@ int token_main(const std::vector<std::string>& args) {
   return 0;
 }
 
+int store_main(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "copy") usage_error("store: the only verb is 'copy'");
+  std::string from_s, to_s, prefix = "/migclock";
+  for (size_t i = 1; i < args.size(); ++i) {
+    auto next = [&]() -> std::string {
+      if (i + 1 >= args.size()) usage_error(args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--from") from_s = next();
+    else if (args[i] == "--to") to_s = next();
+    else if (args[i] == "--etcd-prefix") prefix = next();
+    else usage_error("unknown option " + args[i]);
+  }
+  if (from_s.empty() || to_s.empty()) usage_error("store copy: --from and --to are required");
+  auto from_o = parse_store_spec(from_s, prefix);
+  auto to_o = parse_store_spec(to_s, prefix);
+  if (!from_o) usage_error(from_o.error().message());
+  if (!to_o) usage_error(to_o.error().message());
+  // A running controller on a SQLite side would change it under the copy.
+  DataDirLock from_lock, to_lock;
+  for (auto [o, lock] : {std::pair{&*from_o, &from_lock}, std::pair{&*to_o, &to_lock}}) {
+    if (o->kind != "sqlite") continue;
+    if (auto st = lock->acquire(o->data_dir); !st.ok()) {
+      std::fprintf(stderr, "migclock-controller: %s\n", st.error().message().c_str());
+      return 1;
+    }
+  }
+  auto from = open_store(*from_o);
+  auto to = from ? open_store(*to_o) : Result<std::unique_ptr<Store>>(from.error());
+  if (!from || !to) {
+    std::fprintf(stderr, "migclock-controller: %s\n", (!from ? from.error() : to.error()).message().c_str());
+    return 1;
+  }
+  auto counts = copy_store(**from, **to);
+  if (!counts) {
+    std::fprintf(stderr, "migclock-controller: store copy: %s\n", counts.error().message().c_str());
+    return 1;
+  }
+  for (const auto& [table, n] : counts->per_table) std::printf("%s %zu\n", table.c_str(), n);
+  std::printf("copied %zu records (%zu snapshot bytes)\n", counts->records, counts->snapshot_bytes);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "token") return token_main({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "store") return store_main({args.begin() + 1, args.end()});
   AppOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     auto next = [&]() -> std::string {
@@ -136,6 +184,7 @@ int main(int argc, char** argv) {
     else if (a == "--etcd-endpoints") o.etcd_endpoints = next();
     else if (a == "--etcd-prefix") o.etcd_prefix = next();
     else if (a == "--leader-ttl-s") o.leader_ttl_s = std::max<int64_t>(2, to_int(a, next()));
+    else if (a == "--retention-h") o.retention_h = to_int(a, next());
     else if (a == "--tls-cert") o.tls_cert = next();
     else if (a == "--tls-key") o.tls_key = next();
     else if (a == "--plain-http") o.plain_http = true;

@@ -50,6 +50,13 @@ struct App::Impl {
           for (const auto& k : wake) waiters->notify(k);  // watchers answer either way (503 on failure)
         });
       }
+      if (sweeps && options.retention_h > 0) {
+        auto gone = core->retire(time.realtime_ns(), options.retention_h * 3'600'000'000'000);
+        if (gone.value > 0)
+          journal->when_committed(gone.seq, [n = gone.value](const Status& st) {
+            if (st.ok()) spdlog::info("retention: deleted {} finished migration(s)", n);
+          });
+      }
       lock.lock();
       cv.wait_for(lock, std::chrono::milliseconds(options.reaper_interval_ms), [&] { return stopping; });
     }

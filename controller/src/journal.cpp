@@ -91,7 +91,14 @@ void Journal::run() {
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       writer_idle_ = false;
       if (queue_.empty() && stopping_) return;
-      batch.swap(queue_);
+      // Whole changes, as many as the store takes in one commit (≥ 1).
+      const std::size_t cap = store_.max_batch_records();
+      std::size_t n = 0;
+      while (!queue_.empty() && (batch.empty() || n + queue_.front().second.size() <= cap)) {
+        n += queue_.front().second.size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
     }
     std::vector<Record> all;
     for (auto& [seq, records] : batch)
@@ -130,10 +137,12 @@ void Journal::run() {
         spdlog::info("journal: {} change(s) lost a race with another controller: {}", conflicted.size(),
                      conflicted.empty() ? std::string("-") : conflicted.front().second.message());
       }
-    } else if (!st.ok() && st.error().code == make_error_code(errc::unavailable)) {
-      // A shared store out of reach (every etcd endpoint): these changes
-      // fail (503) and the store re-reads their keys into the cache; later
-      // ones may succeed. Disk errors (io_error) stay sticky.
+    } else if (!st.ok() && (st.error().code == make_error_code(errc::unavailable) ||
+                            st.error().code == make_error_code(errc::too_large))) {
+      // A shared store out of reach (every etcd endpoint), or a change too
+      // big for one of its transactions: these changes fail (503) and the
+      // store re-reads their keys into the cache; later ones may succeed.
+      // Disk errors (io_error) stay sticky.
       for (auto& [seq, records] : batch) conflicted.emplace_back(seq, st.error());
       lost = all;
       spdlog::warn("journal: {} change(s) not committed: {}", batch.size(), st.error().message());

@@ -2,6 +2,7 @@
 // made by the CLI work on both, concurrent conflicting transitions have one
 // winner, and a change through A wakes a watcher on B.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <atomic>
 #include <chrono>
@@ -45,7 +46,8 @@ struct TwoControllers : ::testing::Test {
     o.tls_key = dev_certs().key;
     o.read_timeout_ms = 2000;
     o.reaper_interval_ms = 50;
-    apps[i] = std::make_unique<App>(o);
+    o.retention_h = retention_h;
+    apps[i] = std::make_unique<App>(o, time ? *time : SystemTimeSource::instance());
     auto p = apps[i]->start();
     ASSERT_TRUE(p.ok()) << p.error().message();
     ports[i] = *p;
@@ -94,6 +96,8 @@ struct TwoControllers : ::testing::Test {
   std::map<std::string, std::string> host_token;
   std::unique_ptr<App> apps[2];
   uint16_t ports[2] = {0, 0};
+  const TimeSource* time = nullptr;  // set before SetUp()
+  int64_t retention_h = 0;
 };
 
 TEST_F(TwoControllers, ATokenMadeByTheCliOnEtcdIsHonouredByBothAtOnce) {
@@ -239,6 +243,58 @@ TEST_F(TwoControllers, AnAgentLongPollingBGetsTheCommandQueuedThroughA) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   ASSERT_EQ(polled.status, 200u) << polled.body;
   EXPECT_NE(polled.body.find(cmd), std::string::npos) << polled.body;
+}
+
+struct TwoControllersWithRetention : TwoControllers {
+  ManualTimeSource clock{SystemTimeSource::instance().realtime_ns(), SystemTimeSource::instance().monotonic_raw_ns()};
+  void SetUp() override {
+    time = &clock;
+    retention_h = 1;
+    TwoControllers::SetUp();
+  }
+};
+
+TEST_F(TwoControllersWithRetention, FinishedMigrationsGoAfterTheRetentionEverywhereWithTheirSnapshots) {
+  const std::string ended = announce(0, "vm-r1");
+  const std::string open = announce(0, "vm-r2");
+  {
+    auto c = client(0, host_token["hv-a"]);
+    auto up = c.request("PUT", "/api/v1/migrations/" + ended + "/snapshot", ControllerFixture::snapshot_of("vm-r1"),
+                        "application/vnd.migclock.snapshot");
+    ASSERT_TRUE(up.ok() && up->status == 200u) << (up.ok() ? up->body : up.error().message());
+  }
+  ASSERT_EQ(as(0, write_token, "POST", "/api/v1/migrations/" + ended + "/events",
+               event("failed", "hv-a", "test")).status, 200u);
+  ASSERT_TRUE(sees(1, ended, "failed"));
+  ASSERT_TRUE(sees(1, open));
+  clock.advance_ns(int64_t{59} * 60 * 1'000'000'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(as(1, read_token, "GET", "/api/v1/migrations/" + ended).status, 200u) << "kept within the retention";
+  clock.advance_ns(int64_t{2} * 60 * 1'000'000'000);
+  bool gone = false;
+  for (int k = 0; k < 100 && !gone; ++k) {
+    gone = as(0, read_token, "GET", "/api/v1/migrations/" + ended).status == 404u &&
+           as(1, read_token, "GET", "/api/v1/migrations/" + ended).status == 404u;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gone) << "both controllers dropped the ended migration";
+  // Deleted in etcd, not only in memory; the open one stays.
+  EtcdOptions eo;
+  eo.endpoints = parse_etcd_endpoints(endpoints).value();
+  eo.prefix = so.etcd_prefix;
+  auto store = EtcdStore::open(eo).value();
+  EXPECT_FALSE(store->get(Table::migrations, ended)->has_value());
+  EXPECT_FALSE(store->get(Table::snapshots, ended)->has_value());
+  const std::string blob_key = so.etcd_prefix + "/blobs/snapshots/" + ended;
+  std::string b64(4 * ((blob_key.size() + 2) / 3) + 1, '\0');
+  b64.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                                 reinterpret_cast<const unsigned char*>(blob_key.data()),
+                                                 static_cast<int>(blob_key.size()))));
+  auto blob = store->call("/v3/kv/range", "{\"key\":\"" + b64 + "\"}");
+  ASSERT_TRUE(blob.ok());
+  EXPECT_EQ(blob->find("\"kvs\""), std::string::npos) << "the snapshot's bytes are deleted too: " << *blob;
+  EXPECT_TRUE(store->get(Table::migrations, open)->has_value());
+  EXPECT_EQ(as(1, read_token, "GET", "/api/v1/migrations/" + open).status, 200u);
 }
 
 }  // namespace

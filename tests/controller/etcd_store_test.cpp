@@ -11,6 +11,7 @@
 #include "etcd_cluster.hpp"
 #include "migclock/controller/codec.hpp"
 #include "migclock/controller/etcd_store.hpp"
+#include "migclock/controller/journal.hpp"
 #include "net_test_support.hpp"
 
 namespace migclock::controller::testing {
@@ -257,6 +258,48 @@ TEST_F(EtcdPair, TheWatchBringsTheOtherControllersChangesButNotOnesOwn) {
   b->stop_watch();
 }
 
+TEST_F(EtcdPair, TheJournalSplitsABacklogIntoTransactionsEtcdAccepts) {
+  // 300 queued changes: more than one etcd txn may carry (128 operations).
+  Journal journal(*a, nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  int ok = 0, failed = 0;
+  for (int i = 0; i < 300; ++i)
+    journal.submit({Record{Table::hosts, "h" + std::to_string(i), "{}", {}}}, [&](const Status& st) {
+      std::lock_guard<std::mutex> l(mu);
+      (st.ok() ? ok : failed)++;
+      cv.notify_all();
+    });
+  std::unique_lock<std::mutex> l(mu);
+  ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(30), [&] { return ok + failed == 300; }));
+  EXPECT_EQ(ok, 300);
+  EXPECT_TRUE(journal.healthy());
+  EXPECT_EQ(b->load(Table::hosts)->size(), 300u);
+  // One change too big for a txn fails alone; the journal goes on.
+  std::vector<Record> huge;
+  for (int i = 0; i < 200; ++i) huge.push_back(Record{Table::vms, "v" + std::to_string(i), "{}", {}});
+  Status big, after;
+  bool done_big = false, done_after = false;
+  l.unlock();
+  journal.submit(huge, [&](const Status& st) {
+    std::lock_guard<std::mutex> g(mu);
+    big = st;
+    done_big = true;
+    cv.notify_all();
+  });
+  journal.submit({Record{Table::hosts, "after", "{}", {}}}, [&](const Status& st) {
+    std::lock_guard<std::mutex> g(mu);
+    after = st;
+    done_after = true;
+    cv.notify_all();
+  });
+  l.lock();
+  ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(30), [&] { return done_big && done_after; }));
+  EXPECT_FALSE(big.ok());
+  EXPECT_TRUE(after.ok()) << after.error().message();
+  EXPECT_TRUE(journal.healthy());
+}
+
 TEST(EtcdEndpoints, ListsAreParsedAndBadOnesNamed) {
   auto ok = parse_etcd_endpoints(" http://127.0.0.1:2379, http://[::1]:2380/ ");
   ASSERT_TRUE(ok.ok());
@@ -279,6 +322,61 @@ TEST(EtcdEndpoints, AStoreFailsOverToTheNextEndpoint) {
   std::vector<Record> r{Record{Table::hosts, "h", "{}", {}}};
   s->stage(r);
   EXPECT_TRUE(s->commit(r).ok());
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing
+
+namespace migclock::controller::testing {
+namespace {
+
+TEST(StoreCopy, SqliteToEtcdCarriesEveryRecordAndTheSnapshotBytes) {
+  std::string why;
+  EtcdCluster* etcd = shared_etcd(why);
+  if (!etcd) GTEST_SKIP() << why;
+  const std::string dir = migclock::testing::make_temp_dir("migclock-copy");
+  const std::string prefix = unique_etcd_prefix();
+  std::string blob(5000, '\0');
+  for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>(i * 7);
+  Migration m;
+  m.id = "m-open";
+  m.vm_uuid = "vm-1";
+  m.source = "hv-a";
+  {
+    auto sq = open_sqlite_store(dir).value();
+    std::vector<Record> recs{Record{Table::tokens, "abc", R"({"scope":"read"})", {}},
+                             Record{Table::hosts, "hv-a", R"({"hostname":"hv-a"})", {}},
+                             Record{Table::vms, "vm-1", R"({"uuid":"vm-1"})", {}},
+                             Record{Table::offsets, "hv-a/00000000000000000001", R"({"offset_ns":1})", {}},
+                             Record{Table::commands, "c-1", R"({"id":"c-1"})", {}},
+                             Record{Table::snapshots, "m-open", R"({"format":"binary"})", blob},
+                             Record{Table::migrations, "m-open", to_json(m), {}}};
+    ASSERT_TRUE(sq->commit(recs).ok());
+  }
+  const std::string cmd = std::string(MIGCLOCK_CONTROLLER_BIN) + " store copy --from sqlite:" + dir + " --to etcd:" +
+                          etcd->endpoints() + " --etcd-prefix " + prefix + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_TRUE(p);
+  std::string out;
+  char buf[256];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  ASSERT_EQ(::pclose(p), 0) << out;
+  EXPECT_NE(out.find("copied 7 records (5000 snapshot bytes)"), std::string::npos) << out;
+
+  auto e = open_etcd(etcd->endpoints(), prefix);
+  for (Table t : {Table::tokens, Table::hosts, Table::vms, Table::offsets, Table::commands, Table::snapshots,
+                  Table::migrations})
+    EXPECT_EQ(e->load(t)->size(), 1u) << table_name(t);
+  auto snap = e->get(Table::snapshots, "m-open");
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  EXPECT_EQ((*snap)->blob, blob) << "byte for byte";
+  // The open migration holds its VM in etcd too: a second one is refused.
+  Migration other = m;
+  other.id = "m-second";
+  std::vector<Record> second{Record{Table::migrations, "m-second", to_json(other), {}}};
+  e->stage(second);
+  EXPECT_EQ(e->commit(second).error().code, make_error_code(errc::conflict));
+  (void)std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

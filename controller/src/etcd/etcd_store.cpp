@@ -265,6 +265,9 @@ Status EtcdStore::commit(const std::vector<Record>& records) {
   for (const auto& op : ops) {
     if (op.rec->erase) {
       w.begin_object().key("request_delete_range").begin_object().key("key").value(b64(op.key)).end_object().end_object();
+      if (op.rec->table == Table::snapshots)
+        w.begin_object().key("request_delete_range").begin_object().key("key")
+            .value(b64(options_.prefix + "/blobs/snapshots/" + op.rec->key)).end_object().end_object();
       continue;
     }
     w.begin_object().key("request_put").begin_object().key("key").value(b64(op.key)).key("value")
@@ -338,6 +341,9 @@ Status EtcdStore::commit(const std::vector<Record>& records) {
     apply_fresh(*now, rev);
     return make_error(errc::unavailable, answer.error().message() + " (not committed)");
   }
+  if (!answer && answer.error().code == make_error_code(errc::invalid_argument))
+    // etcd refused the request itself (too many operations, too large): nothing was written.
+    return make_error(errc::too_large, answer.error().message());
   if (!answer) return answer.error();
   auto doc = parse(*answer);
   if (!doc) return doc.error();

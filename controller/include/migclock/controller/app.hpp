@@ -25,6 +25,7 @@ struct AppOptions {
   std::string etcd_endpoints;  // "http://127.0.0.1:2379,http://..."
   std::string etcd_prefix = "/migclock";
   int64_t leader_ttl_s = 5;  // etcd: the phase-timeout sweeper's lease
+  int64_t retention_h = 0;   // finished migrations deleted this long after their end; 0: kept
   std::string tls_cert, tls_key;
   bool plain_http = false;  // loopback only
   std::size_t threads = 2;

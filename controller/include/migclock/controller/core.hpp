@@ -156,6 +156,9 @@ class Core {
   // Migrations stuck longer than the phase timeout → degraded (records).
   std::vector<Applied<Migration>> expire(int64_t now_ns);
   std::vector<std::pair<std::string, int64_t>> phase_counts() const;
+  // Retention: migrations ended more than `retention_ns` ago are deleted
+  // with their snapshots (records: the deletions). 0 keeps everything.
+  Applied<std::size_t> retire(int64_t now_ns, int64_t retention_ns);
 
   // Agent commands.
   net::Outcome<Applied<Command>> queue_sync(const std::string& vm_uuid_or_name);

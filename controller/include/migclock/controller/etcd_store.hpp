@@ -26,6 +26,7 @@
 // change to the same key was applied are refused at commit (stage()).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -46,6 +47,7 @@ struct EtcdOptions {
   std::vector<std::string> endpoints;  // "http://127.0.0.1:2379"; tried in turn (failover)
   std::string prefix = "/migclock";
   std::chrono::milliseconds timeout{5000};  // per request to one endpoint
+  std::size_t max_txn_ops = 128;            // the members' --max-txn-ops (etcd's default)
 };
 
 // "http://a:2379,http://b:2379" → endpoints (trimmed); invalid_argument if
@@ -68,6 +70,8 @@ class EtcdStore final : public Store {
   Result<std::optional<Record>> get(Table table, const std::string& key) override;
   void stage(std::vector<Record>& records) override;
   void abandoned(const std::vector<Record>& records) override;
+  // A record takes up to 2 operations in each branch of the transaction.
+  std::size_t max_batch_records() const override { return std::max<std::size_t>(1, options_.max_txn_ops / 2); }
 
   // Follows the prefix from the revision load() read at (or the current
   // one) and gives other controllers' changes to `sink`, which also gets

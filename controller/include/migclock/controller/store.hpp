@@ -7,6 +7,7 @@
 // state-changing request only after the commit holding it has returned.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -48,6 +49,10 @@ class Store {
   // shared store puts their keys' stored state back into the cache, so no
   // change that never was stays visible.
   virtual void abandoned(const std::vector<Record>& /*records*/) {}
+  // The most records one commit() should carry (etcd limits the operations
+  // of a transaction): the journal groups changes up to it. A single change
+  // larger than it is still sent whole.
+  virtual std::size_t max_batch_records() const { return SIZE_MAX; }
 };
 
 // SQLite in WAL mode with synchronous=FULL at `dir`/controller.db, mode
