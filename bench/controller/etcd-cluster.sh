@@ -8,6 +8,9 @@ set -euo pipefail
 cmd=${1:?start|stop}; dir=${2:?DIR}
 if [ "$cmd" = stop ]; then
   for f in "$dir"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  for f in "$dir"/*.pid; do  # gone, ports free, before the next start
+    for _ in $(seq 100); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.1; done
+  done
   exit 0
 fi
 n=${3:-3}; base=${4:-23790}
@@ -28,8 +31,15 @@ for i in $(seq 0 $((n - 1))); do
 done
 for i in $(seq 0 $((n - 1))); do
   for _ in $(seq 100); do
+    kill -0 "$(cat "$dir/m$i.pid")" 2>/dev/null || { echo "etcd member m$i died: $(head -c 300 "$dir/m$i.log")" >&2; exit 1; }
     curl -sf -X POST "http://127.0.0.1:$((base + 2 * i))/v3/kv/range" -d '{"key":"AA=="}' >/dev/null && break
     sleep 0.1
   done
+done
+# Every member up and in the cluster (not something else on a port).
+members=$(ETCDCTL_API=3 etcdctl --endpoints "$endpoints" member list | wc -l)
+[ "$members" -eq "$n" ] || { echo "etcd: $members members listed, expected $n" >&2; exit 1; }
+for i in $(seq 0 $((n - 1))); do
+  kill -0 "$(cat "$dir/m$i.pid")" 2>/dev/null || { echo "etcd member m$i died: $(head -c 300 "$dir/m$i.log")" >&2; exit 1; }
 done
 echo "$endpoints"

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
 
 #include "migclock/controller/codec.hpp"
@@ -59,10 +60,10 @@ std::vector<std::string> Core::apply_remote(const std::vector<Record>& records,
           break;
         }
         if (old == migrations_.end()) {
-          // Creation order: ids sort by creation time, as load() orders them.
-          auto pos = std::find_if(migration_order_.begin(), migration_order_.end(), [&](const std::string& id) {
-            return migrations_.at(id).created_ns > m->created_ns;
-          });
+          // Creation order, as load() makes it. A new one is nearly always
+          // the newest: search from the end.
+          auto pos = migration_order_.end();
+          while (pos != migration_order_.begin() && migrations_.at(*std::prev(pos)).created_ns > m->created_ns) --pos;
           migration_order_.insert(pos, m->id);
         }
         if (!is_terminal(m->phase)) active_by_vm_[m->vm_uuid] = m->id;

@@ -694,9 +694,9 @@ bool EtcdStore::on_watch_message(const std::string& json) {
     f.mod = f.present ? rev : 0;
     by_revision[rev].push_back(std::move(f));
   }
+  // Our own commits are known by the time commit_mutex_ is free.
+  std::lock_guard<std::mutex> commit_lock(commit_mutex_);
   for (auto& [rev, fresh] : by_revision) {
-    // Our own commits are known by the time commit_mutex_ is free.
-    std::lock_guard<std::mutex> commit_lock(commit_mutex_);
     apply_fresh(fresh, rev);
     if (rev > applied_.load()) applied_.store(rev);
   }
