@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,10 @@ const char* kUsage =
     "  --data-dir DIR          journal directory (required with --store sqlite; systemd: $STATE_DIRECTORY)\n"
     "  --store sqlite|etcd     where the state lives (default sqlite: DIR/controller.db, one\n"
     "                          controller); etcd: shared by several controllers (docs/controller.md)\n"
-    "  --etcd-endpoints LIST   etcd members, http://HOST:PORT,... (tried in turn)\n"
+    "  --etcd-endpoints LIST   etcd members, http(s)://HOST:PORT,... (tried in turn)\n"
+    "  --etcd-ca PEM           CA for https:// members (default: the system's)\n"
+    "  --etcd-cert PEM --etcd-key PEM  client certificate for members with --client-cert-auth\n"
+    "  --etcd-user NAME --etcd-password-file FILE  etcd authentication\n"
     "  --etcd-prefix PREFIX    key prefix in etcd (default /migclock)\n"
     "  --leader-ttl-s N        etcd: one controller sweeps phase timeouts, elected with a lease of\n"
     "                          N s; another takes over within N s of its death (default 5)\n"
@@ -79,6 +83,17 @@ int64_t to_int(const std::string& flag, const std::string& v) {
   return n;
 }
 
+// The etcd connection flags shared by serve, token create and store copy.
+bool etcd_flag(const std::string& a, const std::function<std::string()>& next, StoreOptions& so) {
+  if (a == "--etcd-ca") so.etcd_ca = next();
+  else if (a == "--etcd-cert") so.etcd_cert = next();
+  else if (a == "--etcd-key") so.etcd_key = next();
+  else if (a == "--etcd-user") so.etcd_user = next();
+  else if (a == "--etcd-password-file") so.etcd_password_file = next();
+  else return false;
+  return true;
+}
+
 int token_main(const std::vector<std::string>& args) {
   std::string scope_s, label, host;
   StoreOptions so;
@@ -93,6 +108,7 @@ int token_main(const std::vector<std::string>& args) {
     else if (args[i] == "--store") so.kind = next();
     else if (args[i] == "--etcd-endpoints") so.etcd_endpoints = next();
     else if (args[i] == "--etcd-prefix") so.etcd_prefix = next();
+    else if (etcd_flag(args[i], next, so)) {}
     else if (args[i] == "--scope") scope_s = next();
     else if (args[i] == "--label") label = next();
     else if (args[i] == "--host") host = next();
@@ -124,6 +140,7 @@ int token_main(const std::vector<std::string>& args) {
 int store_main(const std::vector<std::string>& args) {
   if (args.empty() || args[0] != "copy") usage_error("store: the only verb is 'copy'");
   std::string from_s, to_s, prefix = "/migclock";
+  StoreOptions etcd;  // the connection flags
   for (size_t i = 1; i < args.size(); ++i) {
     auto next = [&]() -> std::string {
       if (i + 1 >= args.size()) usage_error(args[i] + " needs a value");
@@ -132,6 +149,7 @@ int store_main(const std::vector<std::string>& args) {
     if (args[i] == "--from") from_s = next();
     else if (args[i] == "--to") to_s = next();
     else if (args[i] == "--etcd-prefix") prefix = next();
+    else if (etcd_flag(args[i], next, etcd)) {}
     else usage_error("unknown option " + args[i]);
   }
   if (from_s.empty() || to_s.empty()) usage_error("store copy: --from and --to are required");
@@ -139,6 +157,13 @@ int store_main(const std::vector<std::string>& args) {
   auto to_o = parse_store_spec(to_s, prefix);
   if (!from_o) usage_error(from_o.error().message());
   if (!to_o) usage_error(to_o.error().message());
+  for (StoreOptions* o : {&*from_o, &*to_o}) {
+    o->etcd_ca = etcd.etcd_ca;
+    o->etcd_cert = etcd.etcd_cert;
+    o->etcd_key = etcd.etcd_key;
+    o->etcd_user = etcd.etcd_user;
+    o->etcd_password_file = etcd.etcd_password_file;
+  }
   // A running controller on a SQLite side would change it under the copy.
   DataDirLock from_lock, to_lock;
   for (auto [o, lock] : {std::pair{&*from_o, &from_lock}, std::pair{&*to_o, &to_lock}}) {
@@ -171,6 +196,7 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "token") return token_main({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "store") return store_main({args.begin() + 1, args.end()});
   AppOptions o;
+  StoreOptions serve_etcd;  // the etcd connection flags
   for (size_t i = 0; i < args.size(); ++i) {
     auto next = [&]() -> std::string {
       if (i + 1 >= args.size()) usage_error(args[i] + " needs a value");
@@ -183,6 +209,7 @@ int main(int argc, char** argv) {
     else if (a == "--store") o.store = next();
     else if (a == "--etcd-endpoints") o.etcd_endpoints = next();
     else if (a == "--etcd-prefix") o.etcd_prefix = next();
+    else if (etcd_flag(a, next, serve_etcd)) {}
     else if (a == "--leader-ttl-s") o.leader_ttl_s = std::max<int64_t>(2, to_int(a, next()));
     else if (a == "--retention-h") o.retention_h = to_int(a, next());
     else if (a == "--tls-cert") o.tls_cert = next();
@@ -201,6 +228,11 @@ int main(int argc, char** argv) {
     }
     else usage_error("unknown option " + a);
   }
+  o.etcd_ca = serve_etcd.etcd_ca;
+  o.etcd_cert = serve_etcd.etcd_cert;
+  o.etcd_key = serve_etcd.etcd_key;
+  o.etcd_user = serve_etcd.etcd_user;
+  o.etcd_password_file = serve_etcd.etcd_password_file;
   tls_from_credentials(o);
   if (o.store != "sqlite" && o.store != "etcd") usage_error("--store must be sqlite or etcd, not '" + o.store + "'");
   if (o.store == "etcd" && o.etcd_endpoints.empty()) usage_error("--store etcd needs --etcd-endpoints");

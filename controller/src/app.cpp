@@ -79,7 +79,8 @@ Result<uint16_t> App::start() {
   if (!o.plain_http && (o.tls_cert.empty() || o.tls_key.empty()))
     return make_error(errc::invalid_argument, "--tls-cert and --tls-key are required (or --plain-http on loopback)");
   if (!shared) MIGCLOCK_TRY(impl_->dir_lock.acquire(o.data_dir));
-  auto store = open_store(StoreOptions{o.store, o.data_dir, o.etcd_endpoints, o.etcd_prefix});
+  auto store = open_store(StoreOptions{o.store, o.data_dir, o.etcd_endpoints, o.etcd_prefix, o.etcd_ca, o.etcd_cert,
+                                      o.etcd_key, o.etcd_user, o.etcd_password_file});
   if (!store) return store.error();
   impl_->store = std::move(*store);
   impl_->journal = std::make_unique<Journal>(*impl_->store, &impl_->metrics);

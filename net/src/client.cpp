@@ -129,6 +129,14 @@ struct Client::Impl {
         return make_error(errc::invalid_argument, "CA file '" + options.ca_file + "': " + ec.message());
       }
       tls->set_verify_mode(asio::ssl::verify_peer);
+      if (!options.cert_file.empty()) {
+        tls->use_certificate_chain_file(options.cert_file, ec);
+        if (!ec) tls->use_private_key_file(options.key_file, asio::ssl::context::pem, ec);
+        if (ec) {
+          tls.reset();
+          return make_error(errc::invalid_argument, "client certificate '" + options.cert_file + "': " + ec.message());
+        }
+      }
     }
     tls_stream.emplace(ioc, *tls);
     tls_stream->set_verify_callback(asio::ssl::host_name_verification(host));

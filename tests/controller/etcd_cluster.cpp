@@ -39,8 +39,8 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-bool answers(const std::string& url) {
-  net::ClientOptions o(url);
+bool answers(const std::string& url, const std::string& ca) {
+  net::ClientOptions o(url, ca);
   o.timeout = std::chrono::milliseconds(1000);
   net::Client c(o);
   // Linearizable: only once the member has a leader.
@@ -72,7 +72,16 @@ std::string EtcdCluster::missing_message() {
 
 EtcdCluster::~EtcdCluster() { stop(); }
 
-std::string EtcdCluster::start(int n) {
+std::string EtcdCluster::start(int n) { return start_members(n); }
+
+std::string EtcdCluster::start_tls(int n, const std::string& cert, const std::string& key, const std::string& ca) {
+  cert_ = cert;
+  key_ = key;
+  ca_ = ca;
+  return start_members(n);
+}
+
+std::string EtcdCluster::start_members(int n) {
   const std::string bin = binary();
   if (bin.empty()) return missing_message();
   dir_ = migclock::testing::make_temp_dir("migclock-etcd");
@@ -80,7 +89,7 @@ std::string EtcdCluster::start(int n) {
   for (int i = 0; i < n; ++i) {
     Member m;
     m.name = "m" + std::to_string(i);
-    m.client_url = "http://127.0.0.1:" + std::to_string(free_port());
+    m.client_url = std::string(cert_.empty() ? "http" : "https") + "://127.0.0.1:" + std::to_string(free_port());
     m.peer_url = "http://127.0.0.1:" + std::to_string(free_port());
     m.dir = dir_ + "/" + m.name;
     initial += (i ? "," : "") + m.name + "=" + m.peer_url;
@@ -103,6 +112,12 @@ std::string EtcdCluster::start(int n) {
                                      "--election-timeout", "500",
                                      "--log-level", "error",
                                      "--logger", "zap"};
+    if (!cert_.empty()) {
+      for (const char* a : {"--cert-file"}) argv.push_back(a);
+      argv.push_back(cert_);
+      argv.push_back("--key-file");
+      argv.push_back(key_);
+    }
     const std::string log = dir_ + "/" + m.name + ".log";
     pid_t pid = fork();
     if (pid == 0) {
@@ -122,7 +137,7 @@ std::string EtcdCluster::start(int n) {
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (auto& m : members_) {
-    while (!answers(m.client_url)) {
+    while (!answers(m.client_url, ca_)) {
       int st = 0;
       if (::waitpid(m.pid, &st, WNOHANG) == m.pid) {
         m.pid = -1;

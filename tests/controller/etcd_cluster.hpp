@@ -25,6 +25,9 @@ class EtcdCluster {
   // Starts `members` members and waits until every one serves reads (and
   // the cluster has a leader). "" on success, else why not.
   std::string start(int members = 1);
+  // The same with https:// client URLs (this certificate and key; clients
+  // trust `ca`).
+  std::string start_tls(int members, const std::string& cert, const std::string& key, const std::string& ca);
   // "http://127.0.0.1:P1,http://127.0.0.1:P2,..."
   std::string endpoints() const;
   std::string endpoint(int member) const { return members_.at(static_cast<size_t>(member)).client_url; }
@@ -38,8 +41,10 @@ class EtcdCluster {
     std::string name, client_url, peer_url, dir;
     pid_t pid = -1;
   };
+  std::string start_members(int members);
   std::string dir_;
   std::vector<Member> members_;
+  std::string cert_, key_, ca_;  // TLS client URLs when set
 };
 
 // A process-wide single-member etcd for fixtures that only need one

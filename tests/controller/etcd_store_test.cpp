@@ -12,6 +12,7 @@
 #include "migclock/controller/codec.hpp"
 #include "migclock/controller/etcd_store.hpp"
 #include "migclock/controller/journal.hpp"
+#include "migclock/net/client.hpp"
 #include "net_test_support.hpp"
 
 namespace migclock::controller::testing {
@@ -376,6 +377,96 @@ TEST(StoreCopy, SqliteToEtcdCarriesEveryRecordAndTheSnapshotBytes) {
   std::vector<Record> second{Record{Table::migrations, "m-second", to_json(other), {}}};
   e->stage(second);
   EXPECT_EQ(e->commit(second).error().code, make_error_code(errc::conflict));
+  (void)std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing
+
+namespace migclock::controller::testing {
+namespace {
+
+// etcd with https:// client URLs and authentication on: the store speaks
+// TLS (verifying the member's certificate) and logs in.
+TEST(EtcdSecure, TlsEndpointsAndAUserWithPasswordFile) {
+  if (EtcdCluster::binary().empty()) GTEST_SKIP() << EtcdCluster::missing_message();
+  const auto& certs = migclock::testing::dev_certs();
+  EtcdCluster etcd;
+  ASSERT_EQ(etcd.start_tls(1, certs.cert, certs.key, certs.ca), "");
+  ASSERT_EQ(etcd.endpoint(0).rfind("https://", 0), 0u);
+  {
+    net::Client c(net::ClientOptions(etcd.endpoint(0), certs.ca));
+    for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
+             {"/v3/auth/user/add", R"({"name":"root","password":"s3cret"})"},
+             {"/v3/auth/user/grant", R"({"user":"root","role":"root"})"},
+             {"/v3/auth/enable", "{}"}}) {
+      auto r = c.request("POST", path, body);
+      ASSERT_TRUE(r.ok() && r->status == 200u) << path << ": " << (r.ok() ? r->body : r.error().message());
+    }
+  }
+  const std::string dir = migclock::testing::make_temp_dir("migclock-etcd-auth");
+  {
+    FILE* f = std::fopen((dir + "/password").c_str(), "w");
+    ASSERT_TRUE(f);
+    std::fputs("s3cret\n", f);
+    std::fclose(f);
+  }
+  StoreOptions so;
+  so.kind = "etcd";
+  so.etcd_endpoints = etcd.endpoints();
+  so.etcd_prefix = "/secure";
+  so.etcd_ca = certs.ca;
+  // No user: etcd refuses.
+  EXPECT_FALSE(open_store(so).ok());
+  so.etcd_user = "root";
+  so.etcd_password_file = dir + "/password";
+  auto a = EtcdStore::open(etcd_options(so).value());
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  auto b = EtcdStore::open(etcd_options(so).value());
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*a)->load(Table::hosts).ok());
+  ASSERT_TRUE((*b)->load(Table::hosts).ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Record> seen;
+  ASSERT_TRUE((*b)->start_watch([&](const std::vector<Record>& r, const std::function<void()>& under_lock) {
+                   under_lock();
+                   std::lock_guard<std::mutex> l(mu);
+                   seen.insert(seen.end(), r.begin(), r.end());
+                   cv.notify_all();
+                 }).ok());
+  std::vector<Record> recs{Record{Table::hosts, "hv-s", R"({"hostname":"hv-s"})", {}}};
+  (*a)->stage(recs);
+  ASSERT_TRUE((*a)->commit(recs).ok());
+  {
+    std::unique_lock<std::mutex> l(mu);
+    EXPECT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return !seen.empty(); }))
+        << "the watch over TLS with the auth token brought nothing";
+  }
+  (*b)->stop_watch();
+  // The flags of the binary: a token made over TLS with the user's password.
+  const std::string cmd = std::string(MIGCLOCK_CONTROLLER_BIN) + " token create --store etcd --etcd-endpoints " +
+                          etcd.endpoints() + " --etcd-prefix /secure --etcd-ca " + certs.ca +
+                          " --etcd-user root --etcd-password-file " + dir + "/password --scope read 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_TRUE(p);
+  char line[256] = {};
+  const bool got = fgets(line, sizeof line, p) != nullptr;
+  EXPECT_EQ(::pclose(p), 0) << line;
+  EXPECT_TRUE(got);
+  EXPECT_EQ((*a)->load(Table::tokens)->size(), 1u) << line;
+  // A wrong password, and a CA that did not sign the member's certificate.
+  {
+    FILE* f = std::fopen((dir + "/wrong").c_str(), "w");
+    std::fputs("nope\n", f);
+    std::fclose(f);
+  }
+  StoreOptions wrong = so;
+  wrong.etcd_password_file = dir + "/wrong";
+  EXPECT_FALSE(open_store(wrong).ok());
+  StoreOptions untrusted = so;
+  untrusted.etcd_ca = "/etc/ssl/certs/ca-certificates.crt";
+  EXPECT_FALSE(open_store(untrusted).ok());
   (void)std::system(("rm -rf " + dir).c_str());
 }
 

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -77,9 +79,9 @@ Result<std::vector<std::string>> parse_etcd_endpoints(const std::string& list) {
     one.erase(one.find_last_not_of(" \t") + 1);
     if (!one.empty()) {
       std::string h, p;
-      if (!etcd::split_http_endpoint(one, h, p))
-        return make_error(errc::invalid_argument,
-                          "etcd endpoint '" + one + "': expected http://HOST:PORT (TLS endpoints are not supported yet)");
+      bool tls = false;
+      if (!etcd::split_endpoint(one, h, p, tls))
+        return make_error(errc::invalid_argument, "etcd endpoint '" + one + "': expected http://HOST:PORT or https://HOST:PORT");
       while (!one.empty() && one.back() == '/') one.pop_back();
       out.push_back(one);
     }
@@ -133,12 +135,19 @@ Result<std::string> EtcdStore::call_once(std::size_t ep, const std::string& path
     }
   }
   if (!client) {
-    net::ClientOptions o(options_.endpoints[ep]);
+    net::ClientOptions o(options_.endpoints[ep], options_.ca_file);
+    o.cert_file = options_.cert_file;
+    o.key_file = options_.key_file;
     o.timeout = options_.timeout;
     o.max_response_bytes = 256u << 20;
     client = std::make_unique<net::Client>(o);
   }
-  auto r = client->request("POST", path, body);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!options_.user.empty() && path != "/v3/auth/authenticate") {
+    std::lock_guard<std::mutex> lock(auth_mutex_);
+    headers.emplace_back("Authorization", auth_token_);
+  }
+  auto r = client->request("POST", path, body, "application/json", headers);
   if (!r) {
     // Connection refused: not sent. Anything later: it may have been applied.
     if (r.error().message().find("connect") == std::string::npos) maybe_applied = true;
@@ -149,6 +158,8 @@ Result<std::string> EtcdStore::call_once(std::size_t ep, const std::string& path
     pool_->idle[ep].push_back(std::move(client));
   }
   if (r->status == 200) return std::move(r->body);
+  if (r->status == 401)  // no or an expired auth token: nothing was applied
+    return make_error(errc::not_found, "etcd " + options_.endpoints[ep] + path + ": HTTP 401 " + r->body.substr(0, 200));
   // 503 no leader / leader changed / request timed out: the next member may do.
   if (r->status >= 500) {
     maybe_applied = true;
@@ -159,7 +170,34 @@ Result<std::string> EtcdStore::call_once(std::size_t ep, const std::string& path
                                                 std::to_string(r->status) + " " + r->body.substr(0, 300));
 }
 
+Result<std::string> EtcdStore::auth_token(bool renew) {
+  {
+    std::lock_guard<std::mutex> lock(auth_mutex_);
+    if (!renew && !auth_token_.empty()) return auth_token_;
+  }
+  net::JsonWriter w;
+  w.begin_object().key("name").value(options_.user).key("password").value(options_.password).end_object();
+  auto answer = call("/v3/auth/authenticate", w.str());
+  if (!answer) return answer.error();
+  auto doc = parse(*answer);
+  if (!doc) return doc.error();
+  std::string token = str(*doc, "token");
+  if (token.empty()) return make_error(errc::invalid_argument, "etcd auth: no token for user '" + options_.user + "'");
+  std::lock_guard<std::mutex> lock(auth_mutex_);
+  auth_token_ = token;
+  return token;
+}
+
 Result<std::string> EtcdStore::call(const std::string& path, const std::string& body) {
+  bool authed = options_.user.empty() || path == "/v3/auth/authenticate";
+  if (!authed) {
+    std::lock_guard<std::mutex> lock(auth_mutex_);
+    authed = !auth_token_.empty();
+  }
+  if (!authed) {
+    auto t = auth_token(false);
+    if (!t) return t.error();
+  }
   bool maybe_applied = false;
   const std::size_t n = options_.endpoints.size();
   Error last = make_error(errc::unavailable, "etcd: no endpoint");
@@ -174,6 +212,18 @@ Result<std::string> EtcdStore::call(const std::string& path, const std::string& 
         return r;
       }
       last = r.error();
+      if (r.error().code == make_error_code(errc::not_found) && !options_.user.empty() &&
+          path != "/v3/auth/authenticate" && round == 0 && i == 0) {
+        // The token expired (etcd's simple tokens live 5 min): once more with a new one.
+        auto t = auth_token(true);
+        if (!t) return t.error();
+        r = call_once(ep, path, body, maybe_applied);
+        if (r) {
+          current_.store(ep);
+          return r;
+        }
+        last = r.error();
+      }
       if (r.error().code != make_error_code(errc::unavailable) && r.error().code != make_error_code(errc::timeout))
         return r;
     }
@@ -649,8 +699,15 @@ void EtcdStore::watch_loop() {
     w.begin_object().key("create_request").begin_object().key("key").value(b64(p)).key("range_end")
         .value(b64(prefix_end(p))).key("start_revision").value(std::to_string(applied_.load() + 1)).end_object()
         .end_object();
+    std::string authorization;
+    if (!options_.user.empty()) {
+      auto t = auth_token(last_watch_failed_);
+      if (t) authorization = *t;
+    }
     auto st = stream_->post.run(options_.endpoints[ep % n], "/v3/watch", w.str(),
-                                [this](const std::string& m) { return on_watch_message(m); });
+                                [this](const std::string& m) { return on_watch_message(m); },
+                                {options_.ca_file, options_.cert_file, options_.key_file}, authorization);
+    last_watch_failed_ = !st.ok();
     std::unique_lock<std::mutex> lock(watch_mutex_);
     if (watch_stopping_) return;
     auto now = std::chrono::steady_clock::now();
@@ -703,18 +760,39 @@ bool EtcdStore::on_watch_message(const std::string& json) {
   return true;
 }
 
+Result<EtcdOptions> etcd_options(const StoreOptions& o) {
+  auto eps = parse_etcd_endpoints(o.etcd_endpoints);
+  if (!eps) return eps.error();
+  EtcdOptions eo;
+  eo.endpoints = std::move(*eps);
+  eo.prefix = o.etcd_prefix;
+  eo.ca_file = o.etcd_ca;
+  eo.cert_file = o.etcd_cert;
+  eo.key_file = o.etcd_key.empty() ? o.etcd_cert : o.etcd_key;
+  eo.user = o.etcd_user;
+  if (!o.etcd_user.empty()) {
+    if (o.etcd_password_file.empty())
+      return make_error(errc::invalid_argument, "--etcd-user needs --etcd-password-file");
+    FILE* f = std::fopen(o.etcd_password_file.c_str(), "r");
+    if (!f) return errno_error(errno, "open " + o.etcd_password_file);
+    char buf[1024];
+    std::size_t n = std::fread(buf, 1, sizeof buf, f);
+    std::fclose(f);
+    eo.password.assign(buf, n);
+    while (!eo.password.empty() && (eo.password.back() == '\n' || eo.password.back() == '\r')) eo.password.pop_back();
+  }
+  return eo;
+}
+
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& o) {
   if (o.kind == "sqlite") {
     if (o.data_dir.empty()) return make_error(errc::invalid_argument, "--data-dir is required with --store sqlite");
     return open_sqlite_store(o.data_dir);
   }
   if (o.kind == "etcd") {
-    auto eps = parse_etcd_endpoints(o.etcd_endpoints);
-    if (!eps) return eps.error();
-    EtcdOptions eo;
-    eo.endpoints = std::move(*eps);
-    eo.prefix = o.etcd_prefix;
-    auto s = EtcdStore::open(std::move(eo));
+    auto eo = etcd_options(o);
+    if (!eo) return eo.error();
+    auto s = EtcdStore::open(std::move(*eo));
     if (!s) return s.error();
     return std::unique_ptr<Store>(std::move(*s));
   }

@@ -6,6 +6,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+
 
 namespace migclock::controller::etcd {
 
@@ -14,9 +17,10 @@ namespace http = boost::beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-bool split_http_endpoint(const std::string& endpoint, std::string& host, std::string& port) {
-  if (endpoint.rfind("http://", 0) != 0) return false;
-  std::string rest = endpoint.substr(7);
+bool split_endpoint(const std::string& endpoint, std::string& host, std::string& port, bool& tls) {
+  tls = endpoint.rfind("https://", 0) == 0;
+  if (!tls && endpoint.rfind("http://", 0) != 0) return false;
+  std::string rest = endpoint.substr(tls ? 8 : 7);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   auto colon = rest.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) return false;
@@ -35,16 +39,28 @@ void StreamingPost::cancel() {
 }
 
 Status StreamingPost::run(const std::string& endpoint, const std::string& target, const std::string& body,
-                          const std::function<bool(const std::string&)>& on_message) {
+                          const std::function<bool(const std::string&)>& on_message, const Tls& tls_files,
+                          const std::string& authorization) {
   std::string host, port;
-  if (!split_http_endpoint(endpoint, host, port))
-    return make_error(errc::invalid_argument, "etcd endpoint '" + endpoint + "': expected http://HOST:PORT");
+  bool tls = false;
+  if (!split_endpoint(endpoint, host, port, tls))
+    return make_error(errc::invalid_argument, "etcd endpoint '" + endpoint + "': expected http(s)://HOST:PORT");
   asio::io_context ioc;
-  tcp::socket sock(ioc);
   beast::error_code ec;
   tcp::resolver resolver(ioc);
   auto addrs = resolver.resolve(host, port, ec);
   if (ec) return make_error(errc::unavailable, "resolve " + endpoint + ": " + ec.message());
+  asio::ssl::context ctx(asio::ssl::context::tls_client);  // unused for http://
+  if (tls) {
+    if (tls_files.ca_file.empty()) ctx.set_default_verify_paths(ec);
+    else ctx.load_verify_file(tls_files.ca_file, ec);
+    if (!ec && !tls_files.cert_file.empty()) ctx.use_certificate_chain_file(tls_files.cert_file, ec);
+    if (!ec && !tls_files.key_file.empty()) ctx.use_private_key_file(tls_files.key_file, asio::ssl::context::pem, ec);
+    if (ec) return make_error(errc::invalid_argument, "etcd TLS files: " + ec.message());
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+  }
+  beast::ssl_stream<tcp::socket> tls_stream(ioc, ctx);
+  tcp::socket& sock = tls_stream.next_layer();
   asio::connect(sock, addrs, ec);
   if (ec) return make_error(errc::unavailable, "connect " + endpoint + ": " + ec.message());
   {
@@ -59,10 +75,23 @@ Status StreamingPost::run(const std::string& endpoint, const std::string& target
       self->fd_ = -1;
     }
   } unregister{this};
+  if (!tls) return exchange(sock, endpoint, host + ":" + port, target, body, authorization, on_message);
+  tls_stream.set_verify_callback(asio::ssl::host_name_verification(host));
+  SSL_set_tlsext_host_name(tls_stream.native_handle(), host.c_str());
+  tls_stream.handshake(asio::ssl::stream_base::client, ec);
+  if (ec) return make_error(errc::unavailable, "TLS handshake with " + endpoint + ": " + ec.message());
+  return exchange(tls_stream, endpoint, host + ":" + port, target, body, authorization, on_message);
+}
 
+template <class Stream>
+Status StreamingPost::exchange(Stream& sock, const std::string& endpoint, const std::string& hostport,
+                               const std::string& target, const std::string& body, const std::string& authorization,
+                               const std::function<bool(const std::string&)>& on_message) {
+  beast::error_code ec;
   http::request<http::string_body> req{http::verb::post, target, 11};
-  req.set(http::field::host, host + ":" + port);
+  req.set(http::field::host, hostport);
   req.set(http::field::content_type, "application/json");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   req.body() = body;
   req.prepare_payload();
   http::write(sock, req, ec);

@@ -24,6 +24,8 @@ struct AppOptions {
   std::string store = "sqlite";
   std::string etcd_endpoints;  // "http://127.0.0.1:2379,http://..."
   std::string etcd_prefix = "/migclock";
+  std::string etcd_ca, etcd_cert, etcd_key;  // https:// endpoints (client certificate optional)
+  std::string etcd_user, etcd_password_file;  // etcd auth
   int64_t leader_ttl_s = 5;  // etcd: the phase-timeout sweeper's lease
   int64_t retention_h = 0;   // finished migrations deleted this long after their end; 0: kept
   std::string tls_cert, tls_key;

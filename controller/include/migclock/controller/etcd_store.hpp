@@ -48,10 +48,15 @@ struct EtcdOptions {
   std::string prefix = "/migclock";
   std::chrono::milliseconds timeout{5000};  // per request to one endpoint
   std::size_t max_txn_ops = 128;            // the members' --max-txn-ops (etcd's default)
+  // https:// endpoints: the CA to trust ("" = the system's), and a client
+  // certificate for members run with --client-cert-auth.
+  std::string ca_file, cert_file, key_file;
+  // etcd authentication (auth enabled): user and password.
+  std::string user, password;
 };
 
-// "http://a:2379,http://b:2379" → endpoints (trimmed); invalid_argument if
-// none or one is not http://HOST:PORT.
+// "http://a:2379,https://b:2379" → endpoints (trimmed); invalid_argument if
+// none or one is not http(s)://HOST:PORT.
 Result<std::vector<std::string>> parse_etcd_endpoints(const std::string& list);
 
 class EtcdStore final : public Store {
@@ -101,6 +106,10 @@ class EtcdStore final : public Store {
   struct Pool;
   Result<std::string> call_once(std::size_t endpoint, const std::string& path, const std::string& body,
                                 bool& maybe_applied);
+  // etcd auth: a token for the user (cached; renewed when etcd refuses it).
+  Result<std::string> auth_token(bool renew);
+  std::mutex auth_mutex_;
+  std::string auth_token_;
   void watch_loop();
   bool on_watch_message(const std::string& json);
   // Applies keys whose state is newer than known (watch, lost race).
@@ -134,6 +143,7 @@ class EtcdStore final : public Store {
   std::mutex watch_mutex_;
   std::condition_variable watch_cv_;
   bool watch_stopping_ = false;
+  bool last_watch_failed_ = false;  // watch thread only: renew the auth token
   std::thread watch_thread_;
   struct Stream;
   std::unique_ptr<Stream> stream_;
@@ -146,7 +156,11 @@ struct StoreOptions {
   std::string data_dir;         // sqlite
   std::string etcd_endpoints;   // etcd: "http://a:2379,http://b:2379"
   std::string etcd_prefix = "/migclock";
+  std::string etcd_ca, etcd_cert, etcd_key;  // https:// endpoints
+  std::string etcd_user, etcd_password_file;  // etcd auth
 };
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& o);
+// The EtcdOptions of `o` (endpoints parsed, password read from its file).
+Result<EtcdOptions> etcd_options(const StoreOptions& o);
 
 }  // namespace migclock::controller

@@ -28,6 +28,7 @@ struct ClientOptions {
   // status) are final. The API is idempotent, so a resent request is safe.
   std::string server;
   std::string ca_file;           // PEM bundle to trust; empty: system store
+  std::string cert_file, key_file;  // client certificate and key (PEM), for servers that ask (mutual TLS)
   std::string bearer_token;      // sent as Authorization: Bearer ...
   std::chrono::milliseconds timeout{10'000};  // connect + request + response
   std::size_t max_response_bytes = 32u << 20;
