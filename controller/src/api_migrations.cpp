@@ -152,6 +152,10 @@ void Api::add_migration_routes() {
     auto since = query_int(req, "since_version", -1, -1, INT64_MAX);
     if (!since) return out.send(since.problem());
     std::string id = p.at("id");
+    // ?consistent=true: linearizable (several controllers on etcd: read from the cluster first).
+    if (req.query_or("consistent") == "true")
+      if (auto st = core.read_fresh(Table::migrations, id); !st.ok())
+        return out.send(problem(ApiErrc::unavailable, "consistent read: " + st.error().message()));
     auto m = core.migration(id);
     if (!m) return reply(out, net::to_response(m.problem()));
     if (*wait_s == 0 || *since < 0 || m->version > *since) return reply(out, Response::json(200, to_json(*m)));

@@ -209,6 +209,15 @@ TEST_F(TwoControllers, AChangeThroughAWakesAWatcherOnB) {
   EXPECT_EQ(json(watched)["version"].GetInt64(), v + 1);
 }
 
+TEST_F(TwoControllers, AConsistentReadOnBSeesAChangeJustAcknowledgedByA) {
+  for (int round = 0; round < 10; ++round) {
+    std::string id = announce(0, "vm-lin" + std::to_string(round));
+    auto r = as(1, read_token, "GET", "/api/v1/migrations/" + id + "?consistent=true");
+    ASSERT_EQ(r.status, 200u) << "round " << round << ": " << r.body;
+    EXPECT_EQ(std::string(json(r)["id"].GetString()), id);
+  }
+}
+
 TEST_F(TwoControllers, AnAgentLongPollingBGetsTheCommandQueuedThroughA) {
   register_host(1, "hv-a", R"([{"uuid":"u-cmd","name":"web","state":"running"}])");
   // A knows the VM once its watch brought B's heartbeat.

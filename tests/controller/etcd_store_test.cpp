@@ -259,6 +259,23 @@ TEST_F(EtcdPair, TheWatchBringsTheOtherControllersChangesButNotOnesOwn) {
   b->stop_watch();
 }
 
+TEST_F(EtcdPair, AConsistentReadBringsAChangeTheCacheHasNotHeardOf) {
+  std::vector<Record> learnt;
+  b->set_remote_sink([&](const std::vector<Record>& r, const std::function<void()>& under_lock) {
+    learnt.insert(learnt.end(), r.begin(), r.end());
+    under_lock();
+  });  // no watch: b hears only by asking
+  ASSERT_TRUE(put(*a, {Record{Table::migrations, "m-r", migration("m-r", "vm-r", Phase::announced, 1), {}}}).ok());
+  ASSERT_TRUE(b->read_fresh(Table::migrations, "m-r").ok());
+  ASSERT_EQ(learnt.size(), 1u);
+  EXPECT_EQ(learnt[0].key, "m-r");
+  // Asked again with nothing new: the cache is not disturbed.
+  ASSERT_TRUE(b->read_fresh(Table::migrations, "m-r").ok());
+  EXPECT_EQ(learnt.size(), 1u);
+  // And b's next change on it goes through (it compares on what it read).
+  EXPECT_TRUE(put(*b, {Record{Table::migrations, "m-r", migration("m-r", "vm-r", Phase::shipped, 2), {}}}).ok());
+}
+
 TEST_F(EtcdPair, TheJournalSplitsABacklogIntoTransactionsEtcdAccepts) {
   // 300 queued changes: more than one etcd txn may carry (128 operations).
   Journal journal(*a, nullptr);

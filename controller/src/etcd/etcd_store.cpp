@@ -528,6 +528,22 @@ void EtcdStore::abandoned(const std::vector<Record>& records) {
   refresh(keys);
 }
 
+Status EtcdStore::read_fresh(Table table, const std::string& key) {
+  std::lock_guard<std::mutex> commit_lock(commit_mutex_);
+  const std::string k = key_of(table, key);
+  int64_t rev = 0;
+  auto now = read_keys({k}, rev);
+  if (!now) return now.error();
+  const Fresh& f = now->front();
+  {
+    std::lock_guard<std::mutex> lock(map_mutex_);
+    auto kn = known_.find(k);
+    if ((kn == known_.end() ? 0 : kn->second.mod) == (f.present ? f.mod : 0)) return {};  // the cache has it
+  }
+  apply_fresh(*now, rev);
+  return {};
+}
+
 void EtcdStore::resync_dirty() {
   std::vector<std::string> keys;
   {

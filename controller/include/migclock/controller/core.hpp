@@ -187,6 +187,10 @@ class Core {
   // that changes staged earlier are stale). Returns the waiter keys to wake.
   std::vector<std::string> apply_remote(const std::vector<Record>& records, const std::function<void()>& under_lock);
 
+  // ?consistent=true: the record as the store holds it now (a shared
+  // store: another controller's change not yet in the cache comes in first).
+  Status read_fresh(Table table, const std::string& key) { return store_.read_fresh(table, key); }
+
   const TimeSource& time() const { return time_; }
   const CoreOptions& options() const { return options_; }
 

@@ -75,6 +75,7 @@ class EtcdStore final : public Store {
   Result<std::optional<Record>> get(Table table, const std::string& key) override;
   void stage(std::vector<Record>& records) override;
   void abandoned(const std::vector<Record>& records) override;
+  Status read_fresh(Table table, const std::string& key) override;
   // A record takes up to 2 operations in each branch of the transaction.
   std::size_t max_batch_records() const override { return std::max<std::size_t>(1, options_.max_txn_ops / 2); }
 

@@ -53,6 +53,10 @@ class Store {
   // of a transaction): the journal groups changes up to it. A single change
   // larger than it is still sent whole.
   virtual std::size_t max_batch_records() const { return SIZE_MAX; }
+  // A linearizable read of one key for the cache: a shared store reads it
+  // from the cluster and, if another controller changed it and the cache
+  // has not heard yet, puts the stored state into the cache first.
+  virtual Status read_fresh(Table /*table*/, const std::string& /*key*/) { return {}; }
 };
 
 // SQLite in WAL mode with synchronous=FULL at `dir`/controller.db, mode
