@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Side-by-side controller benchmarks: SQLite vs etcd (3 members), 1 and 2 controllers.
+# Env: DUR (s per measurement, default 5), CONN2 (connections per controller
+# with 2 controllers, default 16), BUILD_DIR (default build/). Uses /tmp/mc-bench.
 set -euo pipefail
-B=/work/wt-etcd/build/bin; W=/tmp/mc-bench; rm -rf $W; mkdir -p $W
-/work/wt-etcd/tools/make-dev-certs.sh $W/certs localhost 127.0.0.1 >/dev/null
+root=$(cd "$(dirname "$0")/../.." && pwd)
+B=${BUILD_DIR:-$root/build}/bin; W=/tmp/mc-bench; rm -rf $W; mkdir -p $W
+"$root/tools/make-dev-certs.sh" $W/certs localhost 127.0.0.1 >/dev/null
 C="--tls-cert $W/certs/server.pem --tls-key $W/certs/server.key --log-level warn"
 H="--ca $W/certs/ca.pem --duration-s ${DUR:-5}"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; /work/wt-etcd/bench/controller/etcd-cluster.sh stop $W/etcd; }
+cleanup() { for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; "$root/bench/controller/etcd-cluster.sh" stop $W/etcd; }
 trap cleanup EXIT
 start_ctl() { # port args...
   local port=$1; shift
@@ -15,11 +18,6 @@ start_ctl() { # port args...
   for _ in $(seq 100); do grep -q "listening port" $W/ctl-$port.out && return; sleep 0.1; done
   echo "controller $port did not start"; cat $W/ctl-$port.out; exit 1
 }
-summ() { python3 -c '
-import json,sys
-rs=[json.loads(l) for l in sys.stdin if l.strip().startswith("{")]
-rate=sum(r.get("per_s",r.get("rate",0)) for r in rs)
-print(json.dumps({"runs":rs,"total_per_s":rate}))'; }
 echo "== load: $(cut -d" " -f1-3 /proc/loadavg)"
 # SQLite, 1 controller
 mkdir $W/sq
@@ -29,7 +27,7 @@ echo "sqlite1 get: $($B/migclock-bench-controller get --server https://127.0.0.1
 echo "sqlite1 records: $($B/migclock-bench-controller records --server https://127.0.0.1:18501 --token $T $H --connections 32)"
 echo "== load: $(cut -d" " -f1-3 /proc/loadavg)"
 # etcd, 3 members
-EP=$(/work/wt-etcd/bench/controller/etcd-cluster.sh start $W/etcd 3 23790)
+EP=$("$root/bench/controller/etcd-cluster.sh" start $W/etcd 3 23790)
 E="--store etcd --etcd-endpoints $EP"
 T=$($B/migclock-controller token create $E --scope agent --host hv-a)
 start_ctl 18502 $E
