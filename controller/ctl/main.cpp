@@ -10,7 +10,7 @@ namespace {
 void usage(FILE* f) {
   std::fprintf(f,
                "Usage: migclockctl [--server URL] [--token T] [--ca PEM] [--json] VERB [ARGS]\n\n"
-               "  --server URL   https://HOST:PORT (env MIGCLOCK_SERVER)\n"
+               "  --server URL   https://HOST:PORT, or several comma-separated (failover) (env MIGCLOCK_SERVER)\n"
                "  --token T      bearer token (env MIGCLOCK_TOKEN)\n"
                "  --ca PEM       CA bundle to trust (env MIGCLOCK_CA; default: system store)\n"
                "  --json         print the API's JSON instead of tables\n"

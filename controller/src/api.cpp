@@ -67,7 +67,7 @@ void Api::handle(net::Request&& req, net::Responder out) {
 
 void Api::reply(const net::Responder& out, net::Response r) {
   journal.when_committed(journal.last_appended(), [out, r = std::move(r)](const Status& st) mutable {
-    if (!st.ok()) return out.send(problem(ApiErrc::unavailable, "journal commit failed: " + st.error().message()));
+    if (!st.ok() && !is_conflict(st)) return out.send(problem(ApiErrc::unavailable, "journal commit failed: " + st.error().message()));
     out.send(std::move(r));
   });
 }
@@ -110,6 +110,13 @@ net::Problem problem_of(const Error& e) {
   net::Problem p = net::problem_from(e);
   if (!e.context.empty()) p.message = e.context;
   return p;
+}
+
+net::Problem commit_failure(const Error& e) {
+  if (e.code == make_error_code(errc::conflict))
+    return problem(ApiErrc::conflict, "a concurrent change through another controller won: " + e.message() +
+                                          "; read the record again and retry");
+  return problem(ApiErrc::unavailable, "journal commit failed: " + e.message());
 }
 
 net::Outcome<rapidjson::Document> json_body(const net::Request& req) {

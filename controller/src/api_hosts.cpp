@@ -86,8 +86,8 @@ void Api::register_host(const Request& req, const Params& p, Responder out) {
                  "tokens with `token create --scope agent --host NAME`", p.at("hostname"));
     rep->bind_token_hash = sha256_hex(req.bearer_token());
   }
-  commit<Host>(core.register_host(std::move(rep).value()), out,
-               [](const Applied<Host>& a) { return Response::json(200, host_json(a.value)); });
+  commit_op<Host>([this, r = std::move(rep).value()] { return core.register_host(r); }, out,
+                  [](const Applied<Host>& a) { return Response::json(200, host_json(a.value)); });
 }
 
 Response Api::list_hosts(const Request&, const Params&) {

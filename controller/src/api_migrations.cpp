@@ -123,7 +123,7 @@ void Api::announce_migration(const Request& req, const Params&, Responder out) {
       if (auto no = not_acting_as(req, a.source, "source")) return out.send(*no);
     a.by_host = *mine;
   }
-  commit<Migration>(core.announce(std::move(a)), out, [](const Applied<Migration>& ap) {
+  commit_op<Migration>([this, a] { return core.announce(a); }, out, [](const Applied<Migration>& ap) {
     return Response::json(ap.created ? 201 : 200, to_json(ap.value));
   });
 }
@@ -156,6 +156,10 @@ void Api::watch_migration(const Request& req, const Params& p, Responder out) {
   auto since = query_int(req, "since_version", -1, -1, INT64_MAX);
   if (!since) return out.send(since.problem());
   std::string id = p.at("id");
+  // ?consistent=true: linearizable (several controllers on etcd: read from the cluster first).
+  if (req.query_or("consistent") == "true")
+    if (auto st = core.read_fresh(Table::migrations, id); !st.ok())
+      return out.send(problem(ApiErrc::unavailable, "consistent read: " + st.error().message()));
   auto m = core.migration(id);
   if (!m) return reply(out, answer(m.error()));
   if (*wait_s == 0 || *since < 0 || m->version > *since) return reply(out, Response::json(200, to_json(*m)));
@@ -200,8 +204,8 @@ void Api::report_phase_event(const Request& req, const Params& p, Responder out)
                             std::string("a reason is required for ") + phase_name(rep.phase), "reason"));
   if (!rep.results_json.empty())
     if (auto big = results_limits((*body)["results"], rep.results_json)) return out.send(*big);
-  commit<Migration>(core.report_phase(p.at("id"), std::move(rep)), out,
-                    [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
+  commit_op<Migration>([this, id = p.at("id"), rep] { return core.report_phase(id, rep); }, out,
+                       [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
 }
 
 void Api::put_snapshot(const Request& req, const Params& p, Responder out) {
@@ -221,8 +225,8 @@ void Api::put_snapshot(const Request& req, const Params& p, Responder out) {
                                                "the snapshot is of VM '" + up->vm_key + "', migration " + m->id +
                                                    " moves '" + m->vm_uuid + "'",
                                                "snapshot.vm.uuid")));
-  commit<Migration>(core.put_snapshot(p.at("id"), req.body, up->format), out,
-                    [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
+  commit_op<Migration>([this, id = p.at("id"), body = req.body, f = up->format] { return core.put_snapshot(id, body, f); },
+                       out, [](const Applied<Migration>& a) { return Response::json(200, to_json(a.value)); });
 }
 
 Response Api::get_snapshot(const Request& req, const Params& p) {
@@ -258,8 +262,8 @@ void Api::get_restore_inputs(const Request& req, const Params& p, Responder out)
   if (auto wrong = Core::destination_mismatch(*m, dest)) return reply(out, answer(*wrong));
   auto inputs = restore_inputs_json(core, *m, dest);
   if (!inputs) return reply(out, net::to_response(inputs.problem()));
-  commit<Migration>(core.claim_destination(id, dest), out,
-                    [body = std::move(*inputs)](const Applied<Migration>&) { return Response::json(200, body); });
+  commit_op<Migration>([this, id, dest] { return core.claim_destination(id, dest); }, out,
+                       [body = std::move(*inputs)](const Applied<Migration>&) { return Response::json(200, body); });
 }
 
 }  // namespace migclock::controller

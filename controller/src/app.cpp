@@ -1,10 +1,13 @@
 #include "migclock/controller/app.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "migclock/common/text_guard.hpp"
 #include "migclock/controller/api.hpp"
 #include "migclock/controller/auth.hpp"
+#include "migclock/controller/etcd_leader.hpp"
+#include "migclock/controller/etcd_store.hpp"
 #include "migclock/controller/journal.hpp"
 #include "migclock/controller/metrics.hpp"
 #include "migclock/controller/waiters.hpp"
@@ -24,6 +27,7 @@ struct App::Impl {
   std::unique_ptr<Waiters> waiters;
   std::unique_ptr<Api> api;
   std::unique_ptr<net::Server> server;
+  std::unique_ptr<EtcdLeader> leader;  // etcd: only the lease holder sweeps
   std::thread reaper;
   std::mutex mutex;
   std::condition_variable cv;
@@ -37,13 +41,21 @@ struct App::Impl {
     std::unique_lock<std::mutex> lock(mutex);
     while (!stopping) {
       lock.unlock();
-      for (auto& a : core->expire(time.realtime_ns())) {
+      const bool sweeps = !leader || leader->is_leader();
+      for (auto& a : sweeps ? core->expire(time.realtime_ns()) : std::vector<Applied<Migration>>{}) {
         spdlog::warn("migration {} degraded: {}", a.value.id, a.value.reason);
         journal->when_committed(a.seq, [this, wake = a.wake, outcome = a.outcome](const Status& st) {
           if (st.ok()) metrics.count_outcome(outcome);
           else spdlog::error("journal: {}", st.error().message());
           for (const auto& k : wake) waiters->notify(k);  // watchers answer either way (503 on failure)
         });
+      }
+      if (sweeps && options.retention_h > 0) {
+        auto gone = core->retire(time.realtime_ns(), options.retention_h * 3'600'000'000'000);
+        if (gone.value > 0)
+          journal->when_committed(gone.seq, [n = gone.value](const Status& st) {
+            if (st.ok()) spdlog::info("retention: deleted {} finished migration(s)", n);
+          });
       }
       lock.lock();
       cv.wait_for(lock, std::chrono::milliseconds(options.reaper_interval_ms), [&] { return stopping; });
@@ -58,15 +70,17 @@ std::vector<net::RouteInfo> App::routes() const { return impl_->api->router().ro
 
 Result<uint16_t> App::start() {
   auto& o = impl_->options;
-  if (o.data_dir.empty()) return make_error(errc::invalid_argument, "--data-dir is required");
+  const bool shared = o.store == "etcd";
+  if (!shared && o.data_dir.empty()) return make_error(errc::invalid_argument, "--data-dir is required");
   auto hp = net::parse_host_port(o.listen);
   if (!hp) return hp.error();
   if (o.plain_http && !net::is_loopback_host(hp->host))
     return make_error(errc::invalid_argument, "--plain-http is only allowed on a loopback address, not " + hp->host);
   if (!o.plain_http && (o.tls_cert.empty() || o.tls_key.empty()))
     return make_error(errc::invalid_argument, "--tls-cert and --tls-key are required (or --plain-http on loopback)");
-  MIGCLOCK_TRY(impl_->dir_lock.acquire(o.data_dir));
-  auto store = open_sqlite_store(o.data_dir);
+  if (!shared) MIGCLOCK_TRY(impl_->dir_lock.acquire(o.data_dir));
+  auto store = open_store(StoreOptions{o.store, o.data_dir, o.etcd_endpoints, o.etcd_prefix, o.etcd_ca, o.etcd_cert,
+                                      o.etcd_key, o.etcd_user, o.etcd_password_file});
   if (!store) return store.error();
   impl_->store = std::move(*store);
   impl_->journal = std::make_unique<Journal>(*impl_->store, &impl_->metrics);
@@ -76,6 +90,14 @@ Result<uint16_t> App::start() {
   MIGCLOCK_TRY(impl_->core->load());
   impl_->waiters = std::make_unique<Waiters>();
   impl_->api = std::make_unique<Api>(*impl_->core, *impl_->journal, *impl_->waiters, impl_->metrics);
+  if (auto* etcd = dynamic_cast<EtcdStore*>(impl_->store.get())) {
+    // Other controllers' changes: into the cache, then wake their watchers.
+    Core* core = impl_->core.get();
+    Waiters* waiters = impl_->waiters.get();
+    MIGCLOCK_TRY(etcd->start_watch([core, waiters](const std::vector<Record>& records, const std::function<void()>& under_lock) {
+      for (const auto& key : core->apply_remote(records, under_lock)) waiters->notify(key);
+    }));
+  }
 
   net::ServerOptions so;
   so.threads = o.threads;
@@ -96,6 +118,12 @@ Result<uint16_t> App::start() {
                            : impl_->server->listen_tls(hp->host, hp->port, {o.tls_cert, o.tls_key});
   if (!port) return port.error();
   MIGCLOCK_TRY(impl_->server->start());
+  if (auto* etcd = dynamic_cast<EtcdStore*>(impl_->store.get())) {
+    impl_->leader = std::make_unique<EtcdLeader>(*etcd, o.listen + " port " + std::to_string(*port) + " pid " +
+                                                            std::to_string(::getpid()),
+                                                 o.leader_ttl_s);
+    impl_->leader->start();
+  }
   impl_->reaper = std::thread([this] { impl_->reap_loop(); });
   impl_->api->ready = true;
   return *port;
@@ -110,6 +138,8 @@ void App::stop() {
   }
   impl_->cv.notify_all();
   if (impl_->reaper.joinable()) impl_->reaper.join();
+  if (impl_->leader) impl_->leader->stop();  // revokes the lease: another controller sweeps at once
+  if (auto* etcd = dynamic_cast<EtcdStore*>(impl_->store.get())) etcd->stop_watch();
   if (impl_->api) impl_->api->ready = false;
   if (impl_->waiters) impl_->waiters->stop();  // answers long polls before the server goes
   if (impl_->journal) impl_->journal->stop();  // commits (and acknowledges) what is queued
@@ -118,11 +148,18 @@ void App::stop() {
 
 Result<std::string> create_token(const std::string& data_dir, Scope scope, const std::string& label,
                                  const std::string& host, const TimeSource& time) {
+  StoreOptions so;
+  so.data_dir = data_dir;
+  return create_token(so, scope, label, host, time);
+}
+
+Result<std::string> create_token(const StoreOptions& so, Scope scope, const std::string& label,
+                                 const std::string& host, const TimeSource& time) {
   if (!host.empty() && scope != Scope::agent)
     return make_error(errc::invalid_argument, "--host binds agent tokens only; read and write tokens act for no host");
   if (!host.empty() && !valid_name(host))
     return make_error(errc::invalid_argument, "--host '" + host + "' is not a host name (1..253 of A-Z a-z 0-9 . - _)");
-  auto store = open_sqlite_store(data_dir);
+  auto store = open_store(so);
   if (!store) return store.error();
   auto secret = generate_token_secret();
   if (!secret) return secret.error();

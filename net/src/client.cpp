@@ -129,6 +129,14 @@ struct Client::Impl {
         return make_error(errc::invalid_argument, "CA file '" + options.ca_file + "': " + ec.message());
       }
       tls->set_verify_mode(asio::ssl::verify_peer);
+      if (!options.cert_file.empty()) {
+        tls->use_certificate_chain_file(options.cert_file, ec);
+        if (!ec) tls->use_private_key_file(options.key_file, asio::ssl::context::pem, ec);
+        if (ec) {
+          tls.reset();
+          return make_error(errc::invalid_argument, "client certificate '" + options.cert_file + "': " + ec.message());
+        }
+      }
     }
     tls_stream.emplace(ioc, *tls);
     tls_stream->set_verify_callback(asio::ssl::host_name_verification(host));
@@ -196,18 +204,96 @@ struct Client::Impl {
   }
 };
 
-Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+// Several servers: which one is current, and when each may be tried again.
+struct Client::Failover {
+  ClientOptions options;  // as given (the whole list)
+  std::vector<std::string> servers;
+  std::size_t current = 0;
+  std::vector<std::chrono::steady_clock::time_point> retry_at;
+  std::vector<std::chrono::milliseconds> backoff;
+};
+
+namespace {
+std::vector<std::string> split_servers(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    auto comma = list.find(',', start);
+    std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    one.erase(0, one.find_first_not_of(" \t"));
+    one.erase(one.find_last_not_of(" \t") + 1);
+    if (!one.empty()) out.push_back(one);
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+}  // namespace
+
+Client::Client(ClientOptions options) {
+  auto servers = options.server.rfind("unix:", 0) == 0 ? std::vector<std::string>{options.server}
+                                                        : split_servers(options.server);
+  if (servers.size() > 1) {
+    failover_ = std::make_unique<Failover>();
+    failover_->options = options;
+    failover_->servers = servers;
+    failover_->retry_at.assign(servers.size(), {});
+    failover_->backoff.assign(servers.size(), std::chrono::milliseconds(1000));
+    options.server = servers.front();
+  } else if (servers.size() == 1) {
+    options.server = servers.front();
+  }
+  impl_ = std::make_unique<Impl>(std::move(options));
+}
 Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
-void Client::set_timeout(std::chrono::milliseconds t) { impl_->options.timeout = t; }
-const ClientOptions& Client::options() const { return impl_->options; }
+void Client::set_timeout(std::chrono::milliseconds t) {
+  impl_->options.timeout = t;
+  if (failover_) failover_->options.timeout = t;
+}
+const ClientOptions& Client::options() const { return failover_ ? failover_->options : impl_->options; }
 void Client::close() { impl_->disconnect(); }
+std::string Client::current_server() const { return impl_->options.server; }
 
 Result<Response> Client::request(const std::string& method, const std::string& target, const std::string& body,
                                  const std::string& content_type,
                                  const std::vector<std::pair<std::string, std::string>>& headers) {
+  if (!failover_) return request_one(method, target, body, content_type, headers);
+  auto& f = *failover_;
+  const std::size_t n = f.servers.size();
+  // Servers in turn from the current one; those in backoff last.
+  std::vector<std::size_t> order;
+  const auto now = std::chrono::steady_clock::now();
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t s = (f.current + i) % n;
+      if ((f.retry_at[s] <= now) == (pass == 0)) order.push_back(s);
+    }
+  Result<Response> last = make_error(errc::unavailable, "no server");
+  for (std::size_t s : order) {
+    if (s != f.current || impl_->options.server != f.servers[s]) {
+      ClientOptions o = f.options;
+      o.server = f.servers[s];
+      impl_ = std::make_unique<Impl>(std::move(o));
+      f.current = s;
+    }
+    last = request_one(method, target, body, content_type, headers);
+    if (last.ok()) {
+      f.retry_at[s] = {};
+      f.backoff[s] = std::chrono::milliseconds(1000);
+      return last;
+    }
+    if (last.error().code == make_error_code(errc::invalid_argument)) return last;
+    f.retry_at[s] = std::chrono::steady_clock::now() + f.backoff[s];
+    f.backoff[s] = std::min(f.backoff[s] * 2, std::chrono::milliseconds(30'000));
+  }
+  return last;
+}
+
+Result<Response> Client::request_one(const std::string& method, const std::string& target, const std::string& body,
+                                     const std::string& content_type,
+                                     const std::vector<std::pair<std::string, std::string>>& headers) {
   if (impl_->config_error) return *impl_->config_error;
   http::request<http::string_body> req;
   req.method_string(method);

@@ -1,5 +1,7 @@
 #include "fixture.hpp"
 
+#include "etcd_cluster.hpp"
+
 #include "migclock/serialization/snapshot_io.hpp"
 #include "snapshot_fixtures.hpp"
 
@@ -7,11 +9,33 @@ namespace migclock::controller::testing {
 
 using migclock::testing::dev_certs;
 
+namespace {
+// MIGCLOCK_TEST_STORE=etcd without an etcd binary: every test skips, saying why.
+struct EtcdEnvironment : ::testing::Environment {
+  void SetUp() override {
+    std::string why;
+    if (!shared_etcd(why)) GTEST_SKIP() << "MIGCLOCK_TEST_STORE=etcd: " << why;
+  }
+};
+const bool etcd_environment = [] {
+  const char* s = std::getenv("MIGCLOCK_TEST_STORE");
+  if (s && std::string(s) == "etcd") ::testing::AddGlobalTestEnvironment(new EtcdEnvironment);
+  return true;
+}();
+}  // namespace
+
 void ControllerFixture::SetUp() {
   data_dir = migclock::testing::make_temp_dir("migclock-ctl");
-  read_token = create_token(data_dir, Scope::read, "test").value();
-  write_token = create_token(data_dir, Scope::write, "test").value();
-  agent_token = create_token(data_dir, Scope::agent, "test", "hv-a").value();
+  if (const char* s = std::getenv("MIGCLOCK_TEST_STORE"); s && std::string(s) == "etcd") {
+    std::string why;
+    EtcdCluster* etcd = shared_etcd(why);
+    if (!etcd) GTEST_SKIP() << "MIGCLOCK_TEST_STORE=etcd: " << why;
+    etcd_endpoints = etcd->endpoints();
+    etcd_prefix = unique_etcd_prefix();
+  }
+  read_token = create_token(store_options(), Scope::read, "test").value();
+  write_token = create_token(store_options(), Scope::write, "test").value();
+  agent_token = create_token(store_options(), Scope::agent, "test", "hv-a").value();
   host_tokens = {{"hv-a", agent_token}};
   start();
 }
@@ -26,6 +50,11 @@ void ControllerFixture::start(int64_t phase_timeout_s) {
   AppOptions o;
   o.listen = "127.0.0.1:" + std::to_string(port);  // same port on restart
   o.data_dir = data_dir;
+  if (!etcd_endpoints.empty()) {
+    o.store = "etcd";
+    o.etcd_endpoints = etcd_endpoints;
+    o.etcd_prefix = etcd_prefix;
+  }
   o.tls_cert = dev_certs().cert;
   o.tls_key = dev_certs().key;
   o.phase_timeout_s = phase_timeout_s;
@@ -40,6 +69,17 @@ void ControllerFixture::start(int64_t phase_timeout_s) {
 void ControllerFixture::stop() {
   if (app) app->stop();
   app.reset();
+}
+
+StoreOptions ControllerFixture::store_options() const {
+  StoreOptions so;
+  so.data_dir = data_dir;
+  if (!etcd_endpoints.empty()) {
+    so.kind = "etcd";
+    so.etcd_endpoints = etcd_endpoints;
+    so.etcd_prefix = etcd_prefix;
+  }
+  return so;
 }
 
 net::Client ControllerFixture::client(const std::string& token) const {
@@ -58,7 +98,7 @@ std::string ControllerFixture::token_for(const std::string& host) {
   auto it = host_tokens.find(host);
   if (it != host_tokens.end()) return it->second;
   // Made while the controller runs, as operators do: found on first use.
-  auto t = create_token(data_dir, Scope::agent, "test-" + host, host);
+  auto t = create_token(store_options(), Scope::agent, "test-" + host, host);
   EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message());
   return host_tokens[host] = t.ok() ? *t : "";
 }

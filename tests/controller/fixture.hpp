@@ -9,6 +9,7 @@
 #include <string>
 
 #include "migclock/controller/app.hpp"
+#include "migclock/controller/etcd_store.hpp"
 #include "migclock/net/client.hpp"
 #include "migclock/net/json.hpp"
 #include "net_test_support.hpp"
@@ -59,6 +60,10 @@ struct ControllerFixture : ::testing::Test {
   // The controller's clock (null: the system's). Set before SetUp() starts it.
   const TimeSource* time_source = nullptr;
   std::string data_dir;
+  // MIGCLOCK_TEST_STORE=etcd runs the fixture's controller on a real etcd
+  // (a process-wide member, one key prefix per test); else SQLite in data_dir.
+  std::string etcd_endpoints, etcd_prefix;
+  StoreOptions store_options() const;
   uint16_t port = 0;
   std::string read_token, write_token, agent_token;  // agent_token: --host hv-a
   std::map<std::string, std::string> host_tokens;      // host → agent token bound to it

@@ -6,6 +6,7 @@ add_executable(net_tests
   ${CMAKE_CURRENT_LIST_DIR}/deadline_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/json_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/router_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/client_failover_test.cpp
 )
 target_include_directories(net_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(net_tests PRIVATE migclock_net GTest::gtest_main)

@@ -28,6 +28,14 @@ namespace migclock::controller {
 // which is the edge's own; the core speaks errc like kvm/ and the agent.
 net::Problem problem_of(const Error& e);
 inline net::Response answer(const Error& e) { return net::to_response(problem_of(e)); }
+// The answer to a change whose commit failed: 409 when another controller
+// changed the same record first (a shared store), else 503.
+net::Problem commit_failure(const Error& e);
+// A commit that failed as a conflict: only the changes in it are lost; an
+// answer that merely read state up to it stands (the cache has the winner's).
+inline bool is_conflict(const Status& st) {
+  return !st.ok() && st.error().code == make_error_code(errc::conflict);
+}
 
 class Api {
  public:
@@ -47,6 +55,13 @@ class Api {
   template <class T>
   void commit(Result<Applied<T>> result, const net::Responder& out,
               std::function<net::Response(const Applied<T>&)> ok);
+  // commit() of op(), for a change that can lose a race with another
+  // controller on a shared store (etcd): on a conflict op() runs again, on
+  // the state the conflict refreshed (the winner's), up to `attempts` times,
+  // then 409.
+  template <class T>
+  void commit_op(std::function<Result<Applied<T>>()> op, const net::Responder& out,
+                 std::function<net::Response(const Applied<T>&)> ok, int attempts = 4);
   // Answers `r` once every change it may have read is committed (the last
   // sequence number now: all the state `r` was built from had been handed
   // to the journal by then). 503 if a commit up to there failed.
@@ -109,9 +124,30 @@ void Api::commit(Result<Applied<T>> result, const net::Responder& out,
   if (!result) return reply(out, answer(result.error()));
   auto applied = std::make_shared<Applied<T>>(std::move(result).value());
   journal.when_committed(applied->seq, [this, applied, out, ok = std::move(ok)](const Status& st) {
-    if (!st.ok()) {
-      out.send(net::problem(net::ApiErrc::unavailable, "journal commit failed: " + st.error().message()));
+    if (!st.ok() && !(is_conflict(st) && !applied->changed)) {
+      out.send(commit_failure(st.error()));
       return;
+    }
+    if (!applied->outcome.empty()) metrics.count_outcome(applied->outcome);
+    out.send(ok(*applied));
+    for (const auto& key : applied->wake) waiters.notify(key);
+  });
+}
+
+template <class T>
+void Api::commit_op(std::function<Result<Applied<T>>()> op, const net::Responder& out,
+                    std::function<net::Response(const Applied<T>&)> ok, int attempts) {
+  auto result = op();
+  if (!result) return reply(out, answer(result.error()));
+  auto applied = std::make_shared<Applied<T>>(std::move(result).value());
+  journal.when_committed(applied->seq, [this, applied, out, op, ok, attempts](const Status& st) {
+    const bool conflict = is_conflict(st);
+    if (conflict && !applied->changed) {
+      // Nothing of ours was lost: an earlier change this answer read lost a race, and the cache has the winner's.
+    } else if (conflict && attempts > 1) {
+      return commit_op<T>(op, out, ok, attempts - 1);
+    } else if (!st.ok()) {
+      return out.send(commit_failure(st.error()));
     }
     if (!applied->outcome.empty()) metrics.count_outcome(applied->outcome);
     out.send(ok(*applied));

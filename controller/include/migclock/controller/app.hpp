@@ -1,5 +1,5 @@
 // The assembled controller: store → journal → core → API → HTTPS server,
-// plus the phase-timeout reaper. Used by main() and by the tests.
+// plus the phase-timeout reaper (on etcd: only while holding the leader lease). Used by main() and by the tests.
 #pragma once
 
 #include <atomic>
@@ -20,6 +20,14 @@ namespace migclock::controller {
 struct AppOptions {
   std::string listen = "127.0.0.1:8443";
   std::string data_dir;
+  // --store sqlite (data_dir) | etcd (etcd_endpoints, shared by several controllers)
+  std::string store = "sqlite";
+  std::string etcd_endpoints;  // "http://127.0.0.1:2379,http://..."
+  std::string etcd_prefix = "/migclock";
+  std::string etcd_ca, etcd_cert, etcd_key;  // https:// endpoints (client certificate optional)
+  std::string etcd_user, etcd_password_file;  // etcd auth
+  int64_t leader_ttl_s = 5;  // etcd: the phase-timeout sweeper's lease
+  int64_t retention_h = 0;   // finished migrations deleted this long after their end; 0: kept
   std::string tls_cert, tls_key;
   bool plain_http = false;  // loopback only
   std::size_t threads = 2;
@@ -63,6 +71,10 @@ class App {
 // `host`: the one host an agent token acts for (the CLI requires it for
 // scope agent; "" makes a legacy unbound token, as older versions did).
 Result<std::string> create_token(const std::string& data_dir, Scope scope, const std::string& label,
+                                 const std::string& host = {}, const TimeSource& time = SystemTimeSource::instance());
+// The same on any store (--store sqlite|etcd).
+struct StoreOptions;
+Result<std::string> create_token(const StoreOptions& store, Scope scope, const std::string& label,
                                  const std::string& host = {}, const TimeSource& time = SystemTimeSource::instance());
 
 }  // namespace migclock::controller

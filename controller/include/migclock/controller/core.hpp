@@ -12,6 +12,7 @@
 // start.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,7 @@ struct Applied {
   T value;
   std::vector<Record> records;  // staged by the core; handed to the journal under its lock
   Journal::Seq seq = 0;         // answer once the journal has committed this far
+  bool changed = false;         // seq is this result's own change (else: the last one, read)
   bool created = false;         // 201 rather than 200
   std::vector<std::string> wake;  // waiter keys to notify after the commit
   std::string outcome;          // "verified"|"failed"|"degraded" if this change ended a migration
@@ -158,6 +160,9 @@ class Core {
   // Migrations stuck longer than the phase timeout → degraded (records).
   std::vector<Applied<Migration>> expire(int64_t now_ns);
   std::vector<std::pair<std::string, int64_t>> phase_counts() const;
+  // Retention: migrations ended more than `retention_ns` ago are deleted
+  // with their snapshots (records: the deletions). 0 keeps everything.
+  Applied<std::size_t> retire(int64_t now_ns, int64_t retention_ns);
 
   // Agent commands.
   Result<Applied<Command>> queue_sync(const std::string& vm_uuid_or_name);
@@ -178,6 +183,17 @@ class Core {
   std::optional<Scope> token_scope(const std::string& secret);
   std::optional<Token> token(const std::string& secret);
   static Record token_record(const Token& t);
+
+  // A store shared by several controllers (etcd): records another
+  // controller committed, or the store's state of keys after a lost race
+  // (erase: the key is absent). They replace what memory holds;
+  // `under_lock` runs before the lock is released (the store notes there
+  // that changes staged earlier are stale). Returns the waiter keys to wake.
+  std::vector<std::string> apply_remote(const std::vector<Record>& records, const std::function<void()>& under_lock);
+
+  // ?consistent=true: the record as the store holds it now (a shared
+  // store: another controller's change not yet in the cache comes in first).
+  Status read_fresh(Table table, const std::string& key) { return store_.read_fresh(table, key); }
 
   const TimeSource& time() const { return time_; }
   const CoreOptions& options() const { return options_; }
@@ -201,6 +217,7 @@ class Core {
   // nothing get the last one: they read state that may not be durable yet.
   template <class T>
   Applied<T> sealed(Applied<T> out) {
+    out.changed = !out.records.empty();
     out.seq = journal_.append(std::move(out.records));
     out.records.clear();
     return out;

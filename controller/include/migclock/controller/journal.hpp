@@ -9,6 +9,12 @@
 // change is on disk — including answers that only read it (an idempotent
 // retry, a GET): they wait for the last sequence number that existed when
 // they read the state.
+//
+// A commit refused with errc::conflict (a store shared by several
+// controllers: another one changed a key first) fails only the changes it
+// held — a batch is then retried one change at a time — and the journal
+// stays healthy; so does errc::unavailable (the shared store out of reach:
+// it re-reads those keys). Any other failure (a disk) is sticky, as above.
 #pragma once
 
 #include <atomic>
@@ -61,6 +67,8 @@ class Journal {
   std::atomic<Seq> committed_{0};
   std::atomic<Seq> first_failed_{0};  // 0: no commit failed
   Error failure_;                     // set (under mutex_) before first_failed_
+  std::map<Seq, Error> conflicts_;    // recent changes that failed alone (conflict, unavailable; bounded)
+  std::atomic<Seq> max_conflicted_{0};
   bool stopping_ = false;
   bool stopped_ = false;
   bool writer_idle_ = false;  // run() waits on cv_
