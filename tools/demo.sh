@@ -17,10 +17,10 @@
 # with dev certificates, SQLite in a temporary dir), one migclock-agent per
 # daemon, and five TCG test guests — one per arm:
 #   migclock     the agents repair the guest's clock after every event,
-#                through qemu-ga (this guest has no companion channel), less
-#                qemu-ga's asymmetry as learned from the companion guest
-#   migclock_raw (only with --arms) the same without that correction
-#                (qga_bias_from_companion = false for it): the A/B pair
+#                through qemu-ga (this guest has no companion channel)
+#   migclock_learned (only with --arms) the same, less qemu-ga's asymmetry
+#                as learned from the companion guest's syncs
+#                (qga_bias_from_companion; an A/B pair with migclock)
 #   companion    the same agents, through the guest companion (guest/)
 #   none         the same events, the same agents, sync_policy = off for it
 #   settime_now  what KubeVirt does: virDomainSetTime(now) as soon as libvirt
@@ -43,7 +43,7 @@ warn() { echo "demo: $*" >&2; }
 say() { echo "  $*"; }
 
 migrations=5 suspends=2 out=demo-out keep=0 arm_list=migclock,companion,none,settime_now,domtime_sync
-arm_re="migclock|migclock_raw|companion|none|settime_now|domtime_sync"
+arm_re="migclock|migclock_learned|companion|none|settime_now|domtime_sync"
 int_arg() {  # flag value min max
   [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] \
     || { echo "demo: $1: '$2' is not an integer in [$3, $4]" >&2; usage >&2; exit 2; }
@@ -92,10 +92,10 @@ watch_s=2.5
 suspend_s=3
 IFS=, read -r -a arms <<<"$arm_list"
 declare -A guest=([migclock]=mc-migclock [companion]=mc-companion [none]=mc-none [settime_now]=mc-settime
-                  [domtime_sync]=mc-domtime [migclock_raw]=mc-raw) loc=()
+                  [domtime_sync]=mc-domtime [migclock_learned]=mc-learned) loc=()
 # The migclock arm's guest has no companion channel, so the agent repairs it
 # through qemu-ga; the same setting must make its migrations' DEST.xml.
-companion_env() { case $1 in migclock|migclock_raw) echo 0 ;; *) echo 1 ;; esac; }
+companion_env() { case $1 in migclock|migclock_learned) echo 0 ;; *) echo 1 ;; esac; }
 
 # shellcheck source=tools/demo/stack.sh
 . "$repo/tools/demo/stack.sh"

@@ -317,6 +317,7 @@ void Agent::schedule_sync(const std::string& uuid, const std::string& name, Sync
   // auto: the domain's own <clock> says whether QEMU re-injects missed RTC ticks.
   const auto domain = inventory_.get(uuid);
   if (domain) req.companion_socket = domain->companion_socket;
+  req.qga_learn = cfg.qga_bias_from_companion;
   req.qga_bias = cfg.qga_bias_for(uuid, name);
   const bool rtc_reset =
       cfg.rtc_catchup_for(uuid, name).value_or(domain && rtc_catches_up(domain->clock_xml));

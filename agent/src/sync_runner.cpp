@@ -168,7 +168,7 @@ void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_syn
     if (comp.result) {
       result = std::move(*comp.result);
       channel = "companion";
-      if (result.ok() && req.qga_bias) learn_qga_bias(agent, result->report, req);
+      if (result.ok() && req.qga_learn) learn_qga_bias(agent, result->report, req);
     } else {
       delays_.fill(req.options, req.uuid, kind);
       if (auto b = req.qga_bias ? qga_bias_.estimate() : std::nullopt) {

@@ -47,8 +47,8 @@ rtc_catchup = true
   EXPECT_EQ(c.rtc_catchup_for("u", "web1"), std::nullopt);  // auto: decided by the domain's <clock>
   EXPECT_EQ(parse_config("rtc_catchup = false\n", "f").rtc_catchup_for("u", "web1"), std::optional<bool>(false));
   EXPECT_EQ(parse_config("rtc_catchup = auto\n", "f").rtc_catchup_for("u", "web1"), std::nullopt);
-  // qemu-ga's learned asymmetry: on by default, off globally or for one VM.
-  EXPECT_TRUE(c.qga_bias_for("u", "web1"));
+  // qemu-ga's learned asymmetry: off by default, on globally or for one VM.
+  EXPECT_FALSE(c.qga_bias_for("u", "web1"));
   const auto q = parse_config("qga_bias_from_companion = no\n[vm raw]\nqga_bias_from_companion = yes\n", "f");
   EXPECT_FALSE(q.qga_bias_for("u", "web1"));
   EXPECT_TRUE(q.qga_bias_for("u", "raw"));

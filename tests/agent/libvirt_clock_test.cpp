@@ -86,7 +86,7 @@ class DomainClock : public ::testing::Test {
     write_text(conf(i), "libvirt_uri = " + uri(i) + "\nsocket = " + home(i) + "/migclock/agent.sock\nsocket_group = kvm\n" +
                             "state_dir = " + root + "/state" + std::to_string(i) + "\nhostname = host" +
                             std::to_string(i) + "\ncontroller_url = http://127.0.0.1:" + std::to_string(ctl_port) +
-                            "\ncontroller_token_file = " + token_file_of(i) + "\noutbox_retry_s = 1\n" + vm_section);
+                            "\ncontroller_token_file = " + token_file_of(i) + "\noutbox_retry_s = 1\nqga_bias_from_companion = true\n" + vm_section);
   }
 
   static void SetUpTestSuite() {

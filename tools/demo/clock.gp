@@ -12,7 +12,7 @@ set ylabel "guest − host (ms)"
 n = words(arms)
 label(a) = a eq "none" ? "none (no repair)" : a eq "settime_now" ? "settime\\_now (virDomainSetTime(now), KubeVirt)" : \
            a eq "domtime_sync" ? "domtime\\_sync (virsh domtime --sync: hwclock -s)" : \
-           a eq "migclock_raw" ? "migclock\\_raw (qemu-ga, its asymmetry left in)" : a
+           a eq "migclock_learned" ? "migclock\\_learned (qemu-ga less its learned asymmetry)" : a
 set title "full scale"
 plot for [i=1:n] dat index (i-1) using 1:($2/1000) with linespoints pt 7 ps 0.4 lw 2 title label(word(arms, i))
 set title "zoom: ±2 ms (error bars: ± half the exchange's RTT)"

@@ -84,6 +84,9 @@ controller_url = https://127.0.0.1:$ctl_port
 controller_token_file = $work/agent$i.token
 controller_ca_file = $work/certs/ca.pem
 outbox_retry_s = 1
+# Learned from the companion guest's syncs; used by migclock_learned only
+# (the product's default is off: docs/agent.md).
+qga_bias_from_companion = true
 
 [vm ${guest[none]}]
 sync_policy = off
@@ -94,7 +97,7 @@ sync_policy = off
 [vm ${guest[domtime_sync]}]
 sync_policy = off
 
-[vm ${guest[migclock_raw]}]
+[vm ${guest[migclock]}]
 qga_bias_from_companion = false
 CONF
     "$bin/migclock-agent" --config "$work/agent$i.conf" >"$work/agent$i.log" 2>&1 &

@@ -11,7 +11,7 @@
 namespace migclock::timeprobe {
 namespace {
 
-const char* const kArmOrder[] = {"migclock", "migclock_raw", "companion", "none", "settime_now", "domtime_sync"};
+const char* const kArmOrder[] = {"migclock", "migclock_learned", "companion", "none", "settime_now", "domtime_sync"};
 const char* const kEventOrder[] = {"migration", "suspend"};
 
 int rank(const std::string& v, const char* const* order, int n) {

@@ -29,9 +29,11 @@ struct SyncRequest {
   // The companion's socket as the inventory knows it: no live XML read
   // (which waited 40 ms for libvirt right after a migration) when set.
   std::string companion_socket;
-  // Learn qemu-ga's bias from companion syncs, and remove it from qemu-ga
-  // syncs (config qga_bias_from_companion; agent/qga_bias.hpp).
-  bool qga_bias = true;
+  // Learn qemu-ga's bias from this VM's companion syncs (the global
+  // qga_bias_from_companion), and remove it from this VM's qemu-ga syncs
+  // (its own setting); agent/qga_bias.hpp.
+  bool qga_learn = false;
+  bool qga_bias = false;
   agent_sync::SyncOptions options;
   agent_sync::RetryOptions retry;
   int64_t uncertainty_limit_ns = 100'000;  // for the verdict (sync_verdict.hpp)
