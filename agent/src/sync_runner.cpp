@@ -84,7 +84,7 @@ void SyncRunner::request(ConnHandle conn, SyncRequest req) {
   tokens_.push_back(token);
   auto finished = std::make_shared<std::atomic<bool>>(false);
   std::thread t([this, conn = std::move(conn), req = std::move(req), token, finished]() mutable {
-    run(std::move(conn), std::move(req), token);
+    run(conn, std::move(req), token);
     finished->store(true);
   });
   workers_.push_back(Worker{std::move(t), finished});
@@ -139,7 +139,7 @@ void SyncRunner::learn_qga_bias(agent_sync::GuestAgentChannel& agent, const agen
                 qga_bias_.samples());
 }
 
-void SyncRunner::run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_sync::CancelToken> token) {
+void SyncRunner::run(const ConnHandle& conn, SyncRequest req, const std::shared_ptr<agent_sync::CancelToken>& token) {
   const int64_t entered = time_.monotonic_raw_ns();
   if (req.prepare) req.prepare(req);
   const int64_t prepared = time_.monotonic_raw_ns();

@@ -66,7 +66,7 @@ class SyncRunner {
   std::size_t qga_bias_samples() const { return qga_bias_.samples(); }
 
  private:
-  void run(ConnHandle conn, SyncRequest req, std::shared_ptr<agent_sync::CancelToken> token);
+  void run(const ConnHandle& conn, SyncRequest req, const std::shared_ptr<agent_sync::CancelToken>& token);
   void reap_finished();
   // After a companion sync: one sample of qemu-ga's bias (qga_bias.hpp).
   void learn_qga_bias(agent_sync::GuestAgentChannel& agent, const agent_sync::SyncReport& companion,
