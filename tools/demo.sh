@@ -32,7 +32,7 @@
 # migclock and the peers repair through. It prints the arms side by side and
 # the controller's record of every migration, writes OUT/report.json and
 # OUT/clock.png; where /dev/kvm exists it then runs the owned-VMM part.
-# About 3 minutes on 2 cores once built. Exit 0 only when every arm ran.
+# About 3–4 minutes on 2 cores once built. Exit 0 only when every arm ran.
 # Environment: MIGCLOCK_SANDBOX_DIR (ROOT, default /tmp/mcdemo-<pid>, ≤ 40
 # bytes), BUILD_DIR.
 set -euo pipefail
