@@ -207,6 +207,10 @@ void Agent::handle(const DomainEvent& ev) {
     return;
   }
   inventory_.note_event(ev.uuid, what, time_.realtime_ns());
+  // From the event, as for SUSPENDED below: the re-read above may have
+  // failed or raced the sync that now runs beside it, and a sync asked for
+  // next must not find the guest "paused" (409) once it runs again.
+  if (ev.event == VIR_DOMAIN_EVENT_RESUMED) inventory_.set_state(ev.uuid, "running");
 
   if (migrated) {
     if (!scheduled) schedule_sync(ev.uuid, ev.name, cause, ev.received_mono_ns);
