@@ -192,6 +192,10 @@ void Agent::handle(const DomainEvent& ev) {
   // Only a resume of a guest we saw suspended left its clock behind.
   const bool wants_sync = migrated || (unpaused && before && before->state == "paused");
   const SyncCause cause{migrated ? SyncTrigger::migrated : SyncTrigger::resumed, what, {}};
+  // Running from the event on, before anything else is done about it: an
+  // operator's sync asked for the moment the resume is visible (the sync's
+  // log line, say) must not find the guest "paused" (409).
+  if (ev.event == VIR_DOMAIN_EVENT_RESUMED) inventory_.set_state(ev.uuid, "running");
   bool scheduled = false;
   if (wants_sync && before) {
     schedule_sync(ev.uuid, ev.name, cause, ev.received_mono_ns);
@@ -207,9 +211,7 @@ void Agent::handle(const DomainEvent& ev) {
     return;
   }
   inventory_.note_event(ev.uuid, what, time_.realtime_ns());
-  // From the event, as for SUSPENDED below: the re-read above may have
-  // failed or raced the sync that now runs beside it, and a sync asked for
-  // next must not find the guest "paused" (409) once it runs again.
+  // Again after the re-read above, which may have raced the resume.
   if (ev.event == VIR_DOMAIN_EVENT_RESUMED) inventory_.set_state(ev.uuid, "running");
 
   if (migrated) {
