@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "etcd_cluster.hpp"
+#include "gateway.hpp"  // etcd's base64 keys, for the raw put below
 #include "migclock/controller/codec.hpp"
 #include "migclock/controller/etcd_store.hpp"
 #include "migclock/controller/journal.hpp"
@@ -221,6 +222,49 @@ TEST_F(EtcdPair, TwoNewMigrationsOfOneVmCannotBothBeOpen) {
   auto c = open_etcd(a->options().endpoints.front(), prefix);
   ASSERT_TRUE(c->load(Table::migrations).ok());
   EXPECT_TRUE(put(*c, {Record{Table::migrations, "m-c", migration("m-c", "vm-9", Phase::announced, 1), {}}}).ok());
+}
+
+TEST_F(EtcdPair, ANewMigrationIsRefusedWhenTheWatchBroughtTheOtherControllersIndexFirst) {
+  // b's core decided vm-8 was free; before b commits, its watch brings a's
+  // migration of vm-8 (and a's index key). b's creation must still lose.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool b_heard = false;
+  ASSERT_TRUE(b->start_watch([&](const std::vector<Record>&, const std::function<void()>& under_lock) {
+                 under_lock();
+                 std::lock_guard<std::mutex> l(mu);
+                 b_heard = true;
+                 cv.notify_all();
+               }).ok());
+  std::vector<Record> mine{Record{Table::migrations, "m-b", migration("m-b", "vm-8", Phase::announced, 1), {}}};
+  b->stage(mine);  // staged on the state where vm-8 had no migration
+  ASSERT_TRUE(put(*a, {Record{Table::migrations, "m-a", migration("m-a", "vm-8", Phase::announced, 1), {}}}).ok());
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return b_heard; })) << "b's watch did not bring m-a";
+  }
+  auto st = b->commit(mine);
+  b->stop_watch();
+  ASSERT_FALSE(st.ok()) << "two open migrations of vm-8";
+  EXPECT_EQ(st.error().code, make_error_code(errc::conflict));
+  EXPECT_FALSE(b->get(Table::migrations, "m-b")->has_value());
+}
+
+TEST_F(EtcdPair, AStaleIndexNamingAMissingMigrationIsClearedSoTheVmCanMigrateAgain) {
+  // An index left naming a migration that is not there (an older version,
+  // an operator's hand): the first creation loses and clears it, the retry
+  // (as commit_op does) creates.
+  net::Client raw(net::ClientOptions(a->options().endpoints.front()));
+  auto enc = [](const std::string& v) { return etcd::b64(v); };
+  auto r = raw.request("POST", "/v3/kv/put",
+                       R"({"key":")" + enc(prefix + "/index/active-vm/vm-7") + R"(","value":")" + enc("m-gone") + "\"}");
+  ASSERT_TRUE(r.ok() && r->status == 200u) << (r.ok() ? r->body : r.error().message());
+  auto first = put(*a, {Record{Table::migrations, "m-new", migration("m-new", "vm-7", Phase::announced, 1), {}}});
+  ASSERT_FALSE(first.ok());
+  EXPECT_NE(first.error().message().find("m-gone"), std::string::npos) << first.error().message();
+  auto again = put(*a, {Record{Table::migrations, "m-new", migration("m-new", "vm-7", Phase::announced, 1), {}}});
+  EXPECT_TRUE(again.ok()) << again.error().message();
+  EXPECT_TRUE(a->get(Table::migrations, "m-new")->has_value());
 }
 
 TEST_F(EtcdPair, TheWatchBringsTheOtherControllersChangesButNotOnesOwn) {

@@ -40,7 +40,7 @@ add_executable(controller_etcd_tests
   ${PROJECT_SOURCE_DIR}/tests/net/net_test_support.cpp
 )
 target_include_directories(controller_etcd_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${PROJECT_SOURCE_DIR}/tests/net
-  ${PROJECT_SOURCE_DIR}/tests/serialization)
+  ${PROJECT_SOURCE_DIR}/tests/serialization ${PROJECT_SOURCE_DIR}/controller/src/etcd)
 target_link_libraries(controller_etcd_tests PRIVATE migclock_controller migclock_serialization_fixtures GTest::gtest_main)
 target_compile_definitions(controller_etcd_tests PRIVATE
   MIGCLOCK_MAKE_DEV_CERTS="${PROJECT_SOURCE_DIR}/tools/make-dev-certs.sh"

@@ -304,8 +304,10 @@ Status EtcdStore::commit(const std::vector<Record>& records) {
     }
     for (const auto& io : index_ops) {
       if (!io.create) continue;
-      auto kn = known_.find(io.key);
-      int64_t expect = kn == known_.end() ? 0 : kn->second.mod;
+      // A new migration needs the VM to have none open: the index must be
+      // absent. Not "as this cache last saw it": the watch may have brought
+      // another controller's index after our core decided the VM was free.
+      const int64_t expect = 0;
       index_expect[io.key] = expect;
       w.begin_object().key("key").value(b64(io.key)).key("target").value("MOD").key("result").value("EQUAL")
           .key("mod_revision").value(std::to_string(expect)).end_object();
@@ -436,7 +438,11 @@ Status EtcdStore::commit(const std::vector<Record>& records) {
     }
     all.push_back(std::move(f));
   }
-  std::vector<std::string> winners;  // migrations that took a VM first
+  struct Winner {
+    std::string id, index_key;
+    int64_t index_mod = 0;
+  };
+  std::vector<Winner> winners;  // migrations that took a VM first
   for (const auto& io : index_ops) {
     if (!io.create) continue;
     Fresh f;
@@ -455,7 +461,7 @@ Status EtcdStore::commit(const std::vector<Record>& records) {
       if (std::find_if(changed.begin(), changed.end(), [&](const Fresh& c) { return c.key == gone.key; }) == changed.end())
         changed.push_back(gone);
     }
-    if (f.present && f.value != io.id) winners.push_back(f.value);
+    if (f.present && f.value != io.id) winners.push_back(Winner{f.value, f.key, f.mod});
   }
   if (all_ours) {
     // Our own earlier attempt went through before its answer was lost.
@@ -464,13 +470,19 @@ Status EtcdStore::commit(const std::vector<Record>& records) {
     return {};
   }
   apply_fresh(changed, revision);
-  for (const auto& id : winners) {
-    const std::string wk = key_of(Table::migrations, id);
+  for (const auto& win : winners) {
+    const std::string wk = key_of(Table::migrations, win.id);
     auto got = call("/v3/kv/range", "{\"key\":\"" + b64(wk) + "\"}");
     if (!got) continue;
     auto gd = parse(*got);
     if (!gd) continue;
     auto kvs = kvs_of(*gd);
+    std::optional<Migration> held;
+    if (!kvs.empty()) {
+      auto m = migration_from_json(kvs.front().value);
+      if (m) held = std::move(m).value();
+    }
+    if (!held || is_terminal(held->phase)) clear_stale_index(win.index_key, win.index_mod);
     if (kvs.empty()) continue;
     Fresh f;
     f.key = wk;
@@ -482,6 +494,17 @@ Status EtcdStore::commit(const std::vector<Record>& records) {
   return make_error(errc::conflict, (first_changed.empty() ? std::string("a record") : first_changed) +
                                         " was changed through another controller (etcd revision " +
                                         std::to_string(revision) + ")");
+}
+
+void EtcdStore::clear_stale_index(const std::string& key, int64_t mod) {
+  net::JsonWriter w;
+  w.begin_object().key("compare").begin_array().begin_object().key("key").value(b64(key)).key("target").value("MOD")
+      .key("result").value("EQUAL").key("mod_revision").value(std::to_string(mod)).end_object().end_array()
+      .key("success").begin_array().begin_object().key("request_delete_range").begin_object().key("key")
+      .value(b64(key)).end_object().end_object().end_array().end_object();
+  auto answer = call("/v3/kv/txn", w.str());
+  if (!answer) spdlog::warn("etcd: stale index {} not cleared: {}", key, answer.error().message());
+  else spdlog::info("etcd: cleared stale index {} (it named an ended or missing migration)", key);
 }
 
 Result<std::vector<EtcdStore::Fresh>> EtcdStore::read_keys(const std::vector<std::string>& keys, int64_t& revision) {

@@ -127,6 +127,9 @@ class EtcdStore final : public Store {
   void resync_dirty();
   // The keys' stored state into the cache (commit_mutex_ held); dirty if unreachable.
   void refresh(const std::vector<std::string>& keys);
+  // Deletes a VM's open-migration index that names an ended or missing
+  // migration, if it is still at `mod` (so a new one can be created).
+  void clear_stale_index(const std::string& key, int64_t mod);
 
   EtcdOptions options_;
   std::unique_ptr<Pool> pool_;
