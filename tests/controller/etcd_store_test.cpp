@@ -339,6 +339,7 @@ TEST_F(EtcdPair, TheJournalSplitsABacklogIntoTransactionsEtcdAccepts) {
   EXPECT_EQ(b->load(Table::hosts)->size(), 300u);
   // One change too big for a txn fails alone; the journal goes on.
   std::vector<Record> huge;
+  huge.reserve(200);
   for (int i = 0; i < 200; ++i) huge.push_back(Record{Table::vms, "v" + std::to_string(i), "{}", {}});
   Status big, after;
   bool done_big = false, done_after = false;

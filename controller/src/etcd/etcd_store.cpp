@@ -366,6 +366,7 @@ Status EtcdStore::commit(const std::vector<Record>& records) {
     // The outcome is unknown: read back what is there. Ours → committed
     // after all; else the cache goes back to etcd's state.
     std::vector<std::string> keys;
+    keys.reserve(ops.size() + index_ops.size());
     for (const auto& op : ops) keys.push_back(op.key);
     for (const auto& io : index_ops)
       if (io.create) keys.push_back(io.key);

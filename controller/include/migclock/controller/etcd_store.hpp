@@ -105,7 +105,7 @@ class EtcdStore final : public Store {
     int64_t seen = 0;  // the revision at which it was seen
   };
   struct Pool;
-  Result<std::string> call_once(std::size_t endpoint, const std::string& path, const std::string& body,
+  Result<std::string> call_once(std::size_t ep, const std::string& path, const std::string& body,
                                 bool& maybe_applied);
   // etcd auth: a token for the user (cached; renewed when etcd refuses it).
   Result<std::string> auth_token(bool renew);
