@@ -13,6 +13,7 @@ int64_t read_clock(clockid_t id) {
 
 int64_t SystemTimeSource::realtime_ns() const { return read_clock(CLOCK_REALTIME); }
 int64_t SystemTimeSource::monotonic_raw_ns() const { return read_clock(CLOCK_MONOTONIC_RAW); }
+int64_t steady_now_ns() { return read_clock(CLOCK_MONOTONIC); }
 const SystemTimeSource& SystemTimeSource::instance() {
   static const SystemTimeSource source;
   return source;

@@ -1,24 +1,18 @@
 #include "run_hook.hpp"
 
 #include <algorithm>
-#include <ctime>
 
 #include "agent_client.hpp"
 #include "migclock/common/text_guard.hpp"
+#include "migclock/common/time_source.hpp"
 #include "migclock/protocol/local_messages.hpp"
 
 namespace migclock::hook {
 
 namespace {
 
-int64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 std::string event_body(const HookCall& c) {
-  return protocol::encode(protocol::HookEvent{c.driver, c.id, c.op, c.sub_op, c.extra, c.uuid, realtime_ns()});
+  return protocol::encode(protocol::HookEvent{c.driver, c.id, c.op, c.sub_op, c.extra, c.uuid, SystemTimeSource::instance().realtime_ns()});
 }
 
 // The agent could not give an answer: lenient lets the migration go on with

@@ -3,9 +3,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
 #include <fstream>
 #include <sstream>
+
+#include "migclock/common/time_source.hpp"
 
 namespace migclock::kvm {
 
@@ -43,10 +44,6 @@ snapshot::HostFacts collect_host_facts(uint32_t host_tsc_khz) {
   return facts;
 }
 
-int64_t clock_monotonic_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t clock_monotonic_ns() { return steady_now_ns(); }
 
 }  // namespace migclock::kvm

@@ -1,7 +1,5 @@
 #include "migclock/kvm/tsc_frequency.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -14,6 +12,8 @@
 #include <cpuid.h>
 #include <x86intrin.h>
 #endif
+
+#include "migclock/common/time_source.hpp"
 
 namespace migclock::kvm {
 
@@ -66,11 +66,7 @@ Result<TscRate> tsc_rate_between(const TscClockPair& a, const TscClockPair& b) {
 
 namespace {
 
-int64_t mono_raw_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t mono_raw_ns() { return SystemTimeSource::instance().monotonic_raw_ns(); }
 
 // The narrowest of several clock brackets around rdtsc: a preemption
 // between the reads widens one bracket, not the best one.

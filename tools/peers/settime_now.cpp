@@ -14,7 +14,6 @@
 // keeps at host time to the whole second.
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -22,6 +21,8 @@
 #include <cstring>
 #include <string>
 #include <thread>
+
+#include "migclock/common/time_source.hpp"
 
 namespace {
 
@@ -34,11 +35,7 @@ const char kUsage[] =
     "  its RTC, `hwclock -s`); set_ns is then when the call was made.\n"
     "  Prints JSON. Exit 0 set, 1 failed, 2 bad args.\n";
 
-int64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t realtime_ns() { return migclock::SystemTimeSource::instance().realtime_ns(); }
 
 void quiet(void*, virErrorPtr) {}  // errors are read with virGetLastError
 

@@ -4,21 +4,14 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-namespace migclock::agent_sync {
+#include "migclock/common/time_source.hpp"
 
-namespace {
-int64_t mono_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-}  // namespace
+namespace migclock::agent_sync {
 
 Result<CompanionChannel> CompanionChannel::connect_unix(const std::string& path) {
   sockaddr_un addr{};
@@ -73,7 +66,7 @@ Result<guest::Reply> CompanionChannel::read_reply(uint64_t id, int64_t deadline_
       buf_.clear();
       ++skipped_;
     }
-    const int64_t left = deadline_mono_ns - mono_ns();
+    const int64_t left = deadline_mono_ns - steady_now_ns();
     if (left <= 0) return make_error(errc::timeout, "no reply from the guest companion");
     pollfd p{fd_, POLLIN, 0};
     const int pr = poll(&p, 1, static_cast<int>(left / 1'000'000) + 1);
@@ -96,7 +89,7 @@ Result<guest::Reply> CompanionChannel::read_reply(uint64_t id, int64_t deadline_
 }
 
 Result<guest::Reply> CompanionChannel::exchange(const std::string& line, uint64_t id, std::chrono::milliseconds timeout) {
-  const int64_t deadline = mono_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  const int64_t deadline = steady_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
   std::size_t off = 0;
   while (off < line.size()) {
     const ssize_t n = write(fd_, line.data() + off, line.size() - off);
@@ -112,7 +105,7 @@ Result<guest::Reply> CompanionChannel::exchange(const std::string& line, uint64_
 Result<CompanionTimeSample> CompanionChannel::time(const TimeSource& ts, std::chrono::milliseconds timeout) {
   const uint64_t id = next_id_++;
   const std::string line = guest::format_time_request(id);
-  const int64_t deadline = mono_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  const int64_t deadline = steady_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
   CompanionTimeSample s;
   s.t1_ns = ts.realtime_ns();
   if (write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))

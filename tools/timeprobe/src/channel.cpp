@@ -3,12 +3,13 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <thread>
+
+#include "migclock/common/time_source.hpp"
 
 extern "C" {
 #include "protocol.h"
@@ -16,18 +17,10 @@ extern "C" {
 
 namespace migclock::timeprobe {
 
-int64_t realtime_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t realtime_ns() { return SystemTimeSource::instance().realtime_ns(); }
 
 namespace {
-int64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t monotonic_ns() { return steady_now_ns(); }
 // Whole ms, for poll(); deadlines are kept in ns: in truncated ms a wait
 // of 100 ms could end after 99.1 (seen once in the suite).
 int64_t monotonic_ms() { return monotonic_ns() / 1'000'000; }

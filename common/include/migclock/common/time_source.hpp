@@ -23,6 +23,11 @@ class SystemTimeSource final : public TimeSource {
   static const SystemTimeSource& instance();
 };
 
+// CLOCK_MONOTONIC now: for the deadlines of blocking calls (poll, connect
+// retries), which must not jump with the wall clock. Elapsed-time math
+// that tests control takes a TimeSource instead.
+int64_t steady_now_ns();
+
 // A clock that only moves when told to: for tests of elapsed-time math.
 class ManualTimeSource final : public TimeSource {
  public:

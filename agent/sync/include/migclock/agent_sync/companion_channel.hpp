@@ -39,7 +39,7 @@ class CompanionChannel {
   // (late answers to requests that timed out) and lines that do not parse
   // are skipped. errc::timeout when none comes within `timeout`.
   Result<guest::Reply> exchange(const std::string& line, uint64_t id, std::chrono::milliseconds timeout);
-  Result<CompanionTimeSample> time(const TimeSource& time, std::chrono::milliseconds timeout);
+  Result<CompanionTimeSample> time(const TimeSource& ts, std::chrono::milliseconds timeout);
   Result<guest::Reply> info(std::chrono::milliseconds timeout);
   // The guest's answer to a relative step (ok, or refused with why).
   Result<guest::Reply> step(int64_t ns, bool big, std::chrono::milliseconds timeout);
