@@ -201,7 +201,13 @@ void Agent::handle(const DomainEvent& ev) {
     schedule_sync(ev.uuid, ev.name, cause, ev.received_mono_ns);
     scheduled = true;
   }
-  if (!refresh_domain(ev.uuid) && ev.event == VIR_DOMAIN_EVENT_STOPPED) {
+  // The event's state wins over the re-read, which may have raced it: a
+  // resume must find the guest running (an operator's sync, 409 otherwise),
+  // a suspend must leave it paused so that the later resume gets its sync.
+  const char* event_state = ev.event == VIR_DOMAIN_EVENT_RESUMED     ? "running"
+                            : ev.event == VIR_DOMAIN_EVENT_SUSPENDED ? "paused"
+                                                                     : nullptr;
+  if (!refresh_domain(ev.uuid, event_state) && ev.event == VIR_DOMAIN_EVENT_STOPPED) {
     // A transient domain that stopped (migrated away, saved, shut down) is
     // gone from libvirt, and libvirt sends no UNDEFINED for it: drop it, or
     // heartbeats would keep reporting it here.
@@ -211,8 +217,6 @@ void Agent::handle(const DomainEvent& ev) {
     return;
   }
   inventory_.note_event(ev.uuid, what, time_.realtime_ns());
-  // Again after the re-read above, which may have raced the resume.
-  if (ev.event == VIR_DOMAIN_EVENT_RESUMED) inventory_.set_state(ev.uuid, "running");
 
   if (migrated) {
     if (!scheduled) schedule_sync(ev.uuid, ev.name, cause, ev.received_mono_ns);
@@ -238,9 +242,6 @@ void Agent::handle(const DomainEvent& ev) {
     return;
   }
   if (ev.event == VIR_DOMAIN_EVENT_SUSPENDED) {
-    // From the event, not the re-read above: a resume that already happened
-    // by now must still find the guest "paused" and get its sync.
-    inventory_.set_state(ev.uuid, "paused");
     std::lock_guard<std::mutex> lock(suspended_mu_);
     suspended_at_mono_ns_[ev.uuid] = ev.received_mono_ns;
   }
@@ -279,12 +280,20 @@ void Agent::refresh_inventory() {
   for (const auto& u : running) tag_domain_source(u);
 }
 
-bool Agent::refresh_domain(const std::string& uuid) {
+bool Agent::refresh_domain(const std::string& uuid, const char* state_from_event) {
   auto conn = session_->connection();
-  if (!conn) return true;  // unknown: keep what we have until reconnect
+  if (!conn) {  // unknown: keep what we have until reconnect
+    if (state_from_event) inventory_.set_state(uuid, state_from_event);
+    return true;
+  }
   auto dom = lookup_domain(*conn, uuid);
   if (!dom) return false;  // transient domains vanish after STOPPED
-  if (auto rec = read_domain_record(dom->get())) inventory_.upsert(std::move(*rec));
+  if (auto rec = read_domain_record(dom->get())) {
+    if (state_from_event) rec->state = state_from_event;
+    inventory_.upsert(std::move(*rec));
+  } else if (state_from_event) {
+    inventory_.set_state(uuid, state_from_event);
+  }
   metrics_.domains = inventory_.size();
   return true;
 }

@@ -83,8 +83,10 @@ class Agent {
   void event_loop();
   void handle(const DomainEvent& ev);
   void refresh_inventory();
-  // False when libvirt no longer knows the domain.
-  bool refresh_domain(const std::string& uuid);
+  // Re-reads one domain into the inventory; `state_from_event` (the state
+  // the event being handled implies) overrides the state read. False when
+  // libvirt no longer knows the domain.
+  bool refresh_domain(const std::string& uuid, const char* state_from_event = nullptr);
   void tag_domain_source(const std::string& uuid);
   void schedule_sync(const std::string& uuid, const std::string& name, SyncCause cause, int64_t event_mono_ns);
   // Where the sync puts the guest's clock (sync_target.cpp): the domain's
