@@ -2,8 +2,6 @@
 
 #include <libvirt/virterror.h>
 
-#include <cstdlib>
-
 #include "migclock/agent_sync/libvirt_error.hpp"
 
 namespace migclock::agent {
@@ -29,13 +27,6 @@ Result<std::string> libvirt_capabilities(const std::string& uri) {
   char* caps = virConnectGetCapabilities(conn.get());
   if (!caps) return libvirt_error("virConnectGetCapabilities");
   return take_libvirt_string(caps);
-}
-
-std::string take_libvirt_string(char* s) {
-  if (!s) return {};
-  std::string out(s);
-  std::free(s);
-  return out;
 }
 
 }  // namespace migclock::agent

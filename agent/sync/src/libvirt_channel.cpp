@@ -3,20 +3,7 @@
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
-#include <cstdlib>
-
 namespace migclock::agent_sync {
-
-namespace {
-
-// libvirt hands out malloc'd strings.
-std::string take_string(char* s) {
-  std::string out = s ? s : "";
-  std::free(s);
-  return out;
-}
-
-}  // namespace
 
 LibvirtDomainHandle::LibvirtDomainHandle(virDomainPtr domain) : domain_(domain) { virDomainRef(domain_); }
 
@@ -51,7 +38,7 @@ Result<std::string> LibvirtGuestAgentChannel::command(const std::string& json, s
   const int seconds = static_cast<int>((ms + 999) / 1000);
   char* reply = virDomainQemuAgentCommand(domain_->domain(), json.c_str(), seconds, 0);
   if (!reply) return last_libvirt_error("virDomainQemuAgentCommand");
-  return take_string(reply);
+  return take_libvirt_string(reply);
 }
 
 Result<std::string> LibvirtQemuMonitorChannel::command(const std::string& json) {
@@ -59,7 +46,7 @@ Result<std::string> LibvirtQemuMonitorChannel::command(const std::string& json) 
   if (virDomainQemuMonitorCommand(domain_->domain(), json.c_str(), &reply, 0) < 0) {
     return last_libvirt_error("virDomainQemuMonitorCommand");
   }
-  return take_string(reply);
+  return take_libvirt_string(reply);
 }
 
 }  // namespace migclock::agent_sync

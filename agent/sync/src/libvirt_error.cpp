@@ -3,6 +3,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include <cstdlib>
+
 namespace migclock::agent_sync {
 
 Error last_libvirt_error(const std::string& context, errc otherwise) {
@@ -20,6 +22,12 @@ Error last_libvirt_error(const std::string& context, errc otherwise) {
     default:
       return make_error(otherwise, what);
   }
+}
+
+std::string take_libvirt_string(char* s) {
+  std::string out = s ? s : "";
+  std::free(s);
+  return out;
 }
 
 }  // namespace migclock::agent_sync

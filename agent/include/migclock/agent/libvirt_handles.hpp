@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "migclock/agent_sync/libvirt_error.hpp"
 #include "migclock/common/result.hpp"
 
 namespace migclock::agent {
@@ -35,7 +36,6 @@ Result<DomainHandle> lookup_domain(const ConnHandle& conn, const std::string& uu
 // virConnectGetCapabilities() over a short-lived connection to `uri`.
 Result<std::string> libvirt_capabilities(const std::string& uri);
 
-// Malloc'ed char* from libvirt → std::string (freed).
-std::string take_libvirt_string(char* s);
+using agent_sync::take_libvirt_string;  // one copy, beside libvirt's error mapping
 
 }  // namespace migclock::agent

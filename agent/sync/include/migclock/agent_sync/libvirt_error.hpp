@@ -1,4 +1,5 @@
-// The one place a libvirt failure becomes a migclock Error (the agent and
+// The one place a libvirt failure becomes a migclock Error (and a string
+// libvirt returned becomes a std::string) (the agent and
 // the sync channels both use it, so a code means the same thing anywhere).
 #pragma once
 
@@ -17,5 +18,8 @@ namespace migclock::agent_sync {
 // the agent's connection and inventory calls treat it as libvirt being
 // unavailable, the guest channels as an I/O failure.
 Error last_libvirt_error(const std::string& context, errc otherwise = errc::io_error);
+
+// libvirt hands out malloc'd strings: the text ("" for NULL), freed.
+std::string take_libvirt_string(char* s);
 
 }  // namespace migclock::agent_sync
