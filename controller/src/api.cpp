@@ -1,5 +1,6 @@
 #include "migclock/controller/api.hpp"
 
+#include "migclock/common/parse_int.hpp"
 #include "migclock/controller/auth.hpp"
 #include "migclock/net/json.hpp"
 #include "migclock/serialization/snapshot_io.hpp"
@@ -132,16 +133,13 @@ net::Outcome<int64_t> query_int(const net::Request& req, const std::string& name
                                 int64_t hi) {
   auto it = req.query.find(name);
   if (it == req.query.end()) return fallback;
-  const std::string& s = it->second;
-  char* end = nullptr;
-  errno = 0;
-  long long v = s.empty() ? 0 : std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
+  const auto v = parse_int(it->second, lo, hi);
+  if (!v)
     return problem(ApiErrc::bad_request,
                    "query parameter " + name + " must be an integer in [" + std::to_string(lo) + ", " +
                        std::to_string(hi) + "]",
                    name);
-  return static_cast<int64_t>(v);
+  return *v;
 }
 
 std::optional<net::Problem> results_limits(const rapidjson::Value& results, const std::string& json) {

@@ -4,10 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <iterator>
 #include <mutex>
 
+#include "migclock/common/parse_int.hpp"
 #include "migclock/controller/codec.hpp"
 #include "migclock/controller/core.hpp"
 
@@ -90,7 +90,10 @@ std::vector<std::string> Core::apply_remote(const std::vector<Record>& records,
         auto slash = r.key.rfind('/');
         if (slash == std::string::npos) break;
         std::string host = r.key.substr(0, slash);
-        int64_t received = std::strtoll(r.key.c_str() + slash + 1, nullptr, 10);
+        // The key's tail is when the offset was received (store key layout).
+        const auto when = parse_int(std::string_view(r.key).substr(slash + 1));
+        if (!when) break;  // not a key this controller writes
+        const int64_t received = *when;
         auto& hist = offsets_[host];
         hist.erase(std::remove_if(hist.begin(), hist.end(),
                                   [&](const ClockOffset& o) { return o.received_ns == received; }),

@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "migclock/common/parse_int.hpp"
 #include "migclock/common/time_source.hpp"
 
 namespace {
@@ -93,9 +94,9 @@ int main(int argc, char** argv) {
       from_rtc = true;
     } else if (a == "--wait-s") {
       const std::string v = next();
-      char* end = nullptr;
-      wait_s = std::strtol(v.c_str(), &end, 10);
-      if (end == v.c_str() || *end || wait_s < 0 || wait_s > 3600) {
+      const auto parsed = migclock::parse_int(v, 0, 3600);
+      if (parsed) wait_s = static_cast<decltype(wait_s)>(*parsed);
+      if (!parsed) {
         std::fprintf(stderr, "migclock-settime-now: --wait-s: '%s' is not in [0, 3600]\n", v.c_str());
         return 2;
       }

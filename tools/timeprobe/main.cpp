@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "migclock/common/parse_int.hpp"
 #include "migclock/net/json.hpp"
 #include "migclock/timeprobe/channel.hpp"
 #include "migclock/timeprobe/estimate.hpp"
@@ -53,12 +54,10 @@ struct Args {
   }
   int64_t next_int(const std::string& flag, int64_t min, int64_t max) {
     const std::string s = next(flag);
-    char* end = nullptr;
-    errno = 0;
-    const long long x = std::strtoll(s.c_str(), &end, 10);
-    if (errno || end == s.c_str() || *end || x < min || x > max)
+    const auto x = parse_int(s, min, max);
+    if (!x)
       usage_error(flag + ": '" + s + "' is not an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-    return x;
+    return *x;
   }
   double next_double(const std::string& flag, double min, double max) {
     const std::string s = next(flag);
