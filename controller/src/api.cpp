@@ -58,7 +58,7 @@ std::optional<net::Response> Api::refuse_before_body(const net::Request& head) {
 
 void Api::handle(net::Request&& req, net::Responder out) {
   auto m = router_.match(req.method, req.path);
-  net::Responder counted([this, label = route_label(m), out](net::Response r) {
+  net::Responder counted([this, label = route_label(m), out = std::move(out)](net::Response r) {
     metrics.count_request(label, r.status);
     out.send(std::move(r));
   });
@@ -102,7 +102,7 @@ void Api::read_route(std::string method, std::string pattern, unsigned tag, Read
 
 void Api::add_read(std::string method, std::string pattern, unsigned tag, net::Router::SyncHandler h) {
   router_.add(std::move(method), std::move(pattern), tag,
-              [this, h = std::move(h)](const net::Request& req, const net::Params& p, net::Responder out) {
+              [this, h = std::move(h)](const net::Request& req, const net::Params& p, const net::Responder& out) {
                 reply(out, h(req, p));
               });
 }
