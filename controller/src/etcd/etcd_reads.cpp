@@ -1,7 +1,7 @@
 // EtcdStore's reads (etcd_store.hpp): load() and get(), read_keys() (the
 // current state of some keys in one txn), and what brings the cache up to
-// etcd's state: read_fresh(), abandoned(), refresh(), resync_dirty() and
-// apply_fresh(), which hands records newer than the cache to the remote
+// etcd's state: read_fresh(), abandoned(), refresh(), resync_dirty(),
+// reload() (after a compaction overtook the watch) and apply_fresh(), which hands records newer than the cache to the remote
 // sink. The watch (etcd_watch.cpp) and a lost commit (etcd_commit.cpp)
 // feed the cache through apply_fresh() too.
 #include "migclock/controller/etcd_store.hpp"
@@ -22,35 +22,57 @@ namespace {
 constexpr Table kAllTables[] = {Table::hosts,   Table::vms,      Table::migrations, Table::snapshots,
                                 Table::offsets, Table::commands, Table::tokens};
 
-}  // namespace
+struct RangeReads {
+  int64_t revision = 0;
+  std::vector<std::vector<KeyValue>> kvs;  // per range, in the order asked
+};
 
-Result<std::vector<EtcdStore::Fresh>> EtcdStore::read_keys(const std::vector<std::string>& keys, int64_t& revision) {
+// Ranges (key, range_end; "" = the key alone) read in one txn, so all at
+// one revision.
+Result<RangeReads> read_ranges(EtcdStore& store, const std::vector<std::pair<std::string, std::string>>& ranges) {
   net::JsonWriter w;
   w.begin_object().key("success").begin_array();
-  for (const auto& k : keys)
-    w.begin_object().key("request_range").begin_object().key("key").value(b64(k)).end_object().end_object();
+  for (const auto& [key, end] : ranges) {
+    w.begin_object().key("request_range").begin_object().key("key").value(b64(key));
+    if (!end.empty()) w.key("range_end").value(b64(end));
+    w.end_object().end_object();
+  }
   w.end_array().end_object();
-  auto answer = call("/v3/kv/txn", w.str());
+  auto answer = store.call("/v3/kv/txn", w.str());
   if (!answer) return answer.error();
   auto doc = parse(*answer);
   if (!doc) return doc.error();
-  revision = num((*doc)["header"], "revision");
   auto responses = doc->FindMember("responses");
-  if (responses == doc->MemberEnd() || !responses->value.IsArray() || responses->value.Size() != keys.size())
-    return make_error(errc::malformed_input, "etcd read of " + std::to_string(keys.size()) + " keys: unexpected answer");
+  if (responses == doc->MemberEnd() || !responses->value.IsArray() || responses->value.Size() != ranges.size())
+    return make_error(errc::malformed_input,
+                      "etcd read of " + std::to_string(ranges.size()) + " keys or ranges: unexpected answer");
+  RangeReads out;
+  out.revision = num((*doc)["header"], "revision");
+  for (const auto& rr : responses->value.GetArray()) {
+    auto range = rr.FindMember("response_range");
+    out.kvs.push_back(range == rr.MemberEnd() ? std::vector<KeyValue>{} : kvs_of(range->value));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<EtcdStore::Fresh>> EtcdStore::read_keys(const std::vector<std::string>& keys, int64_t& revision) {
+  std::vector<std::pair<std::string, std::string>> ranges;
+  ranges.reserve(keys.size());
+  for (const auto& k : keys) ranges.emplace_back(k, std::string());
+  auto read = read_ranges(*this, ranges);
+  if (!read) return read.error();
+  revision = read->revision;
   std::vector<Fresh> out;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     Fresh f;
     f.key = keys[i];
-    const auto& rr = responses->value[static_cast<rapidjson::SizeType>(i)];
-    auto range = rr.FindMember("response_range");
-    if (range != rr.MemberEnd()) {
-      auto kvs = kvs_of(range->value);
-      if (!kvs.empty()) {
-        f.present = true;
-        f.value = std::move(kvs.front().value);
-        f.mod = kvs.front().mod;
-      }
+    auto& kvs = read->kvs[i];
+    if (!kvs.empty()) {
+      f.present = true;
+      f.value = std::move(kvs.front().value);
+      f.mod = kvs.front().mod;
     }
     out.push_back(std::move(f));
   }
@@ -146,6 +168,42 @@ void EtcdStore::apply_fresh(const std::vector<Fresh>& fresh, int64_t revision) {
   else under_lock();
 }
 
+Status EtcdStore::reload() {
+  std::lock_guard<std::mutex> commit_lock(commit_mutex_);
+  // Every table and the VM index, in one txn: one revision for all.
+  std::vector<std::string> prefixes;
+  for (Table t : kAllTables) prefixes.push_back(options_.prefix + "/" + table_name(t) + "/");
+  prefixes.push_back(options_.prefix + "/index/");
+  std::vector<std::pair<std::string, std::string>> ranges;
+  ranges.reserve(prefixes.size());
+  for (const auto& p : prefixes) ranges.emplace_back(p, prefix_end(p));
+  auto read = read_ranges(*this, ranges);
+  if (!read) return read.error();
+  const int64_t revision = read->revision;
+  // What differs from the cache: changed or new keys, and keys gone.
+  std::vector<Fresh> changed;
+  std::set<std::string> present;
+  {
+    std::lock_guard<std::mutex> lock(map_mutex_);
+    for (auto& range : read->kvs) {
+      for (auto& kv : range) {
+        present.insert(kv.key);
+        auto kn = known_.find(kv.key);
+        if (kn != known_.end() && kn->second.mod == kv.mod) continue;
+        changed.push_back(Fresh{kv.key, true, std::move(kv.value), kv.mod});
+      }
+    }
+    for (const auto& [key, kn] : known_) {
+      if (kn.mod == 0 || present.count(key)) continue;
+      for (const auto& p : prefixes)
+        if (key.compare(0, p.size(), p) == 0) changed.push_back(Fresh{key, false, {}, 0});
+    }
+  }
+  apply_fresh(changed, revision);
+  if (revision > applied_.load()) applied_.store(revision);
+  return {};
+}
+
 Result<std::vector<Record>> EtcdStore::load(Table table) {
   const std::string p = options_.prefix + "/" + table_name(table) + "/";
   net::JsonWriter w;
@@ -176,29 +234,15 @@ Result<std::vector<Record>> EtcdStore::load(Table table) {
 Result<std::optional<Record>> EtcdStore::get(Table table, const std::string& key) {
   // One txn of reads: the record and (snapshots) its bytes at one revision.
   const std::string k = key_of(table, key);
-  net::JsonWriter w;
-  w.begin_object().key("success").begin_array();
-  w.begin_object().key("request_range").begin_object().key("key").value(b64(k)).end_object().end_object();
-  if (table == Table::snapshots)
-    w.begin_object().key("request_range").begin_object().key("key").value(b64(options_.prefix + "/blobs/snapshots/" + key))
-        .end_object().end_object();
-  w.end_array().end_object();
-  auto answer = call("/v3/kv/txn", w.str());
-  if (!answer) return answer.error();
-  auto doc = parse(*answer);
-  if (!doc) return doc.error();
-  const int64_t revision = num((*doc)["header"], "revision");
-  auto responses = doc->FindMember("responses");
-  if (responses == doc->MemberEnd() || !responses->value.IsArray() || responses->value.Empty())
-    return make_error(errc::malformed_input, "etcd txn answer without responses");
-  std::vector<KeyValue> main, blob;
-  auto range0 = responses->value[0].FindMember("response_range");
-  if (range0 != responses->value[0].MemberEnd()) main = kvs_of(range0->value);
+  std::vector<std::pair<std::string, std::string>> ranges{{k, std::string()}};
+  if (table == Table::snapshots) ranges.emplace_back(options_.prefix + "/blobs/snapshots/" + key, std::string());
+  auto read = read_ranges(*this, ranges);
+  if (!read) return read.error();
+  const int64_t revision = read->revision;
+  std::vector<KeyValue>& main = read->kvs[0];
   if (main.empty()) return std::optional<Record>{};
-  if (responses->value.Size() > 1) {
-    auto range1 = responses->value[1].FindMember("response_range");
-    if (range1 != responses->value[1].MemberEnd()) blob = kvs_of(range1->value);
-  }
+  std::vector<KeyValue> blob;
+  if (read->kvs.size() > 1) blob = std::move(read->kvs[1]);
   {
     std::lock_guard<std::mutex> lock(map_mutex_);
     auto& kn = known_[k];

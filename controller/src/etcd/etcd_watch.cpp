@@ -1,7 +1,8 @@
 // EtcdStore's watch (etcd_store.hpp): start_watch() and stop_watch(), the
 // thread that follows the prefix on /v3/watch (watch_loop(), moving to the
-// next endpoint when a stream breaks) and on_watch_message(), which hands
-// each revision's changes to the remote sink through apply_fresh(). The
+// next endpoint when a stream breaks; reload() when etcd compacted the
+// revision it needed) and on_watch_message(), which hands each revision's
+// changes to the remote sink through apply_fresh(). The
 // stream itself (HTTP, TLS) is in stream.cpp.
 #include "migclock/controller/etcd_store.hpp"
 
@@ -57,6 +58,18 @@ void EtcdStore::watch_loop() {
       std::lock_guard<std::mutex> lock(watch_mutex_);
       if (watch_stopping_) return;
     }
+    if (reload_pending_) {
+      auto st = reload();
+      if (st.ok()) {
+        reload_pending_ = false;
+        spdlog::info("etcd watch: state reloaded at revision {}; following on from there", applied_.load());
+      } else {
+        spdlog::warn("etcd watch: reload after a compaction: {}; trying again", st.error().message());
+        std::unique_lock<std::mutex> lock(watch_mutex_);
+        watch_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return watch_stopping_; });
+        continue;
+      }
+    }
     const std::string p = options_.prefix + "/";
     net::JsonWriter w;
     w.begin_object().key("create_request").begin_object().key("key").value(b64(p)).key("range_end")
@@ -94,8 +107,9 @@ bool EtcdStore::on_watch_message(const std::string& json) {
   }
   const auto& res = result->value;
   if (num(res, "compact_revision") > 0) {
-    spdlog::error("etcd watch: revision {} is compacted (this controller was away too long); restart it to reload "
-                  "the state", applied_.load() + 1);
+    spdlog::warn("etcd watch: revision {} is compacted (this controller was away too long); reloading the state",
+                 applied_.load() + 1);
+    reload_pending_ = true;  // watch_loop() reloads before the next stream
     return false;
   }
   auto events = res.FindMember("events");
