@@ -600,3 +600,75 @@ TEST(EtcdCompaction, AWatchOvertakenByACompactionReloadsTheStateAndFollowsOn) {
 
 }  // namespace
 }  // namespace migclock::controller::testing
+
+namespace migclock::controller::testing {
+namespace {
+
+// etcd refuses a token it no longer knows (simple tokens expire after 5
+// minutes idle; turning auth off and on drops them all at once): the store
+// logs in again and the request goes through, for writes and reads alike.
+TEST(EtcdSecure, AnAuthTokenEtcdNoLongerKnowsIsRenewed) {
+  if (EtcdCluster::binary().empty()) GTEST_SKIP() << EtcdCluster::missing_message();
+  EtcdCluster cluster;
+  ASSERT_EQ(cluster.start(1), "");
+  net::Client admin(net::ClientOptions(cluster.endpoint(0)));
+  auto post = [&](const std::string& path, const std::string& body,
+                  const std::string& token = {}) -> std::string {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty()) headers.emplace_back("Authorization", token);
+    auto r = admin.request("POST", path, body, "application/json", headers);
+    EXPECT_TRUE(r.ok() && r->status == 200u) << path << ": " << (r.ok() ? r->body : r.error().message());
+    return r.ok() ? r->body : std::string();
+  };
+  post("/v3/auth/user/add", R"({"name":"root","password":"s3cret"})");
+  post("/v3/auth/user/grant", R"({"user":"root","role":"root"})");
+  post("/v3/auth/enable", "{}");
+
+  EtcdOptions o;
+  o.endpoints = parse_etcd_endpoints(cluster.endpoints()).value();
+  o.prefix = "/renew";
+  o.user = "root";
+  o.password = "s3cret";
+  auto s = EtcdStore::open(o);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  auto& store = **s;
+  ASSERT_TRUE(store.load(Table::hosts).ok());
+  auto put = [&](const std::string& name) {
+    std::vector<Record> r{Record{Table::hosts, name, "{}", {}}};
+    store.stage(r);
+    return store.commit(r);
+  };
+  ASSERT_TRUE(put("before").ok());
+
+  // Every token etcd issued is dropped, the store's included.
+  auto login = etcd::parse(post("/v3/auth/authenticate", R"({"name":"root","password":"s3cret"})"));
+  ASSERT_TRUE(login.ok());
+  const std::string admin_token = etcd::str(*login, "token");
+  ASSERT_FALSE(admin_token.empty());
+  post("/v3/auth/disable", "{}", admin_token);
+  post("/v3/auth/enable", "{}");
+  // The store's old token is refused now (this is what the store meets).
+  {
+    auto stale = admin.request("POST", "/v3/kv/range", R"({"key":"AA=="})", "application/json",
+                               {{"Authorization", admin_token}});
+    ASSERT_TRUE(stale.ok());
+    EXPECT_EQ(stale->status, 401u) << "etcd still takes a token issued before auth was turned off: " << stale->body;
+  }
+
+  auto after = put("after");
+  EXPECT_TRUE(after.ok()) << "a write with a token etcd dropped: " << after.error().message();
+  auto hosts = store.load(Table::hosts);
+  ASSERT_TRUE(hosts.ok()) << hosts.error().message();
+  EXPECT_EQ(hosts->size(), 2u);
+  // A second drop, now met first by a read.
+  login = etcd::parse(post("/v3/auth/authenticate", R"({"name":"root","password":"s3cret"})"));
+  ASSERT_TRUE(login.ok());
+  post("/v3/auth/disable", "{}", etcd::str(*login, "token"));
+  post("/v3/auth/enable", "{}");
+  auto got = store.get(Table::hosts, "after");
+  ASSERT_TRUE(got.ok()) << "a read with a token etcd dropped: " << got.error().message();
+  EXPECT_TRUE(got->has_value());
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing
