@@ -123,6 +123,8 @@ Result<uint16_t> App::start() {
                                                             std::to_string(::getpid()),
                                                  o.leader_ttl_s);
     impl_->leader->start();
+    // Read at scrape time; the server is stopped before the leader goes.
+    impl_->metrics.set_sweeper_lease([leader = impl_->leader.get()] { return leader->is_leader(); });
   }
   impl_->reaper = std::thread([this] { impl_->reap_loop(); });
   impl_->api->ready = true;

@@ -6,6 +6,7 @@ namespace migclock::controller {
 
 using net::prometheus::counter;
 using net::prometheus::escape_label;
+using net::prometheus::gauge;
 using net::prometheus::header;
 using net::prometheus::histogram;
 using net::prometheus::number;
@@ -65,6 +66,11 @@ void Metrics::count_handler_exception() {
   ++handler_exceptions_;
 }
 
+void Metrics::set_sweeper_lease(std::function<bool()> held) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sweeper_lease_held_ = std::move(held);
+}
+
 std::string Metrics::render(const std::vector<std::pair<std::string, int64_t>>& phases) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string out;
@@ -89,6 +95,10 @@ std::string Metrics::render(const std::vector<std::pair<std::string, int64_t>>& 
   histogram(out, "migclock_clock_offset_abs_seconds", "|controller - host| realtime offsets reported by agents.",
             offset_abs_seconds_);
   histogram(out, "migclock_clock_offset_uncertainty_seconds", "Uncertainty of reported offsets.", offset_uncertainty_seconds_);
+  if (sweeper_lease_held_)
+    gauge(out, "migclock_etcd_sweeper_lease_held",
+          "1 while this controller holds the etcd lease that makes it the one sweeping phase timeouts, else 0.",
+          sweeper_lease_held_() ? 1 : 0);
   return out;
 }
 

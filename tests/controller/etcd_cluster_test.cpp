@@ -195,7 +195,9 @@ TEST(EtcdCluster3, NoAcknowledgedRecordIsLostWhenAControllerAndAMemberAreKilled)
       ASSERT_EQ(r->status, 200u) << id << " acknowledged, then lost (port " << port << ")";
       // The acknowledged phase is in its history, whatever came after.
       bool has = false;
-      for (const auto& e : json(*r)["history"].GetArray()) has |= want.phase == e["phase"].GetString();
+      // The document outlives the loop (a temporary's array would dangle).
+      const auto doc = json(*r);
+      for (const auto& e : doc["history"].GetArray()) has |= want.phase == e["phase"].GetString();
       EXPECT_TRUE(has) << id << ": " << want.phase << " missing from its history";
       if (want.snapshot.empty()) continue;
       net::ClientOptions o("https://127.0.0.1:" + std::to_string(port), dev_certs().ca, c.token["read"]);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "etcd_cluster.hpp"
@@ -207,6 +208,36 @@ TEST_F(TwoControllers, AChangeThroughAWakesAWatcherOnB) {
   ASSERT_EQ(watched.status, 200u) << watched.body;
   EXPECT_STREQ(json(watched)["phase"].GetString(), "shipped");
   EXPECT_EQ(json(watched)["version"].GetInt64(), v + 1);
+}
+
+// /metrics says which controller sweeps phase timeouts: exactly one holds
+// the lease; when it stops (revoking it) the other takes over and says so.
+TEST_F(TwoControllers, MetricsNameTheOneControllerHoldingTheSweeperLease) {
+  const std::string series = "\nmigclock_etcd_sweeper_lease_held ";
+  auto held = [&](int i) {
+    auto r = as(i, read_token, "GET", "/metrics");
+    EXPECT_EQ(r.status, 200u);
+    auto at = r.body.find(series);
+    EXPECT_NE(at, std::string::npos) << "no sweeper gauge on controller " << i;
+    return at == std::string::npos ? -1 : std::atoi(r.body.c_str() + at + series.size());
+  };
+  int holder = -1;
+  for (int k = 0; k < 200 && holder < 0; ++k) {  // ≤ 10 s: the first lease round
+    const int a = held(0), b = held(1);
+    ASSERT_TRUE(a >= 0 && b >= 0);
+    if (a + b == 1) holder = a == 1 ? 0 : 1;
+    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(holder, 0) << "no single controller reported holding the lease";
+  const int other = 1 - holder;
+  EXPECT_EQ(held(other), 0);
+  apps[holder]->stop();
+  bool took = false;
+  for (int k = 0; k < 200 && !took; ++k) {
+    took = held(other) == 1;
+    if (!took) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(took) << "the other controller did not report the lease within 10 s of the holder stopping";
 }
 
 TEST_F(TwoControllers, AConsistentReadOnBSeesAChangeJustAcknowledgedByA) {

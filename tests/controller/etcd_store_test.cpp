@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -530,6 +531,143 @@ TEST(EtcdSecure, TlsEndpointsAndAUserWithPasswordFile) {
   untrusted.etcd_ca = "/etc/ssl/certs/ca-certificates.crt";
   EXPECT_FALSE(open_store(untrusted).ok());
   (void)std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing
+
+namespace migclock::controller::testing {
+namespace {
+
+// A watch that resumes at a revision etcd has compacted cannot follow the
+// changes one by one: the store reads the tables again, hands the
+// differences (a deletion too) to the sink, and follows on from there.
+TEST(EtcdCompaction, AWatchOvertakenByACompactionReloadsTheStateAndFollowsOn) {
+  if (EtcdCluster::binary().empty()) GTEST_SKIP() << EtcdCluster::missing_message();
+  EtcdCluster cluster;  // its own: the compaction is for the whole keyspace
+  ASSERT_EQ(cluster.start(1), "");
+  auto a = open_etcd(cluster.endpoints(), "/compact");
+  auto b = open_etcd(cluster.endpoints(), "/compact");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->load(Table::hosts).ok());
+  auto put = [&](std::vector<Record> recs) {
+    a->stage(recs);
+    auto st = a->commit(recs);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+  };
+  put({Record{Table::hosts, "gone", "{}", {}}, Record{Table::hosts, "kept", R"({"v":1})", {}}});
+  ASSERT_EQ(b->load(Table::hosts)->size(), 2u);  // b's watch would start after this
+  // While b is not watching: a deletion, a change, a new record; then etcd
+  // compacts away the revisions in between.
+  put({Record{Table::hosts, "gone", {}, {}, true}});
+  put({Record{Table::hosts, "kept", R"({"v":2})", {}}});
+  put({Record{Table::hosts, "new", "{}", {}}});
+  net::Client c(net::ClientOptions(cluster.endpoint(0)));
+  auto head = c.request("POST", "/v3/kv/range", R"({"key":"AA==","count_only":true})");
+  ASSERT_TRUE(head.ok() && head->status == 200u);
+  auto doc = etcd::parse(head->body);
+  ASSERT_TRUE(doc.ok());
+  const int64_t revision = etcd::num((*doc)["header"], "revision");
+  auto compacted = c.request("POST", "/v3/kv/compaction",
+                             R"({"revision":")" + std::to_string(revision) + R"(","physical":true})");
+  ASSERT_TRUE(compacted.ok() && compacted->status == 200u) << (compacted.ok() ? compacted->body : "");
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, Record> seen;  // key → the last record the sink got
+  ASSERT_TRUE(b->start_watch([&](const std::vector<Record>& r, const std::function<void()>& under_lock) {
+                   under_lock();
+                   std::lock_guard<std::mutex> l(mu);
+                   for (const auto& x : r) seen[x.key] = x;
+                   cv.notify_all();
+                 }).ok());
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(15), [&] { return seen.size() >= 3; }))
+        << "after the compaction the watch brought " << seen.size() << " of the 3 changes";
+    EXPECT_TRUE(seen["gone"].erase) << "the deletion";
+    EXPECT_EQ(seen["kept"].json, R"({"v":2})");
+    EXPECT_FALSE(seen["new"].erase);
+  }
+  // And it follows on: the next change comes through the watch.
+  put({Record{Table::hosts, "after", "{}", {}}});
+  std::unique_lock<std::mutex> l(mu);
+  EXPECT_TRUE(cv.wait_for(l, std::chrono::seconds(15), [&] { return seen.count("after") == 1; }))
+      << "the watch did not follow on after the reload";
+  l.unlock();
+  b->stop_watch();
+}
+
+}  // namespace
+}  // namespace migclock::controller::testing
+
+namespace migclock::controller::testing {
+namespace {
+
+// etcd refuses a token it no longer knows (simple tokens expire after 5
+// minutes idle; turning auth off and on drops them all at once): the store
+// logs in again and the request goes through, for writes and reads alike.
+TEST(EtcdSecure, AnAuthTokenEtcdNoLongerKnowsIsRenewed) {
+  if (EtcdCluster::binary().empty()) GTEST_SKIP() << EtcdCluster::missing_message();
+  EtcdCluster cluster;
+  ASSERT_EQ(cluster.start(1), "");
+  net::Client admin(net::ClientOptions(cluster.endpoint(0)));
+  auto post = [&](const std::string& path, const std::string& body,
+                  const std::string& token = {}) -> std::string {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty()) headers.emplace_back("Authorization", token);
+    auto r = admin.request("POST", path, body, "application/json", headers);
+    EXPECT_TRUE(r.ok() && r->status == 200u) << path << ": " << (r.ok() ? r->body : r.error().message());
+    return r.ok() ? r->body : std::string();
+  };
+  post("/v3/auth/user/add", R"({"name":"root","password":"s3cret"})");
+  post("/v3/auth/user/grant", R"({"user":"root","role":"root"})");
+  post("/v3/auth/enable", "{}");
+
+  EtcdOptions o;
+  o.endpoints = parse_etcd_endpoints(cluster.endpoints()).value();
+  o.prefix = "/renew";
+  o.user = "root";
+  o.password = "s3cret";
+  auto s = EtcdStore::open(o);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  auto& store = **s;
+  ASSERT_TRUE(store.load(Table::hosts).ok());
+  auto put = [&](const std::string& name) {
+    std::vector<Record> r{Record{Table::hosts, name, "{}", {}}};
+    store.stage(r);
+    return store.commit(r);
+  };
+  ASSERT_TRUE(put("before").ok());
+
+  // Every token etcd issued is dropped, the store's included.
+  auto login = etcd::parse(post("/v3/auth/authenticate", R"({"name":"root","password":"s3cret"})"));
+  ASSERT_TRUE(login.ok());
+  const std::string admin_token = etcd::str(*login, "token");
+  ASSERT_FALSE(admin_token.empty());
+  post("/v3/auth/disable", "{}", admin_token);
+  post("/v3/auth/enable", "{}");
+  // The store's old token is refused now (this is what the store meets).
+  {
+    auto stale = admin.request("POST", "/v3/kv/range", R"({"key":"AA=="})", "application/json",
+                               {{"Authorization", admin_token}});
+    ASSERT_TRUE(stale.ok());
+    EXPECT_EQ(stale->status, 401u) << "etcd still takes a token issued before auth was turned off: " << stale->body;
+  }
+
+  auto after = put("after");
+  EXPECT_TRUE(after.ok()) << "a write with a token etcd dropped: " << after.error().message();
+  auto hosts = store.load(Table::hosts);
+  ASSERT_TRUE(hosts.ok()) << hosts.error().message();
+  EXPECT_EQ(hosts->size(), 2u);
+  // A second drop, now met first by a read.
+  login = etcd::parse(post("/v3/auth/authenticate", R"({"name":"root","password":"s3cret"})"));
+  ASSERT_TRUE(login.ok());
+  post("/v3/auth/disable", "{}", etcd::str(*login, "token"));
+  post("/v3/auth/enable", "{}");
+  auto got = store.get(Table::hosts, "after");
+  ASSERT_TRUE(got.ok()) << "a read with a token etcd dropped: " << got.error().message();
+  EXPECT_TRUE(got->has_value());
 }
 
 }  // namespace

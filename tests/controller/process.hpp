@@ -2,6 +2,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,12 +26,19 @@ class Child {
   explicit Child(const std::vector<std::string>& argv) {
     int fds[2];
     if (pipe(fds) != 0) return;
+    const pid_t parent = getpid();
     pid_ = fork();
     if (pid_ == 0) {
+      // Never outlive the test: a test process that dies (a sanitizer
+      // abort, a crash) would otherwise leave the controller running with
+      // the test's stderr, and whoever reads that output waits for ever.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);  // it died before the line above
       dup2(fds[1], 1);
       close(fds[0]);
       close(fds[1]);
       std::vector<char*> a;
+      a.reserve(argv.size() + 1);
       for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
       a.push_back(nullptr);
       execv(a[0], a.data());

@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "migclock/common/result.hpp"
 
 namespace migclock::controller::etcd {
 
@@ -46,6 +50,46 @@ inline std::string str(const rapidjson::Value& obj, const char* name) {
   auto it = obj.FindMember(name);
   return it != obj.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
                                                        : std::string();
+}
+
+// The key after the last one with `prefix` (etcd's range_end for a prefix).
+inline std::string prefix_end(std::string p) {
+  while (!p.empty()) {
+    if (static_cast<unsigned char>(p.back()) < 0xff) {
+      p.back() = static_cast<char>(static_cast<unsigned char>(p.back()) + 1);
+      return p;
+    }
+    p.pop_back();
+  }
+  return std::string(1, '\0');
+}
+
+inline Result<rapidjson::Document> parse(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str(), body.size());
+  if (d.HasParseError() || !d.IsObject())
+    return make_error(errc::malformed_input, "etcd answered something not a JSON object: " + body.substr(0, 200));
+  return d;
+}
+
+struct KeyValue {
+  std::string key, value;
+  int64_t mod = 0;
+};
+
+// The "kvs" of a range response, decoded.
+inline std::vector<KeyValue> kvs_of(const rapidjson::Value& range_response) {
+  std::vector<KeyValue> out;
+  if (!range_response.IsObject()) return out;
+  auto it = range_response.FindMember("kvs");
+  if (it == range_response.MemberEnd() || !it->value.IsArray()) return out;
+  for (const auto& kv : it->value.GetArray()) {
+    KeyValue x;
+    if (!unb64(str(kv, "key"), x.key) || !unb64(str(kv, "value"), x.value)) continue;
+    x.mod = num(kv, "mod_revision");
+    out.push_back(std::move(x));
+  }
+  return out;
 }
 
 }  // namespace migclock::controller::etcd

@@ -74,7 +74,7 @@ Result<std::string> create_token(const std::string& data_dir, Scope scope, const
                                  const std::string& host = {}, const TimeSource& time = SystemTimeSource::instance());
 // The same on any store (--store sqlite|etcd).
 struct StoreOptions;
-Result<std::string> create_token(const StoreOptions& store, Scope scope, const std::string& label,
+Result<std::string> create_token(const StoreOptions& so, Scope scope, const std::string& label,
                                  const std::string& host = {}, const TimeSource& time = SystemTimeSource::instance());
 
 }  // namespace migclock::controller

@@ -22,7 +22,8 @@
 //
 // Reads: load() reads every table at one revision; watch() then follows
 // every change from the next revision and hands the other controllers'
-// changes to the remote sink. Changes a controller staged before a remote
+// changes to the remote sink (after a compaction took the revisions it
+// needed, it reads the tables again and hands over the differences). Changes a controller staged before a remote
 // change to the same key was applied are refused at commit (stage()).
 #pragma once
 
@@ -130,6 +131,11 @@ class EtcdStore final : public Store {
   // Deletes a VM's open-migration index that names an ended or missing
   // migration, if it is still at `mod` (so a new one can be created).
   void clear_stale_index(const std::string& key, int64_t mod);
+  // The watch could not resume (its revision was compacted): every table
+  // and the VM index read again at one revision; what differs from the
+  // cache (deletions included) goes to the sink, and the watch follows on
+  // from that revision.
+  Status reload();
 
   EtcdOptions options_;
   std::unique_ptr<Pool> pool_;
@@ -148,6 +154,7 @@ class EtcdStore final : public Store {
   std::condition_variable watch_cv_;
   bool watch_stopping_ = false;
   bool last_watch_failed_ = false;  // watch thread only: renew the auth token
+  bool reload_pending_ = false;     // watch thread only: a compaction overtook the watch
   std::thread watch_thread_;
   struct Stream;
   std::unique_ptr<Stream> stream_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +34,11 @@ class Metrics {
   // no offset series.
   static std::string render_hosts(const std::vector<Host>& hosts, int64_t now_ns);
   void count_handler_exception();                   // a handler threw; answered 500
+  // etcd store: whether this controller holds the sweeper's lease (the one
+  // of several controllers that expires phase timeouts), read at scrape
+  // time; rendered as migclock_etcd_sweeper_lease_held 1/0. Unset (SQLite,
+  // one controller that always sweeps): no such series.
+  void set_sweeper_lease(std::function<bool()> held);
 
   // `phases`: current migrations per phase name.
   std::string render(const std::vector<std::pair<std::string, int64_t>>& phases) const;
@@ -47,6 +53,7 @@ class Metrics {
   Histogram commit_batch_;
   Histogram offset_abs_seconds_;
   Histogram offset_uncertainty_seconds_;
+  std::function<bool()> sweeper_lease_held_;
 };
 
 }  // namespace migclock::controller
