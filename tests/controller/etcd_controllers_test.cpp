@@ -114,7 +114,15 @@ TEST_F(TwoControllers, ATokenMadeByTheCliOnEtcdIsHonouredByBothAtOnce) {
   ASSERT_FALSE(token.empty());
   host_token["hv-c"] = token;
   register_host(1, "hv-c");  // through B
-  auto r = as(0, token, "GET", "/api/v1/hosts/hv-c/commands?wait_s=0");  // through A
+  // Through A: the token at once (a cache miss reads the store); the host
+  // once A's watch brought B's registration (404 until then: reads are from
+  // the cache, stale by the watch's delay, docs/controller.md), ≤ 10 s.
+  net::Response r;
+  for (int k = 0; k < 200; ++k) {
+    r = as(0, token, "GET", "/api/v1/hosts/hv-c/commands?wait_s=0");
+    if (r.status != 404u) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   EXPECT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(as(0, token, "PUT", "/api/v1/hosts/hv-a", "{}").status, 403u) << "bound to hv-c on A too";
 }
@@ -233,11 +241,11 @@ TEST_F(TwoControllers, MetricsNameTheOneControllerHoldingTheSweeperLease) {
   EXPECT_EQ(held(other), 0);
   apps[holder]->stop();
   bool took = false;
-  for (int k = 0; k < 200 && !took; ++k) {
+  for (int k = 0; k < 400 && !took; ++k) {
     took = held(other) == 1;
     if (!took) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_TRUE(took) << "the other controller did not report the lease within 10 s of the holder stopping";
+  EXPECT_TRUE(took) << "the other controller did not report the lease within 20 s of the holder stopping";
 }
 
 TEST_F(TwoControllers, AConsistentReadOnBSeesAChangeJustAcknowledgedByA) {
