@@ -8,12 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <thread>
 
+#include "migclock/controller/etcd_store.hpp"
 #include "migclock/net/client.hpp"
 #include "net_test_support.hpp"
 
@@ -128,6 +131,7 @@ std::string EtcdCluster::start_members(int n) {
         ::dup2(fd, 2);
       }
       std::vector<char*> a;
+      a.reserve(argv.size() + 1);
       for (auto& s : argv) a.push_back(s.data());
       a.push_back(nullptr);
       ::execv(a[0], a.data());
@@ -192,6 +196,15 @@ EtcdCluster* shared_etcd(std::string& why) {
 std::string unique_etcd_prefix() {
   static std::atomic<int> n{0};
   return "/t" + std::to_string(::getpid()) + "-" + std::to_string(n++);
+}
+
+std::unique_ptr<EtcdStore> open_etcd_store(const std::string& endpoints, const std::string& prefix) {
+  EtcdOptions o;
+  o.endpoints = parse_etcd_endpoints(endpoints).value();
+  o.prefix = prefix;
+  auto s = EtcdStore::open(o);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message());
+  return s.ok() ? std::move(*s) : nullptr;
 }
 
 }  // namespace migclock::controller::testing

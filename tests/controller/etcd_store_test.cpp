@@ -1,11 +1,12 @@
 // The Store contract on both stores (SQLite in a temp dir, a real etcd
 // process), and what only the shared store does: compare-and-swap commits
-// between two controllers' stores, the VM index, the watch.
+// between two controllers' stores, the VM index, the watch; and the copy
+// from SQLite to etcd. TLS and auth: etcd_auth_test.cpp; compaction:
+// etcd_compaction_test.cpp.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <condition_variable>
-#include <map>
 #include <mutex>
 #include <thread>
 
@@ -20,15 +21,6 @@
 namespace migclock::controller::testing {
 namespace {
 
-std::unique_ptr<EtcdStore> open_etcd(const std::string& endpoints, const std::string& prefix) {
-  EtcdOptions o;
-  o.endpoints = parse_etcd_endpoints(endpoints).value();
-  o.prefix = prefix;
-  auto s = EtcdStore::open(o);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message());
-  return s.ok() ? std::move(*s) : nullptr;
-}
-
 // ---- the contract, on both stores ----
 
 struct StoreContract : ::testing::TestWithParam<std::string> {
@@ -37,7 +29,7 @@ struct StoreContract : ::testing::TestWithParam<std::string> {
       std::string why;
       EtcdCluster* etcd = shared_etcd(why);
       if (!etcd) GTEST_SKIP() << why;
-      store = open_etcd(etcd->endpoints(), unique_etcd_prefix());
+      store = open_etcd_store(etcd->endpoints(), unique_etcd_prefix());
     } else {
       dir = migclock::testing::make_temp_dir("migclock-store");
       store = open_sqlite_store(dir).value();
@@ -102,8 +94,8 @@ struct EtcdPair : ::testing::Test {
     EtcdCluster* etcd = shared_etcd(why);
     if (!etcd) GTEST_SKIP() << why;
     prefix = unique_etcd_prefix();
-    a = open_etcd(etcd->endpoints(), prefix);
-    b = open_etcd(etcd->endpoints(), prefix);
+    a = open_etcd_store(etcd->endpoints(), prefix);
+    b = open_etcd_store(etcd->endpoints(), prefix);
     ASSERT_TRUE(a && b);
     for (auto* s : {a.get(), b.get()})
       for (Table t : {Table::hosts, Table::migrations}) ASSERT_TRUE(s->load(t).ok());
@@ -176,7 +168,7 @@ TEST_F(EtcdPair, AChangeStagedBeforeARemoteChangeWasAppliedIsRefused) {
 TEST_F(EtcdPair, ExactlyOneOfTwoConcurrentChangesOnTheSameVersionWins) {
   ASSERT_TRUE(put(*a, {Record{Table::migrations, "m-1", migration("m-1", "vm-1", Phase::announced, 1), {}}}).ok());
   // b learns m-1 (as its watch would) by loading it.
-  auto fresh_b = open_etcd(a->options().endpoints.front(), prefix);
+  auto fresh_b = open_etcd_store(a->options().endpoints.front(), prefix);
   ASSERT_TRUE(fresh_b->load(Table::migrations).ok());
   // Both now change version 1 → 2, differently, at the same time.
   Status sa, sb;
@@ -220,7 +212,7 @@ TEST_F(EtcdPair, TwoNewMigrationsOfOneVmCannotBothBeOpen) {
   EXPECT_FALSE(b->get(Table::migrations, "m-b")->has_value());
   // Once m-a ends, the VM may migrate again.
   ASSERT_TRUE(put(*a, {Record{Table::migrations, "m-a", migration("m-a", "vm-9", Phase::verified, 2), {}}}).ok());
-  auto c = open_etcd(a->options().endpoints.front(), prefix);
+  auto c = open_etcd_store(a->options().endpoints.front(), prefix);
   ASSERT_TRUE(c->load(Table::migrations).ok());
   EXPECT_TRUE(put(*c, {Record{Table::migrations, "m-c", migration("m-c", "vm-9", Phase::announced, 1), {}}}).ok());
 }
@@ -380,19 +372,13 @@ TEST(EtcdEndpoints, AStoreFailsOverToTheNextEndpoint) {
   EtcdCluster* etcd = shared_etcd(why);
   if (!etcd) GTEST_SKIP() << why;
   // The first endpoint refuses connections.
-  auto s = open_etcd("http://127.0.0.1:1," + etcd->endpoints(), unique_etcd_prefix());
+  auto s = open_etcd_store("http://127.0.0.1:1," + etcd->endpoints(), unique_etcd_prefix());
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->load(Table::hosts).ok());
   std::vector<Record> r{Record{Table::hosts, "h", "{}", {}}};
   s->stage(r);
   EXPECT_TRUE(s->commit(r).ok());
 }
-
-}  // namespace
-}  // namespace migclock::controller::testing
-
-namespace migclock::controller::testing {
-namespace {
 
 TEST(StoreCopy, SqliteToEtcdCarriesEveryRecordAndTheSnapshotBytes) {
   std::string why;
@@ -427,7 +413,7 @@ TEST(StoreCopy, SqliteToEtcdCarriesEveryRecordAndTheSnapshotBytes) {
   ASSERT_EQ(::pclose(p), 0) << out;
   EXPECT_NE(out.find("copied 7 records (5000 snapshot bytes)"), std::string::npos) << out;
 
-  auto e = open_etcd(etcd->endpoints(), prefix);
+  auto e = open_etcd_store(etcd->endpoints(), prefix);
   for (Table t : {Table::tokens, Table::hosts, Table::vms, Table::offsets, Table::commands, Table::snapshots,
                   Table::migrations})
     EXPECT_EQ(e->load(t)->size(), 1u) << table_name(t);
@@ -441,233 +427,6 @@ TEST(StoreCopy, SqliteToEtcdCarriesEveryRecordAndTheSnapshotBytes) {
   e->stage(second);
   EXPECT_EQ(e->commit(second).error().code, make_error_code(errc::conflict));
   (void)std::system(("rm -rf " + dir).c_str());
-}
-
-}  // namespace
-}  // namespace migclock::controller::testing
-
-namespace migclock::controller::testing {
-namespace {
-
-// etcd with https:// client URLs and authentication on: the store speaks
-// TLS (verifying the member's certificate) and logs in.
-TEST(EtcdSecure, TlsEndpointsAndAUserWithPasswordFile) {
-  if (EtcdCluster::binary().empty()) GTEST_SKIP() << EtcdCluster::missing_message();
-  const auto& certs = migclock::testing::dev_certs();
-  EtcdCluster etcd;
-  ASSERT_EQ(etcd.start_tls(1, certs.cert, certs.key, certs.ca), "");
-  ASSERT_EQ(etcd.endpoint(0).rfind("https://", 0), 0u);
-  {
-    net::Client c(net::ClientOptions(etcd.endpoint(0), certs.ca));
-    for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
-             {"/v3/auth/user/add", R"({"name":"root","password":"s3cret"})"},
-             {"/v3/auth/user/grant", R"({"user":"root","role":"root"})"},
-             {"/v3/auth/enable", "{}"}}) {
-      auto r = c.request("POST", path, body);
-      ASSERT_TRUE(r.ok() && r->status == 200u) << path << ": " << (r.ok() ? r->body : r.error().message());
-    }
-  }
-  const std::string dir = migclock::testing::make_temp_dir("migclock-etcd-auth");
-  {
-    FILE* f = std::fopen((dir + "/password").c_str(), "w");
-    ASSERT_TRUE(f);
-    std::fputs("s3cret\n", f);
-    std::fclose(f);
-  }
-  StoreOptions so;
-  so.kind = "etcd";
-  so.etcd_endpoints = etcd.endpoints();
-  so.etcd_prefix = "/secure";
-  so.etcd_ca = certs.ca;
-  // No user: etcd refuses.
-  EXPECT_FALSE(open_store(so).ok());
-  so.etcd_user = "root";
-  so.etcd_password_file = dir + "/password";
-  auto a = EtcdStore::open(etcd_options(so).value());
-  ASSERT_TRUE(a.ok()) << a.error().message();
-  auto b = EtcdStore::open(etcd_options(so).value());
-  ASSERT_TRUE(b.ok());
-  ASSERT_TRUE((*a)->load(Table::hosts).ok());
-  ASSERT_TRUE((*b)->load(Table::hosts).ok());
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<Record> seen;
-  ASSERT_TRUE((*b)->start_watch([&](const std::vector<Record>& r, const std::function<void()>& under_lock) {
-                   under_lock();
-                   std::lock_guard<std::mutex> l(mu);
-                   seen.insert(seen.end(), r.begin(), r.end());
-                   cv.notify_all();
-                 }).ok());
-  std::vector<Record> recs{Record{Table::hosts, "hv-s", R"({"hostname":"hv-s"})", {}}};
-  (*a)->stage(recs);
-  ASSERT_TRUE((*a)->commit(recs).ok());
-  {
-    std::unique_lock<std::mutex> l(mu);
-    EXPECT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return !seen.empty(); }))
-        << "the watch over TLS with the auth token brought nothing";
-  }
-  (*b)->stop_watch();
-  // The flags of the binary: a token made over TLS with the user's password.
-  const std::string cmd = std::string(MIGCLOCK_CONTROLLER_BIN) + " token create --store etcd --etcd-endpoints " +
-                          etcd.endpoints() + " --etcd-prefix /secure --etcd-ca " + certs.ca +
-                          " --etcd-user root --etcd-password-file " + dir + "/password --scope read 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_TRUE(p);
-  char line[256] = {};
-  const bool got = fgets(line, sizeof line, p) != nullptr;
-  EXPECT_EQ(::pclose(p), 0) << line;
-  EXPECT_TRUE(got);
-  EXPECT_EQ((*a)->load(Table::tokens)->size(), 1u) << line;
-  // A wrong password, and a CA that did not sign the member's certificate.
-  {
-    FILE* f = std::fopen((dir + "/wrong").c_str(), "w");
-    std::fputs("nope\n", f);
-    std::fclose(f);
-  }
-  StoreOptions wrong = so;
-  wrong.etcd_password_file = dir + "/wrong";
-  EXPECT_FALSE(open_store(wrong).ok());
-  StoreOptions untrusted = so;
-  untrusted.etcd_ca = "/etc/ssl/certs/ca-certificates.crt";
-  EXPECT_FALSE(open_store(untrusted).ok());
-  (void)std::system(("rm -rf " + dir).c_str());
-}
-
-}  // namespace
-}  // namespace migclock::controller::testing
-
-namespace migclock::controller::testing {
-namespace {
-
-// A watch that resumes at a revision etcd has compacted cannot follow the
-// changes one by one: the store reads the tables again, hands the
-// differences (a deletion too) to the sink, and follows on from there.
-TEST(EtcdCompaction, AWatchOvertakenByACompactionReloadsTheStateAndFollowsOn) {
-  if (EtcdCluster::binary().empty()) GTEST_SKIP() << EtcdCluster::missing_message();
-  EtcdCluster cluster;  // its own: the compaction is for the whole keyspace
-  ASSERT_EQ(cluster.start(1), "");
-  auto a = open_etcd(cluster.endpoints(), "/compact");
-  auto b = open_etcd(cluster.endpoints(), "/compact");
-  ASSERT_TRUE(a && b);
-  ASSERT_TRUE(a->load(Table::hosts).ok());
-  auto put = [&](std::vector<Record> recs) {
-    a->stage(recs);
-    auto st = a->commit(recs);
-    ASSERT_TRUE(st.ok()) << st.error().message();
-  };
-  put({Record{Table::hosts, "gone", "{}", {}}, Record{Table::hosts, "kept", R"({"v":1})", {}}});
-  ASSERT_EQ(b->load(Table::hosts)->size(), 2u);  // b's watch would start after this
-  // While b is not watching: a deletion, a change, a new record; then etcd
-  // compacts away the revisions in between.
-  put({Record{Table::hosts, "gone", {}, {}, true}});
-  put({Record{Table::hosts, "kept", R"({"v":2})", {}}});
-  put({Record{Table::hosts, "new", "{}", {}}});
-  net::Client c(net::ClientOptions(cluster.endpoint(0)));
-  auto head = c.request("POST", "/v3/kv/range", R"({"key":"AA==","count_only":true})");
-  ASSERT_TRUE(head.ok() && head->status == 200u);
-  auto doc = etcd::parse(head->body);
-  ASSERT_TRUE(doc.ok());
-  const int64_t revision = etcd::num((*doc)["header"], "revision");
-  auto compacted = c.request("POST", "/v3/kv/compaction",
-                             R"({"revision":")" + std::to_string(revision) + R"(","physical":true})");
-  ASSERT_TRUE(compacted.ok() && compacted->status == 200u) << (compacted.ok() ? compacted->body : "");
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<std::string, Record> seen;  // key → the last record the sink got
-  ASSERT_TRUE(b->start_watch([&](const std::vector<Record>& r, const std::function<void()>& under_lock) {
-                   under_lock();
-                   std::lock_guard<std::mutex> l(mu);
-                   for (const auto& x : r) seen[x.key] = x;
-                   cv.notify_all();
-                 }).ok());
-  {
-    std::unique_lock<std::mutex> l(mu);
-    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(15), [&] { return seen.size() >= 3; }))
-        << "after the compaction the watch brought " << seen.size() << " of the 3 changes";
-    EXPECT_TRUE(seen["gone"].erase) << "the deletion";
-    EXPECT_EQ(seen["kept"].json, R"({"v":2})");
-    EXPECT_FALSE(seen["new"].erase);
-  }
-  // And it follows on: the next change comes through the watch.
-  put({Record{Table::hosts, "after", "{}", {}}});
-  std::unique_lock<std::mutex> l(mu);
-  EXPECT_TRUE(cv.wait_for(l, std::chrono::seconds(15), [&] { return seen.count("after") == 1; }))
-      << "the watch did not follow on after the reload";
-  l.unlock();
-  b->stop_watch();
-}
-
-}  // namespace
-}  // namespace migclock::controller::testing
-
-namespace migclock::controller::testing {
-namespace {
-
-// etcd refuses a token it no longer knows (simple tokens expire after 5
-// minutes idle; turning auth off and on drops them all at once): the store
-// logs in again and the request goes through, for writes and reads alike.
-TEST(EtcdSecure, AnAuthTokenEtcdNoLongerKnowsIsRenewed) {
-  if (EtcdCluster::binary().empty()) GTEST_SKIP() << EtcdCluster::missing_message();
-  EtcdCluster cluster;
-  ASSERT_EQ(cluster.start(1), "");
-  net::Client admin(net::ClientOptions(cluster.endpoint(0)));
-  auto post = [&](const std::string& path, const std::string& body,
-                  const std::string& token = {}) -> std::string {
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (!token.empty()) headers.emplace_back("Authorization", token);
-    auto r = admin.request("POST", path, body, "application/json", headers);
-    EXPECT_TRUE(r.ok() && r->status == 200u) << path << ": " << (r.ok() ? r->body : r.error().message());
-    return r.ok() ? r->body : std::string();
-  };
-  post("/v3/auth/user/add", R"({"name":"root","password":"s3cret"})");
-  post("/v3/auth/user/grant", R"({"user":"root","role":"root"})");
-  post("/v3/auth/enable", "{}");
-
-  EtcdOptions o;
-  o.endpoints = parse_etcd_endpoints(cluster.endpoints()).value();
-  o.prefix = "/renew";
-  o.user = "root";
-  o.password = "s3cret";
-  auto s = EtcdStore::open(o);
-  ASSERT_TRUE(s.ok()) << s.error().message();
-  auto& store = **s;
-  ASSERT_TRUE(store.load(Table::hosts).ok());
-  auto put = [&](const std::string& name) {
-    std::vector<Record> r{Record{Table::hosts, name, "{}", {}}};
-    store.stage(r);
-    return store.commit(r);
-  };
-  ASSERT_TRUE(put("before").ok());
-
-  // Every token etcd issued is dropped, the store's included.
-  auto login = etcd::parse(post("/v3/auth/authenticate", R"({"name":"root","password":"s3cret"})"));
-  ASSERT_TRUE(login.ok());
-  const std::string admin_token = etcd::str(*login, "token");
-  ASSERT_FALSE(admin_token.empty());
-  post("/v3/auth/disable", "{}", admin_token);
-  post("/v3/auth/enable", "{}");
-  // The store's old token is refused now (this is what the store meets).
-  {
-    auto stale = admin.request("POST", "/v3/kv/range", R"({"key":"AA=="})", "application/json",
-                               {{"Authorization", admin_token}});
-    ASSERT_TRUE(stale.ok());
-    EXPECT_EQ(stale->status, 401u) << "etcd still takes a token issued before auth was turned off: " << stale->body;
-  }
-
-  auto after = put("after");
-  EXPECT_TRUE(after.ok()) << "a write with a token etcd dropped: " << after.error().message();
-  auto hosts = store.load(Table::hosts);
-  ASSERT_TRUE(hosts.ok()) << hosts.error().message();
-  EXPECT_EQ(hosts->size(), 2u);
-  // A second drop, now met first by a read.
-  login = etcd::parse(post("/v3/auth/authenticate", R"({"name":"root","password":"s3cret"})"));
-  ASSERT_TRUE(login.ok());
-  post("/v3/auth/disable", "{}", etcd::str(*login, "token"));
-  post("/v3/auth/enable", "{}");
-  auto got = store.get(Table::hosts, "after");
-  ASSERT_TRUE(got.ok()) << "a read with a token etcd dropped: " << got.error().message();
-  EXPECT_TRUE(got->has_value());
 }
 
 }  // namespace

@@ -35,6 +35,8 @@ add_executable(controller_etcd_tests
   ${CMAKE_CURRENT_LIST_DIR}/fixture.cpp
   ${CMAKE_CURRENT_LIST_DIR}/etcd_cluster.cpp
   ${CMAKE_CURRENT_LIST_DIR}/etcd_store_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/etcd_auth_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/etcd_compaction_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/etcd_controllers_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/etcd_cluster_test.cpp
   ${PROJECT_SOURCE_DIR}/tests/net/net_test_support.cpp
