@@ -66,18 +66,18 @@ Result<TscRate> tsc_rate_between(const TscClockPair& a, const TscClockPair& b) {
 
 namespace {
 
-int64_t mono_raw_ns() { return SystemTimeSource::instance().monotonic_raw_ns(); }
-
 // The narrowest of several clock brackets around rdtsc: a preemption
 // between the reads widens one bracket, not the best one.
 TscClockPair read_pair() {
   TscClockPair best;
   best.bracket_ns = INT64_MAX;
 #if defined(__x86_64__) || defined(__i386__)
+  // Fetched once, outside the brackets (the class is final: direct calls).
+  const SystemTimeSource& clock = SystemTimeSource::instance();
   for (int i = 0; i < 16; ++i) {
-    const int64_t before = mono_raw_ns();
+    const int64_t before = clock.monotonic_raw_ns();
     const uint64_t tsc = __rdtsc();
-    const int64_t after = mono_raw_ns();
+    const int64_t after = clock.monotonic_raw_ns();
     if (after - before < best.bracket_ns) best = {tsc, before + (after - before) / 2, after - before};
   }
 #endif

@@ -20,10 +20,9 @@ namespace migclock::timeprobe {
 int64_t realtime_ns() { return SystemTimeSource::instance().realtime_ns(); }
 
 namespace {
-int64_t monotonic_ns() { return steady_now_ns(); }
 // Whole ms, for poll(); deadlines are kept in ns: in truncated ms a wait
 // of 100 ms could end after 99.1 (seen once in the suite).
-int64_t monotonic_ms() { return monotonic_ns() / 1'000'000; }
+int64_t monotonic_ms() { return steady_now_ns() / 1'000'000; }
 }  // namespace
 
 Result<ProbeChannel> ProbeChannel::connect(const std::string& path, std::chrono::milliseconds wait) {
@@ -31,14 +30,14 @@ Result<ProbeChannel> ProbeChannel::connect(const std::string& path, std::chrono:
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return make_error(errc::invalid_argument, path + ": longer than sun_path");
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int64_t deadline = monotonic_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+  const int64_t deadline = steady_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
   for (;;) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return errno_error(errno, "socket");
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return ProbeChannel(fd);
     const int e = errno;
     ::close(fd);
-    if ((e != ENOENT && e != ECONNREFUSED) || monotonic_ns() >= deadline) return errno_error(e, "connect " + path);
+    if ((e != ENOENT && e != ECONNREFUSED) || steady_now_ns() >= deadline) return errno_error(e, "connect " + path);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
